@@ -1,0 +1,13 @@
+import type { Migration } from "kysely";
+import type { Dialect } from "../connect.ts";
+import { evidence0001 } from "./0001-evidence.ts";
+
+/**
+ * Every module's migrations, by name. Names sort in apply order: 00xx evidence and ingest,
+ * 01xx lending, 02xx models and faces, 03xx dashboard. Never edit a shipped migration: add one.
+ */
+export function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    "0001_evidence": evidence0001(dialect),
+  };
+}

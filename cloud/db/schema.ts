@@ -1,0 +1,73 @@
+import type { Generated } from "kysely";
+
+/** Table types for Kysely. Each module adds its tables here (after its migration). */
+export interface DevicesTable {
+  id: string;
+  public_key: string;
+  name: string | null;
+  registered_at: number;
+  revoked_at: number | null;
+}
+
+export interface RecordsTable {
+  device: string;
+  stream: string;
+  seq: number;
+  kind: string;
+  t_wall: number;
+  t_boot: string;
+  t_mono: number;
+  t_synced: number;
+  /** Wall time corrected from a later synchronised time of the same boot (issue: RTC-less Pis). */
+  t_corrected: number | null;
+  /** The body as canonical JSON text. */
+  body: string;
+  prev: string;
+  hash: string;
+  received_at: number;
+}
+
+export interface StreamsTable {
+  device: string;
+  stream: string;
+  committed_seq: number;
+  max_seq: number;
+  count: number;
+  chain_ok: number;
+  chain_error: string | null;
+  last_seen: number | null;
+  head_seq: number | null;
+  head_hash: string | null;
+  head_sig: string | null;
+}
+
+export interface GapsTable {
+  device: string;
+  stream: string;
+  from_seq: number;
+  to_seq: number;
+  count: number;
+  reason: string;
+  prev: string;
+  hash: string;
+  received_at: number;
+}
+
+export interface RejectsTable {
+  id: Generated<number>;
+  device: string | null;
+  topic: string;
+  code: string;
+  reason: string;
+  payload_b64: string | null;
+  payload_bytes: number;
+  received_at: number;
+}
+
+export interface DB {
+  devices: DevicesTable;
+  records: RecordsTable;
+  streams: StreamsTable;
+  gaps: GapsTable;
+  rejects: RejectsTable;
+}

@@ -1,0 +1,30 @@
+/**
+ * Canonical JSON (the subset of RFC 8785 JCS that our records use): object keys sorted by UTF-16
+ * code units, no whitespace, numbers in ECMAScript shortest round-trip form. Hashes and signatures
+ * are always over these bytes, so any JSON producer that follows RFC 8785 can verify them.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null) return "null";
+  switch (typeof value) {
+    case "number":
+      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON cannot encode ${value}`);
+      return JSON.stringify(value);
+    case "string":
+    case "boolean":
+      return JSON.stringify(value);
+    case "object": {
+      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+      const obj = value as Record<string, unknown>;
+      const keys = Object.keys(obj)
+        .filter((k) => obj[k] !== undefined)
+        .sort();
+      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+    }
+    default:
+      throw new TypeError(`canonical JSON cannot encode a ${typeof value}`);
+  }
+}
+
+export function canonicalBytes(value: unknown): Buffer {
+  return Buffer.from(canonicalJson(value), "utf8");
+}

@@ -1,0 +1,32 @@
+import { z } from "zod";
+import { parseBytes, parseDuration } from "./config.ts";
+
+/** A duration given as "30s"/"5m"/… or milliseconds; parsed to milliseconds. */
+export const duration = () =>
+  z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
+    try {
+      return parseDuration(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** A size given as "64MiB"/… or bytes; parsed to bytes. */
+export const bytes = () =>
+  z.union([z.number().nonnegative(), z.string()]).transform((v, ctx) => {
+    try {
+      return parseBytes(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+
+/** Identifiers used in topics and file names: no MQTT wildcards, no separators. */
+export const ident = () =>
+  z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '.', '_' or '-' (no spaces, '/', '+' or '#')");

@@ -1,0 +1,83 @@
+import { createHash, type KeyObject } from "node:crypto";
+import { canonicalBytes, canonicalJson } from "../core/canonical.ts";
+import type { CaptureTime } from "../core/clock.ts";
+import { signBytes, verifyBytes } from "../core/keys.ts";
+
+/** What a record is, before chaining. */
+export interface RecordData {
+  device: string;
+  stream: string;
+  seq: number;
+  t: CaptureTime;
+  kind: string;
+  body: unknown;
+}
+
+/** The first link of a stream: bound to device and stream, so chains cannot be spliced across them. */
+export function genesis(device: string, stream: string): Buffer {
+  return createHash("sha256").update(`barnlink/v1/genesis\0${device}\0${stream}`).digest();
+}
+
+/** The bytes a record's link hashes: canonical JSON of exactly these fields. */
+export function recordBytes(r: RecordData): Buffer {
+  return canonicalBytes({ device: r.device, stream: r.stream, seq: r.seq, t: r.t, kind: r.kind, body: r.body });
+}
+
+/** link(n) = SHA-256(link(n-1) ‖ canonical(record n)). */
+export function link(prev: Buffer, r: RecordData): Buffer {
+  return createHash("sha256").update(prev).update(recordBytes(r)).digest();
+}
+
+/** Same as link(), from already-canonical body text (the outbox stores canonical text). */
+export function linkFromParts(
+  prev: Buffer,
+  device: string,
+  stream: string,
+  seq: number,
+  t: CaptureTime,
+  kind: string,
+  bodyCanonical: string,
+): Buffer {
+  // Keys in sorted order: body, device, kind, seq, stream, t — identical to canonicalJson of the record.
+  const text =
+    `{"body":${bodyCanonical},"device":${JSON.stringify(device)},"kind":${JSON.stringify(kind)},` +
+    `"seq":${seq},"stream":${JSON.stringify(stream)},"t":${canonicalJson(t)}}`;
+  return createHash("sha256").update(prev).update(text, "utf8").digest();
+}
+
+/** A signed claim by a device that `stream` reached `seq` with link `hash`. */
+export function headMessage(device: string, stream: string, seq: number, hash: Buffer): Buffer {
+  return canonicalBytes({ ctx: "barnlink/v1/head", device, stream, seq, hash: hash.toString("hex") });
+}
+
+export function signHead(key: KeyObject, device: string, stream: string, seq: number, hash: Buffer): Buffer {
+  return signBytes(key, headMessage(device, stream, seq, hash));
+}
+
+export function verifyHead(
+  key: KeyObject,
+  device: string,
+  stream: string,
+  seq: number,
+  hash: Buffer,
+  sig: Buffer,
+): boolean {
+  return verifyBytes(key, headMessage(device, stream, seq, hash), sig);
+}
+
+export type ChainCheck = { ok: true; hash: Buffer } | { ok: false; at: number; reason: string };
+
+/**
+ * Recomputes a run of records from `prev` and compares the final link with the signed head.
+ * Catches tampered, reordered, inserted and truncated records: any of them changes the final link.
+ */
+export function verifyRun(prev: Buffer, records: RecordData[], headHash: Buffer): ChainCheck {
+  let h = prev;
+  for (let i = 0; i < records.length; i++) {
+    const r = records[i]!;
+    if (i > 0 && r.seq !== records[i - 1]!.seq + 1) return { ok: false, at: r.seq, reason: "seq not consecutive" };
+    h = link(h, r);
+  }
+  if (!h.equals(headHash)) return { ok: false, at: records.at(-1)?.seq ?? 0, reason: "final link differs from signed head" };
+  return { ok: true, hash: h };
+}

@@ -1,0 +1,309 @@
+import { brotliCompressSync, brotliDecompressSync, constants as zc, deflateRawSync, inflateRawSync } from "node:zlib";
+import { z } from "zod";
+import type { CaptureTime } from "../core/clock.ts";
+import { ERR_BAD_BATCH } from "../core/errors.ts";
+import type { RecordData } from "./chain.ts";
+
+/**
+ * Up-batch wire format (docs/protocol.md):
+ *
+ *   "BLNK" | version u8 (=1) | compression u8 (0 none, 1 deflate-raw, 2 brotli) | length u32 BE | payload
+ *
+ * The payload is a JSON document (compressed) holding segments in a columnar form: records of one
+ * stream with consecutive seqs, or a gap (an evicted range). The fixed header with magic and length
+ * lets `barnlink decode` read frames back to back from `mosquitto_sub -F %p` whatever bytes come
+ * between them.
+ */
+export const MAGIC = Buffer.from("BLNK", "ascii");
+export const HEADER_BYTES = 10;
+export const MAX_PAYLOAD = 16 * 1024 * 1024;
+export type Compression = "none" | "deflate" | "brotli";
+const COMP_CODE: Record<Compression, number> = { none: 0, deflate: 1, brotli: 2 };
+
+export interface TimedBody {
+  t: CaptureTime;
+  kind: string;
+  body: unknown;
+}
+
+export interface RecordSegment {
+  type: "records";
+  stream: string;
+  first: number;
+  /** Link before `first`. */
+  prev: Buffer;
+  records: TimedBody[];
+  /** Link after the last record, and the device's signature over it. */
+  head: { hash: Buffer; sig: Buffer };
+}
+
+export interface GapSegment {
+  type: "gap";
+  stream: string;
+  from: number;
+  to: number;
+  reason: string;
+  /** Link before `from` and link at `to`: the chain verifies across the evicted range. */
+  prev: Buffer;
+  head: { hash: Buffer; sig: Buffer };
+}
+
+export type Segment = RecordSegment | GapSegment;
+
+export interface Batch {
+  device: string;
+  /** Random 128-bit id (hex); the ack names it. */
+  id: string;
+  sentAt: number;
+  segments: Segment[];
+}
+
+// ---- the JSON document inside the frame ----------------------------------------------------------
+const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64");
+const docRecordSeg = z.strictObject({
+  st: z.string().min(1).max(128),
+  f: z.number().int().positive(),
+  n: z.number().int().positive().max(1_000_000),
+  p: b64,
+  h: b64,
+  g: b64,
+  k: z.union([z.string(), z.array(z.string())]),
+  tb: z.array(z.string()).min(1),
+  ti: z.array(z.number().int().nonnegative()).optional(),
+  tw: z.array(z.number().int()),
+  tm: z.array(z.number().int()),
+  ts: z.union([z.boolean(), z.array(z.union([z.literal(0), z.literal(1)]))]),
+  /** Bodies: a list, or columns {key: values[]} when every body is an object with the same keys. */
+  b: z.union([z.array(z.unknown()), z.strictObject({ c: z.record(z.string(), z.array(z.unknown())) })]),
+});
+const docGapSeg = z.strictObject({
+  st: z.string().min(1).max(128),
+  gap: z.strictObject({ from: z.number().int().positive(), to: z.number().int().positive(), r: z.string().max(200) }),
+  p: b64,
+  h: b64,
+  g: b64,
+});
+const doc = z.strictObject({
+  v: z.literal(1),
+  d: z.string().min(1).max(64),
+  id: z.string().regex(/^[0-9a-f]{32}$/),
+  at: z.number().int(),
+  s: z.array(z.union([docRecordSeg, docGapSeg])),
+});
+type Doc = z.infer<typeof doc>;
+
+function deltas(xs: number[]): number[] {
+  return xs.map((x, i) => (i === 0 ? x : x - xs[i - 1]!));
+}
+function undelta(xs: number[]): number[] {
+  const out: number[] = new Array(xs.length);
+  let acc = 0;
+  for (let i = 0; i < xs.length; i++) {
+    acc = i === 0 ? xs[0]! : acc + xs[i]!;
+    out[i] = acc;
+  }
+  return out;
+}
+
+function sameKeys(bodies: unknown[]): string[] | null {
+  if (bodies.length < 2) return null;
+  const first = bodies[0];
+  if (first === null || typeof first !== "object" || Array.isArray(first)) return null;
+  const keys = Object.keys(first).filter((k) => (first as Record<string, unknown>)[k] !== undefined);
+  for (const b of bodies) {
+    if (b === null || typeof b !== "object" || Array.isArray(b)) return null;
+    const ks = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+    if (ks.length !== keys.length || !keys.every((k) => (b as Record<string, unknown>)[k] !== undefined)) return null;
+  }
+  return keys;
+}
+
+function toDoc(batch: Batch): Doc {
+  return {
+    v: 1,
+    d: batch.device,
+    id: batch.id,
+    at: batch.sentAt,
+    s: batch.segments.map((s) => {
+      if (s.type === "gap") {
+        return {
+          st: s.stream,
+          gap: { from: s.from, to: s.to, r: s.reason },
+          p: s.prev.toString("base64"),
+          h: s.head.hash.toString("base64"),
+          g: s.head.sig.toString("base64"),
+        };
+      }
+      const rs = s.records;
+      const kindsList = rs.map((r) => r.kind);
+      const boots = [...new Set(rs.map((r) => r.t.boot))];
+      const synced = rs.map((r) => (r.t.synced ? 1 : 0) as 0 | 1);
+      const bodies = rs.map((r) => r.body);
+      const keys = sameKeys(bodies);
+      return {
+        st: s.stream,
+        f: s.first,
+        n: rs.length,
+        p: s.prev.toString("base64"),
+        h: s.head.hash.toString("base64"),
+        g: s.head.sig.toString("base64"),
+        k: kindsList.every((k) => k === kindsList[0]) ? kindsList[0]! : kindsList,
+        tb: boots,
+        ...(boots.length > 1 ? { ti: rs.map((r) => boots.indexOf(r.t.boot)) } : {}),
+        tw: deltas(rs.map((r) => r.t.wall)),
+        tm: deltas(rs.map((r) => r.t.mono)),
+        ts: synced.every((x) => x === synced[0]) ? synced[0] === 1 : synced,
+        b: keys
+          ? { c: Object.fromEntries(keys.map((k) => [k, bodies.map((b) => (b as Record<string, unknown>)[k])])) }
+          : bodies,
+      };
+    }),
+  };
+}
+
+function fromDoc(d: Doc): Batch {
+  return {
+    device: d.d,
+    id: d.id,
+    sentAt: d.at,
+    segments: d.s.map((s): Segment => {
+      const prev = Buffer.from(s.p, "base64");
+      const head = { hash: Buffer.from(s.h, "base64"), sig: Buffer.from(s.g, "base64") };
+      if (prev.length !== 32 || head.hash.length !== 32) throw ERR_BAD_BATCH(`segment ${s.st}: link hashes must be 32 bytes`);
+      if ("gap" in s) {
+        if (s.gap.to < s.gap.from) throw ERR_BAD_BATCH(`gap in ${s.st}: to < from`);
+        return { type: "gap", stream: s.st, from: s.gap.from, to: s.gap.to, reason: s.gap.r, prev, head };
+      }
+      const n = s.n;
+      const need = (what: string, len: number) => {
+        if (len !== n) throw ERR_BAD_BATCH(`segment ${s.st}: ${what} has ${len} entries for ${n} records`);
+      };
+      need("tw", s.tw.length);
+      need("tm", s.tm.length);
+      if (Array.isArray(s.k)) need("k", s.k.length);
+      if (s.ti) need("ti", s.ti.length);
+      if (Array.isArray(s.ts)) need("ts", s.ts.length);
+      let bodies: unknown[];
+      if (Array.isArray(s.b)) {
+        need("b", s.b.length);
+        bodies = s.b;
+      } else {
+        const cols = Object.entries(s.b.c);
+        for (const [k, vs] of cols) need(`b.c.${k}`, vs.length);
+        bodies = Array.from({ length: n }, (_, i) => Object.fromEntries(cols.map(([k, vs]) => [k, vs[i]])));
+      }
+      const wall = undelta(s.tw);
+      const mono = undelta(s.tm);
+      const records: TimedBody[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const bootIdx = s.ti ? s.ti[i]! : 0;
+        const boot = s.tb[bootIdx];
+        if (boot === undefined) throw ERR_BAD_BATCH(`segment ${s.st}: boot index ${bootIdx} out of range`);
+        records[i] = {
+          t: { wall: wall[i]!, boot, mono: mono[i]!, synced: Array.isArray(s.ts) ? s.ts[i] === 1 : s.ts },
+          kind: Array.isArray(s.k) ? s.k[i]! : s.k,
+          body: bodies[i],
+        };
+      }
+      return { type: "records", stream: s.st, first: s.f, prev, records, head };
+    }),
+  };
+}
+
+export function encodeBatch(batch: Batch, compression: Compression = "brotli"): Buffer {
+  const json = Buffer.from(JSON.stringify(toDoc(batch)), "utf8");
+  let payload: Buffer;
+  if (compression === "brotli") {
+    payload = brotliCompressSync(json, {
+      params: { [zc.BROTLI_PARAM_QUALITY]: 5, [zc.BROTLI_PARAM_SIZE_HINT]: json.length, [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_TEXT },
+    });
+  } else if (compression === "deflate") payload = deflateRawSync(json, { level: 6 });
+  else payload = json;
+  const header = Buffer.alloc(HEADER_BYTES);
+  MAGIC.copy(header, 0);
+  header[4] = 1;
+  header[5] = COMP_CODE[compression];
+  header.writeUInt32BE(payload.length, 6);
+  return Buffer.concat([header, payload]);
+}
+
+/** Decodes one frame (exactly). Throws BL_BAD_BATCH naming what is wrong; never anything else. */
+export function decodeBatch(buf: Buffer): Batch {
+  const { batch, rest } = decodeFrame(buf);
+  if (rest.length !== 0) throw ERR_BAD_BATCH(`${rest.length} bytes after the frame`);
+  return batch;
+}
+
+export function decodeFrame(buf: Buffer): { batch: Batch; rest: Buffer } {
+  if (buf.length < HEADER_BYTES) throw ERR_BAD_BATCH(`frame too short (${buf.length} bytes)`);
+  if (!buf.subarray(0, 4).equals(MAGIC)) throw ERR_BAD_BATCH("not a barnlink batch (magic BLNK missing)");
+  if (buf[4] !== 1) throw ERR_BAD_BATCH(`unsupported batch version ${buf[4]}`);
+  const comp = buf[5];
+  const len = buf.readUInt32BE(6);
+  if (len > MAX_PAYLOAD) throw ERR_BAD_BATCH(`payload length ${len} exceeds ${MAX_PAYLOAD}`);
+  if (buf.length < HEADER_BYTES + len) throw ERR_BAD_BATCH(`truncated frame: ${buf.length - HEADER_BYTES} of ${len} bytes`);
+  const payload = buf.subarray(HEADER_BYTES, HEADER_BYTES + len);
+  let json: Buffer;
+  try {
+    if (comp === 0) json = payload;
+    else if (comp === 1) json = inflateRawSync(payload, { maxOutputLength: 256 * 1024 * 1024 });
+    else if (comp === 2) json = brotliDecompressSync(payload, { maxOutputLength: 256 * 1024 * 1024 });
+    else throw ERR_BAD_BATCH(`unknown compression ${comp}`);
+  } catch (e) {
+    if (ERR_BAD_BATCH.is(e)) throw e;
+    throw ERR_BAD_BATCH(`payload does not decompress: ${(e as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json.toString("utf8"));
+  } catch (e) {
+    throw ERR_BAD_BATCH(`payload is not JSON: ${(e as Error).message}`);
+  }
+  const r = doc.safeParse(parsed);
+  if (!r.success) {
+    const i = r.error.issues[0]!;
+    throw ERR_BAD_BATCH(`batch field ${i.path.join(".") || "(root)"}: ${i.message}`);
+  }
+  return { batch: fromDoc(r.data), rest: buf.subarray(HEADER_BYTES + len) };
+}
+
+/** Expands a record segment into full records. */
+export function segmentRecords(device: string, s: RecordSegment): RecordData[] {
+  return s.records.map((r, i) => ({ device, stream: s.stream, seq: s.first + i, t: r.t, kind: r.kind, body: r.body }));
+}
+
+/** Reads concatenated frames from a byte stream, skipping whatever lies between them (newlines). */
+export class FrameReader {
+  private buf: Buffer = Buffer.alloc(0);
+  push(chunk: Buffer): Array<{ batch?: Batch; error?: Error }> {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    const out: Array<{ batch?: Batch; error?: Error }> = [];
+    for (;;) {
+      const at = this.buf.indexOf(MAGIC);
+      if (at < 0) {
+        this.buf = this.buf.subarray(Math.max(0, this.buf.length - 3));
+        return out;
+      }
+      this.buf = this.buf.subarray(at);
+      if (this.buf.length < HEADER_BYTES) return out;
+      const len = this.buf.readUInt32BE(6);
+      if (len > MAX_PAYLOAD) {
+        out.push({ error: ERR_BAD_BATCH(`payload length ${len} exceeds ${MAX_PAYLOAD}`) });
+        this.buf = this.buf.subarray(4);
+        continue;
+      }
+      if (this.buf.length < HEADER_BYTES + len) return out;
+      const frame = this.buf.subarray(0, HEADER_BYTES + len);
+      this.buf = this.buf.subarray(HEADER_BYTES + len);
+      try {
+        out.push({ batch: decodeBatch(frame) });
+      } catch (e) {
+        out.push({ error: e as Error });
+      }
+    }
+  }
+  /** Bytes left over at end of input that never formed a frame. */
+  pending(): number {
+    return this.buf.length;
+  }
+}

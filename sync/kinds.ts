@@ -1,0 +1,139 @@
+import { z } from "zod";
+
+/**
+ * Record kinds: one zod schema per kind, and the priority class that decides eviction and send
+ * order. `alarm` and `evidence` are never evicted; `telemetry` and `media` may be, oldest first,
+ * media before telemetry. Add a kind here (one entry) with its schema and class.
+ */
+export type PriorityClass = "alarm" | "evidence" | "telemetry" | "media";
+
+/** Lower sends first. */
+export const PRIORITY: Record<PriorityClass, number> = { alarm: 0, evidence: 1, telemetry: 2, media: 3 };
+
+const finite = () => z.number().refine(Number.isFinite, "must be a finite number");
+
+export const kinds = {
+  /** One sensor value. The stream names the sensor (e.g. "env.temperature"). */
+  reading: {
+    class: "telemetry",
+    schema: z.strictObject({
+      value: finite(),
+      unit: z.string().max(16),
+      quality: z.enum(["ok", "suspect"]).optional(),
+    }),
+  },
+  /** A discrete input changed state (door, leak, tamper, dock). */
+  event: {
+    class: "evidence",
+    schema: z.strictObject({
+      input: z.string().max(64),
+      state: z.union([z.boolean(), z.string().max(64)]),
+      detail: z.record(z.string(), z.unknown()).optional(),
+    }),
+  },
+  /** An alarm raised or cleared. */
+  alarm: {
+    class: "alarm",
+    schema: z.strictObject({
+      code: z.string().max(64),
+      severity: z.enum(["info", "warning", "critical"]),
+      subject: z.string().max(128),
+      active: z.boolean(),
+      message: z.string().max(1000),
+      detail: z.record(z.string(), z.unknown()).optional(),
+    }),
+  },
+  /** Head count for a barn over a window: the evidence loan gates read. */
+  census: {
+    class: "evidence",
+    schema: z.strictObject({
+      barn: z.string().max(64),
+      from: z.number().int(),
+      to: z.number().int(),
+      count: z.number().int().nonnegative(),
+      method: z.enum(["faces", "sensor", "manual", "simulated"]),
+      pigs: z.array(z.string().max(64)).optional(),
+      unseen: z.array(z.string().max(64)).optional(),
+      unknown: z.number().int().nonnegative().optional(),
+    }),
+  },
+  /** A feed delivery as declared (driver's note, supplier's delivery id). */
+  delivery: {
+    class: "evidence",
+    schema: z.strictObject({
+      barn: z.string().max(64),
+      kg: finite(),
+      supplier: z.string().max(128).optional(),
+      ref: z.string().max(128).optional(),
+    }),
+  },
+  /** One pig identified in one frame. */
+  sighting: {
+    class: "evidence",
+    schema: z.strictObject({
+      camera: z.string().max(64),
+      pig: z.string().max(64).nullable(),
+      score: finite(),
+      frameSha256: z.string().regex(/^[0-9a-f]{64}$/),
+      box: z.array(finite()).length(4).optional(),
+    }),
+  },
+  /** A claim check for a dead animal's photo. */
+  claim: {
+    class: "evidence",
+    schema: z.strictObject({
+      claimId: z.string().max(128),
+      pig: z.string().max(64).nullable(),
+      score: finite(),
+      enrolled: z.boolean(),
+      repeated: z.boolean(),
+      photoSha256: z.string().regex(/^[0-9a-f]{64}$/),
+      detail: z.record(z.string(), z.unknown()).optional(),
+    }),
+  },
+  /** A camera frame kept as media: the hash is evidence, the bytes are evictable. */
+  media: {
+    class: "media",
+    schema: z.strictObject({
+      camera: z.string().max(64),
+      mime: z.string().max(64),
+      sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      width: z.number().int().optional(),
+      height: z.number().int().optional(),
+      dataB64: z.string().optional(),
+    }),
+  },
+  /** A patrol robot's checkpoint result. */
+  checkpoint: {
+    class: "evidence",
+    schema: z.strictObject({
+      checkpoint: z.string().max(64),
+      ok: z.boolean(),
+      values: z.record(z.string(), z.union([finite(), z.string(), z.boolean()])),
+      findings: z.array(z.string().max(256)).optional(),
+    }),
+  },
+  /** Periodic signed heads of every stream: proves what existed by when, even before upload. */
+  seal: {
+    class: "evidence",
+    schema: z.strictObject({
+      heads: z.array(z.strictObject({ stream: z.string(), seq: z.number().int(), hash: z.string() })),
+      sig: z.string(),
+    }),
+  },
+} as const satisfies Record<string, { class: PriorityClass; schema: z.ZodType }>;
+
+export type Kind = keyof typeof kinds;
+export type BodyOf<K extends Kind> = z.output<(typeof kinds)[K]["schema"]>;
+
+export function isKind(k: string): k is Kind {
+  return Object.hasOwn(kinds, k);
+}
+
+export function priorityOf(kind: string): number {
+  return isKind(kind) ? PRIORITY[kinds[kind].class] : PRIORITY.telemetry;
+}
+
+export function classOf(kind: string): PriorityClass {
+  return isKind(kind) ? kinds[kind].class : "telemetry";
+}
