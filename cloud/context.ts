@@ -1,5 +1,5 @@
-import type { Logger } from "../core/log.ts";
 import type { KeyPair } from "../core/keys.ts";
+import type { Logger } from "../core/log.ts";
 import type { Db } from "./db/connect.ts";
 
 /**

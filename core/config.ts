@@ -36,7 +36,9 @@ export function problemsFromZod(error: z.ZodError): ConfigProblem[] {
     let message = issue.message;
     if (issue.code === "invalid_type") {
       message =
-        input === undefined ? `required (expected ${issue.expected})` : `expected ${issue.expected}, got ${describe(input)}`;
+        input === undefined
+          ? `required (expected ${issue.expected})`
+          : `expected ${issue.expected}, got ${describe(input)}`;
     } else if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
         out.push({ path: formatPath([...issue.path, key]), message: "unknown key (check its spelling)" });
@@ -101,6 +103,14 @@ export function parseBytes(v: string | number): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i.exec(v.trim());
   if (!m) throw new Error(`not a size: ${JSON.stringify(v)} (use e.g. 512KiB, 64MiB, 2GiB)`);
   const unit = (m[2] ?? "B").toLowerCase();
-  const mult: Record<string, number> = { b: 1, kb: 1e3, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+  const mult: Record<string, number> = {
+    b: 1,
+    kb: 1e3,
+    kib: 1024,
+    mb: 1e6,
+    mib: 1024 ** 2,
+    gb: 1e9,
+    gib: 1024 ** 3,
+  };
   return Math.round(Number(m[1]) * (mult[unit] ?? 1));
 }

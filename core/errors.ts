@@ -43,20 +43,68 @@ export function declaredErrors(): ErrorSpec[] {
 }
 
 // ---- codes shared by every part -------------------------------------------------------------
-export const ERR_CONFIG_INVALID = defineError("BL_CONFIG_INVALID", 400, "A configuration file failed validation.");
-export const ERR_CONFIG_READ = defineError("BL_CONFIG_READ", 400, "A configuration file could not be read or parsed.");
+export const ERR_CONFIG_INVALID = defineError(
+  "BL_CONFIG_INVALID",
+  400,
+  "A configuration file failed validation.",
+);
+export const ERR_CONFIG_READ = defineError(
+  "BL_CONFIG_READ",
+  400,
+  "A configuration file could not be read or parsed.",
+);
 export const ERR_USAGE = defineError("BL_USAGE", 400, "A command-line argument is missing or wrong.");
-export const ERR_BAD_BATCH = defineError("BL_BAD_BATCH", 400, "An up-batch could not be decoded or failed its schema.");
-export const ERR_CHAIN_BROKEN = defineError("BL_CHAIN_BROKEN", 422, "Records do not hash-chain to the signed head.");
-export const ERR_BAD_SIGNATURE = defineError("BL_BAD_SIGNATURE", 422, "A signature did not verify against the registered key.");
-export const ERR_UNREGISTERED_DEVICE = defineError("BL_UNREGISTERED_DEVICE", 403, "Data came from a device that is not registered.");
-export const ERR_SEQ_CONFLICT = defineError("BL_SEQ_CONFLICT", 409, "A record reuses a stored (device, stream, seq) with different content.");
-export const ERR_TOPIC_MISMATCH = defineError("BL_TOPIC_MISMATCH", 422, "The batch's device differs from the device in its topic.");
+export const ERR_BAD_BATCH = defineError(
+  "BL_BAD_BATCH",
+  400,
+  "An up-batch could not be decoded or failed its schema.",
+);
+export const ERR_CHAIN_BROKEN = defineError(
+  "BL_CHAIN_BROKEN",
+  422,
+  "Records do not hash-chain to the signed head.",
+);
+export const ERR_BAD_SIGNATURE = defineError(
+  "BL_BAD_SIGNATURE",
+  422,
+  "A signature did not verify against the registered key.",
+);
+export const ERR_UNREGISTERED_DEVICE = defineError(
+  "BL_UNREGISTERED_DEVICE",
+  403,
+  "Data came from a device that is not registered.",
+);
+export const ERR_SEQ_CONFLICT = defineError(
+  "BL_SEQ_CONFLICT",
+  409,
+  "A record reuses a stored (device, stream, seq) with different content.",
+);
+export const ERR_TOPIC_MISMATCH = defineError(
+  "BL_TOPIC_MISMATCH",
+  422,
+  "The batch's device differs from the device in its topic.",
+);
 export const ERR_NOT_FOUND = defineError("BL_NOT_FOUND", 404, "The requested object does not exist.");
 export const ERR_UNAUTHORIZED = defineError("BL_UNAUTHORIZED", 401, "No valid bearer token was given.");
 export const ERR_FORBIDDEN = defineError("BL_FORBIDDEN", 403, "The token's role may not do this.");
-export const ERR_VALIDATION = defineError("BL_VALIDATION", 400, "A request failed validation; the message names the field.");
-export const ERR_CONFLICT = defineError("BL_CONFLICT", 409, "The request conflicts with stored state (for example a reused idempotency key).");
-export const ERR_KEY = defineError("BL_KEY", 500, "A key file is missing, unreadable or has unsafe permissions.");
-export const ERR_BAD_RECORD = defineError("BL_BAD_RECORD", 400, "A record body does not match its kind's schema.");
+export const ERR_VALIDATION = defineError(
+  "BL_VALIDATION",
+  400,
+  "A request failed validation; the message names the field.",
+);
+export const ERR_CONFLICT = defineError(
+  "BL_CONFLICT",
+  409,
+  "The request conflicts with stored state (for example a reused idempotency key).",
+);
+export const ERR_KEY = defineError(
+  "BL_KEY",
+  500,
+  "A key file is missing, unreadable or has unsafe permissions.",
+);
+export const ERR_BAD_RECORD = defineError(
+  "BL_BAD_RECORD",
+  400,
+  "A record body does not match its kind's schema.",
+);
 export const ERR_STORAGE = defineError("BL_STORAGE", 500, "The local store failed.");

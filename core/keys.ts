@@ -1,4 +1,11 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  sign,
+  verify,
+} from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { ERR_KEY } from "./errors.ts";
@@ -46,7 +53,12 @@ export function loadOrCreateKey(file: string): KeyPair & { created: boolean } {
     }
     if (privateKey.asymmetricKeyType !== "ed25519") throw ERR_KEY(`${file}: expected an Ed25519 key`);
     const publicKey = createPublicKey(privateKey);
-    return { privateKey, publicKey, publicKeyB64: rawPublicKey(publicKey).toString("base64"), created: false };
+    return {
+      privateKey,
+      publicKey,
+      publicKeyB64: rawPublicKey(publicKey).toString("base64"),
+      created: false,
+    };
   }
   mkdirSync(dirname(file), { recursive: true });
   const kp = generateKeyPair();

@@ -29,4 +29,7 @@ export const ident = () =>
     .string()
     .min(1)
     .max(64)
-    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '.', '_' or '-' (no spaces, '/', '+' or '#')");
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
+      "use letters, digits, '.', '_' or '-' (no spaces, '/', '+' or '#')",
+    );

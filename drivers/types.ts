@@ -1,6 +1,8 @@
 import type { z } from "zod";
 import type { CaptureTime, Clock } from "../core/clock.ts";
 import type { Logger } from "../core/log.ts";
+import type { CameraHub } from "./camera-types.ts";
+import type { GpioBinding } from "./gpio/binding.ts";
 
 /**
  * The whole contract between a driver and the agent (after Telegraf's Input and node-serialport's
@@ -63,5 +65,17 @@ export interface DriverDef<S extends z.ZodType = z.ZodType> {
   description: string;
   /** A z.object whose `driver` key is z.literal(name); unknown keys rejected (z.strictObject). */
   configSchema: S;
-  create(config: z.output<S>): Source;
+  create(config: z.output<S>, deps?: DriverDeps): Source;
+}
+
+/**
+ * What the agent may hand a driver besides its config. Every field is optional: a driver that
+ * needs one and finds it missing makes its own (camera sources without a hub just keep their
+ * frames to themselves; GPIO without a binding picks one from its config).
+ */
+export interface DriverDeps {
+  /** Camera sources register their FrameSource here so pipelines can find them by name. */
+  hub?: CameraHub;
+  /** Replaces the GPIO backend named in config (tests and the demo pass a simulated one). */
+  gpio?: GpioBinding;
 }

@@ -20,7 +20,14 @@ export function genesis(device: string, stream: string): Buffer {
 
 /** The bytes a record's link hashes: canonical JSON of exactly these fields. */
 export function recordBytes(r: RecordData): Buffer {
-  return canonicalBytes({ device: r.device, stream: r.stream, seq: r.seq, t: r.t, kind: r.kind, body: r.body });
+  return canonicalBytes({
+    device: r.device,
+    stream: r.stream,
+    seq: r.seq,
+    t: r.t,
+    kind: r.kind,
+    body: r.body,
+  });
 }
 
 /** link(n) = SHA-256(link(n-1) ‖ canonical(record n)). */
@@ -75,9 +82,11 @@ export function verifyRun(prev: Buffer, records: RecordData[], headHash: Buffer)
   let h = prev;
   for (let i = 0; i < records.length; i++) {
     const r = records[i]!;
-    if (i > 0 && r.seq !== records[i - 1]!.seq + 1) return { ok: false, at: r.seq, reason: "seq not consecutive" };
+    if (i > 0 && r.seq !== records[i - 1]!.seq + 1)
+      return { ok: false, at: r.seq, reason: "seq not consecutive" };
     h = link(h, r);
   }
-  if (!h.equals(headHash)) return { ok: false, at: records.at(-1)?.seq ?? 0, reason: "final link differs from signed head" };
+  if (!h.equals(headHash))
+    return { ok: false, at: records.at(-1)?.seq ?? 0, reason: "final link differs from signed head" };
   return { ok: true, hash: h };
 }

@@ -1,4 +1,10 @@
-import { brotliCompressSync, brotliDecompressSync, constants as zc, deflateRawSync, inflateRawSync } from "node:zlib";
+import {
+  brotliCompressSync,
+  brotliDecompressSync,
+  deflateRawSync,
+  inflateRawSync,
+  constants as zc,
+} from "node:zlib";
 import { z } from "zod";
 import type { CaptureTime } from "../core/clock.ts";
 import { ERR_BAD_BATCH } from "../core/errors.ts";
@@ -78,7 +84,11 @@ const docRecordSeg = z.strictObject({
 });
 const docGapSeg = z.strictObject({
   st: z.string().min(1).max(128),
-  gap: z.strictObject({ from: z.number().int().positive(), to: z.number().int().positive(), r: z.string().max(200) }),
+  gap: z.strictObject({
+    from: z.number().int().positive(),
+    to: z.number().int().positive(),
+    r: z.string().max(200),
+  }),
   p: b64,
   h: b64,
   g: b64,
@@ -113,7 +123,8 @@ function sameKeys(bodies: unknown[]): string[] | null {
   for (const b of bodies) {
     if (b === null || typeof b !== "object" || Array.isArray(b)) return null;
     const ks = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-    if (ks.length !== keys.length || !keys.every((k) => (b as Record<string, unknown>)[k] !== undefined)) return null;
+    if (ks.length !== keys.length || !keys.every((k) => (b as Record<string, unknown>)[k] !== undefined))
+      return null;
   }
   return keys;
 }
@@ -154,7 +165,11 @@ function toDoc(batch: Batch): Doc {
         tm: deltas(rs.map((r) => r.t.mono)),
         ts: synced.every((x) => x === synced[0]) ? synced[0] === 1 : synced,
         b: keys
-          ? { c: Object.fromEntries(keys.map((k) => [k, bodies.map((b) => (b as Record<string, unknown>)[k])])) }
+          ? {
+              c: Object.fromEntries(
+                keys.map((k) => [k, bodies.map((b) => (b as Record<string, unknown>)[k])]),
+              ),
+            }
           : bodies,
       };
     }),
@@ -169,7 +184,8 @@ function fromDoc(d: Doc): Batch {
     segments: d.s.map((s): Segment => {
       const prev = Buffer.from(s.p, "base64");
       const head = { hash: Buffer.from(s.h, "base64"), sig: Buffer.from(s.g, "base64") };
-      if (prev.length !== 32 || head.hash.length !== 32) throw ERR_BAD_BATCH(`segment ${s.st}: link hashes must be 32 bytes`);
+      if (prev.length !== 32 || head.hash.length !== 32)
+        throw ERR_BAD_BATCH(`segment ${s.st}: link hashes must be 32 bytes`);
       if ("gap" in s) {
         if (s.gap.to < s.gap.from) throw ERR_BAD_BATCH(`gap in ${s.st}: to < from`);
         return { type: "gap", stream: s.st, from: s.gap.from, to: s.gap.to, reason: s.gap.r, prev, head };
@@ -215,7 +231,11 @@ export function encodeBatch(batch: Batch, compression: Compression = "brotli"): 
   let payload: Buffer;
   if (compression === "brotli") {
     payload = brotliCompressSync(json, {
-      params: { [zc.BROTLI_PARAM_QUALITY]: 5, [zc.BROTLI_PARAM_SIZE_HINT]: json.length, [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_TEXT },
+      params: {
+        [zc.BROTLI_PARAM_QUALITY]: 5,
+        [zc.BROTLI_PARAM_SIZE_HINT]: json.length,
+        [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_TEXT,
+      },
     });
   } else if (compression === "deflate") payload = deflateRawSync(json, { level: 6 });
   else payload = json;
@@ -241,7 +261,8 @@ export function decodeFrame(buf: Buffer): { batch: Batch; rest: Buffer } {
   const comp = buf[5];
   const len = buf.readUInt32BE(6);
   if (len > MAX_PAYLOAD) throw ERR_BAD_BATCH(`payload length ${len} exceeds ${MAX_PAYLOAD}`);
-  if (buf.length < HEADER_BYTES + len) throw ERR_BAD_BATCH(`truncated frame: ${buf.length - HEADER_BYTES} of ${len} bytes`);
+  if (buf.length < HEADER_BYTES + len)
+    throw ERR_BAD_BATCH(`truncated frame: ${buf.length - HEADER_BYTES} of ${len} bytes`);
   const payload = buf.subarray(HEADER_BYTES, HEADER_BYTES + len);
   let json: Buffer;
   try {
@@ -269,7 +290,14 @@ export function decodeFrame(buf: Buffer): { batch: Batch; rest: Buffer } {
 
 /** Expands a record segment into full records. */
 export function segmentRecords(device: string, s: RecordSegment): RecordData[] {
-  return s.records.map((r, i) => ({ device, stream: s.stream, seq: s.first + i, t: r.t, kind: r.kind, body: r.body }));
+  return s.records.map((r, i) => ({
+    device,
+    stream: s.stream,
+    seq: s.first + i,
+    t: r.t,
+    kind: r.kind,
+    body: r.body,
+  }));
 }
 
 /** Reads concatenated frames from a byte stream, skipping whatever lies between them (newlines). */

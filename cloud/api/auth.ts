@@ -55,7 +55,9 @@ export function requireRole(...roles: Role[]) {
     const p = req.principal;
     if (!p) throw ERR_UNAUTHORIZED("missing or invalid bearer token");
     if (p.role !== "admin" && !roles.includes(p.role)) {
-      throw ERR_FORBIDDEN(`role '${p.role}' may not ${req.method} ${req.routeOptions.url ?? req.url}; needs ${roles.join(" or ")}`);
+      throw ERR_FORBIDDEN(
+        `role '${p.role}' may not ${req.method} ${req.routeOptions.url ?? req.url}; needs ${roles.join(" or ")}`,
+      );
     }
   };
 }

@@ -6,6 +6,8 @@ import { ERR_VALIDATION } from "../../core/errors.ts";
 export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, where = "body"): z.output<S> {
   const r = schema.safeParse(value, { reportInput: true });
   if (r.success) return r.data;
-  const msgs = r.error.issues.map((i) => `${where}.${formatPath(i.path).replace(/^\(root\)$/, "")}: ${i.message}`.replace(".:", ":"));
+  const msgs = r.error.issues.map((i) =>
+    `${where}.${formatPath(i.path).replace(/^\(root\)$/, "")}: ${i.message}`.replace(".:", ":"),
+  );
   throw ERR_VALIDATION(msgs.join("; "), r.error.issues);
 }

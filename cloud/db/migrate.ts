@@ -16,6 +16,10 @@ export async function migrateToLatest(db: Db): Promise<void> {
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error");
-    throw ERR_STORAGE(`migration ${failed?.migrationName ?? "?"} failed: ${(error as Error).message}`, undefined, error);
+    throw ERR_STORAGE(
+      `migration ${failed?.migrationName ?? "?"} failed: ${(error as Error).message}`,
+      undefined,
+      error,
+    );
   }
 }

@@ -1,4 +1,5 @@
 import type { Generated } from "kysely";
+import type { LendingTables } from "../lending/schema.ts";
 
 /** Table types for Kysely. Each module adds its tables here (after its migration). */
 export interface DevicesTable {
@@ -64,7 +65,7 @@ export interface RejectsTable {
   received_at: number;
 }
 
-export interface DB {
+export interface DB extends LendingTables {
   devices: DevicesTable;
   records: RecordsTable;
   streams: StreamsTable;

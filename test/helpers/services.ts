@@ -4,7 +4,7 @@ import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
-import { openDb, type Db } from "../../cloud/db/connect.ts";
+import { type Db, openDb } from "../../cloud/db/connect.ts";
 import { migrateToLatest } from "../../cloud/db/migrate.ts";
 
 export const IN_CI = process.env.CI === "true";
@@ -36,15 +36,19 @@ export async function serviceAvailable(name: string, probe: () => Promise<boolea
   return false;
 }
 
-export const postgresAvailable = () => serviceAvailable("PostgreSQL (127.0.0.1:5432)", () => tcpReachable("127.0.0.1", 5432));
-export const mosquittoAvailable = () => serviceAvailable("Mosquitto (127.0.0.1:1883)", () => tcpReachable("127.0.0.1", 1883));
+export const postgresAvailable = () =>
+  serviceAvailable("PostgreSQL (127.0.0.1:5432)", () => tcpReachable("127.0.0.1", 5432));
+export const mosquittoAvailable = () =>
+  serviceAvailable("Mosquitto (127.0.0.1:1883)", () => tcpReachable("127.0.0.1", 1883));
 
 export function tmpDir(prefix = "barnlink-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
 }
 
 /** A fresh, migrated cloud database: a SQLite file, or a PostgreSQL schema of its own. */
-export async function freshDb(dialect: "sqlite" | "postgres"): Promise<{ db: Db; url: string; schema?: string; drop(): Promise<void> }> {
+export async function freshDb(
+  dialect: "sqlite" | "postgres",
+): Promise<{ db: Db; url: string; schema?: string; drop(): Promise<void> }> {
   if (dialect === "sqlite") {
     const url = join(tmpDir(), "cloud.db");
     const db = openDb(url);

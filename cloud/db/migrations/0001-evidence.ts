@@ -31,7 +31,11 @@ export function evidence0001(dialect: Dialect): Migration {
         .addColumn("received_at", big, (c) => c.notNull())
         .addPrimaryKeyConstraint("records_pk", ["device", "stream", "seq"])
         .execute();
-      await db.schema.createIndex("records_kind_time").on("records").columns(["device", "kind", "t_wall"]).execute();
+      await db.schema
+        .createIndex("records_kind_time")
+        .on("records")
+        .columns(["device", "kind", "t_wall"])
+        .execute();
       await db.schema
         .createTable("streams")
         .addColumn("device", "text", (c) => c.notNull())
@@ -73,11 +77,16 @@ export function evidence0001(dialect: Dialect): Migration {
         .addColumn("payload_bytes", "integer", (c) => c.notNull())
         .addColumn("received_at", big, (c) => c.notNull())
         .execute();
-      await db.schema.createIndex("rejects_device").on("rejects").columns(["device", "received_at"]).execute();
+      await db.schema
+        .createIndex("rejects_device")
+        .on("rejects")
+        .columns(["device", "received_at"])
+        .execute();
       await sql`select 1`.execute(db);
     },
     async down(db: Kysely<unknown>) {
-      for (const t of ["rejects", "gaps", "streams", "records", "devices"]) await db.schema.dropTable(t).execute();
+      for (const t of ["rejects", "gaps", "streams", "records", "devices"])
+        await db.schema.dropTable(t).execute();
     },
   };
 }

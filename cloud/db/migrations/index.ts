@@ -1,4 +1,5 @@
 import type { Migration } from "kysely";
+import { lending0100 } from "../../lending/migration.ts";
 import type { Dialect } from "../connect.ts";
 import { evidence0001 } from "./0001-evidence.ts";
 
@@ -9,5 +10,6 @@ import { evidence0001 } from "./0001-evidence.ts";
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001_evidence": evidence0001(dialect),
+    "0100_lending_core": lending0100(dialect),
   };
 }

@@ -1,0 +1,132 @@
+import {
+  BarnlinkError,
+  ERR_BAD_BATCH,
+  ERR_TOPIC_MISMATCH,
+  ERR_UNREGISTERED_DEVICE,
+} from "../../core/errors.ts";
+import type { KeyPair } from "../../core/keys.ts";
+import { type Logger, silentLogger } from "../../core/log.ts";
+import { decodeBatch } from "../../sync/codec.ts";
+import { type Ack, signMessage } from "../../sync/messages.ts";
+import { deviceOfTopic } from "../../sync/topics.ts";
+import type { Db } from "../db/connect.ts";
+import { DeviceKeys } from "../devices.ts";
+import { commitSegments } from "./evidence-store.ts";
+import { verifyBatch } from "./verify.ts";
+
+export interface IngestCounters {
+  batches: number;
+  records: number;
+  duplicates: number;
+  rejected: number;
+  rejectedByCode: Record<string, number>;
+}
+
+export interface IngestResult {
+  /** The signed ack to publish on the device's ack topic, if any. */
+  ack?: Ack;
+  rejected?: { code: string; reason: string };
+}
+
+const KEEP_PAYLOAD = 64 * 1024;
+
+/**
+ * The up-batch handler: decode → look up the device → verify → commit → ack. Anything that fails
+ * is kept in `rejects` with its code and reason, counted, and never throws out of `handle`.
+ */
+export class Ingest {
+  readonly counters: IngestCounters = {
+    batches: 0,
+    records: 0,
+    duplicates: 0,
+    rejected: 0,
+    rejectedByCode: {},
+  };
+  readonly keys: DeviceKeys;
+  constructor(
+    private readonly db: Db,
+    private readonly cloudKey: KeyPair,
+    private readonly log: Logger = silentLogger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.keys = new DeviceKeys(db);
+  }
+
+  async handle(topic: string, payload: Buffer): Promise<IngestResult> {
+    const t = deviceOfTopic(topic);
+    const topicDevice = t?.device ?? null;
+    try {
+      if (!t || t.channel !== "up") throw ERR_BAD_BATCH(`not an up topic: ${topic}`);
+      const batch = decodeBatch(payload);
+      if (batch.device !== t.device)
+        throw ERR_TOPIC_MISMATCH(`batch says device '${batch.device}' but came on ${topic}`);
+      const key = await this.keys.get(batch.device);
+      if (!key) {
+        const e = ERR_UNREGISTERED_DEVICE(
+          `device '${batch.device}' is not registered; register its public key first`,
+        );
+        await this.reject(topic, topicDevice, payload, e);
+        // The device is told (signed), so its operator sees why nothing is committed; it keeps its data.
+        return {
+          rejected: { code: e.code, reason: e.message },
+          ack: this.ack(batch.device, batch.id, "rejected", [], e),
+        };
+      }
+      const segments = verifyBatch(batch, key);
+      const res = await commitSegments(this.db, batch.device, segments, this.now());
+      this.counters.batches++;
+      this.counters.records += res.inserted;
+      this.counters.duplicates += res.duplicates;
+      return { ack: this.ack(batch.device, batch.id, "committed", res.ranges) };
+    } catch (e) {
+      const err =
+        e instanceof BarnlinkError
+          ? e
+          : ERR_BAD_BATCH(`unexpected failure: ${(e as Error)?.message ?? String(e)}`, undefined, e);
+      if (!(e instanceof BarnlinkError)) this.log.error({ err: (e as Error)?.stack }, "ingest failed");
+      await this.reject(topic, topicDevice, payload, err);
+      return { rejected: { code: err.code, reason: err.message } };
+    }
+  }
+
+  private ack(
+    device: string,
+    batch: string,
+    status: Ack["status"],
+    segments: Ack["segments"],
+    err?: BarnlinkError,
+  ): Ack {
+    return signMessage<Ack>(this.cloudKey.privateKey, {
+      v: 1,
+      type: "ack",
+      device,
+      batch,
+      status,
+      segments,
+      ...(err ? { code: err.code, reason: err.message } : {}),
+      at: this.now(),
+    });
+  }
+
+  private async reject(topic: string, device: string | null, payload: Buffer, err: BarnlinkError) {
+    this.counters.rejected++;
+    this.counters.rejectedByCode[err.code] = (this.counters.rejectedByCode[err.code] ?? 0) + 1;
+    this.log.warn({ topic, code: err.code, reason: err.message }, "rejected a message");
+    try {
+      await this.db.kysely
+        .insertInto("rejects")
+        .values({
+          device,
+          topic: topic.slice(0, 512),
+          code: err.code,
+          reason: err.message.slice(0, 2000),
+          payload_b64: payload.subarray(0, KEEP_PAYLOAD).toString("base64"),
+          payload_bytes: payload.length,
+          received_at: this.now(),
+        })
+        .execute();
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, "could not record a rejected message");
+    }
+  }
+}

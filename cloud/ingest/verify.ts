@@ -1,0 +1,106 @@
+import type { KeyObject } from "node:crypto";
+import { canonicalJson } from "../../core/canonical.ts";
+import { ERR_BAD_RECORD, ERR_BAD_SIGNATURE, ERR_CHAIN_BROKEN } from "../../core/errors.ts";
+import { link, verifyHead } from "../../sync/chain.ts";
+import { type Batch, segmentRecords } from "../../sync/codec.ts";
+import { isKind, kinds } from "../../sync/kinds.ts";
+
+export interface VerifiedRecord {
+  seq: number;
+  kind: string;
+  t: { wall: number; boot: string; mono: number; synced: boolean };
+  body: string;
+  prev: string;
+  hash: string;
+}
+
+export type VerifiedSegment =
+  | {
+      type: "records";
+      stream: string;
+      first: number;
+      last: number;
+      prev: string;
+      hash: string;
+      sig: string;
+      records: VerifiedRecord[];
+    }
+  | {
+      type: "gap";
+      stream: string;
+      from: number;
+      to: number;
+      reason: string;
+      prev: string;
+      hash: string;
+      sig: string;
+    };
+
+/**
+ * Checks every segment of a batch before anything is stored: each body against its kind's schema,
+ * the chain from the segment's `prev` to its head, and the head's Ed25519 signature against the
+ * device's registered key. One bad segment rejects the whole batch: nothing partial is stored.
+ */
+export function verifyBatch(batch: Batch, key: KeyObject): VerifiedSegment[] {
+  const out: VerifiedSegment[] = [];
+  for (const s of batch.segments) {
+    if (s.type === "gap") {
+      if (!verifyHead(key, batch.device, s.stream, s.to, s.head.hash, s.head.sig)) {
+        throw ERR_BAD_SIGNATURE(`gap ${s.stream} ${s.from}..${s.to}: head signature does not verify`);
+      }
+      out.push({
+        type: "gap",
+        stream: s.stream,
+        from: s.from,
+        to: s.to,
+        reason: s.reason,
+        prev: s.prev.toString("hex"),
+        hash: s.head.hash.toString("hex"),
+        sig: s.head.sig.toString("base64"),
+      });
+      continue;
+    }
+    const last = s.first + s.records.length - 1;
+    if (!verifyHead(key, batch.device, s.stream, last, s.head.hash, s.head.sig)) {
+      throw ERR_BAD_SIGNATURE(`${s.stream} ${s.first}..${last}: head signature does not verify`);
+    }
+    const records: VerifiedRecord[] = [];
+    let h = s.prev;
+    for (const r of segmentRecords(batch.device, s)) {
+      if (!isKind(r.kind)) throw ERR_BAD_RECORD(`${s.stream} seq ${r.seq}: unknown kind '${r.kind}'`);
+      const parsed = kinds[r.kind].schema.safeParse(r.body);
+      if (!parsed.success) {
+        const i = parsed.error.issues[0]!;
+        throw ERR_BAD_RECORD(
+          `${s.stream} seq ${r.seq}: ${r.kind} body ${i.path.join(".") || "(root)"}: ${i.message}`,
+        );
+      }
+      const prev = h;
+      h = link(prev, r);
+      records.push({
+        seq: r.seq,
+        kind: r.kind,
+        t: r.t,
+        body: canonicalJson(r.body),
+        prev: prev.toString("hex"),
+        hash: h.toString("hex"),
+      });
+    }
+    if (!h.equals(s.head.hash)) {
+      throw ERR_CHAIN_BROKEN(
+        `${s.stream} ${s.first}..${last}: records do not chain to the signed head (tampered, reordered or truncated)`,
+      );
+    }
+    out.push({
+      type: "records",
+      stream: s.stream,
+      first: s.first,
+      last,
+      prev: s.prev.toString("hex"),
+      hash: h.toString("hex"),
+      sig: s.head.sig.toString("base64"),
+      records,
+    });
+  }
+  return out;
+}

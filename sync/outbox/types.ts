@@ -1,0 +1,72 @@
+import type { CaptureTime } from "../../core/clock.ts";
+
+/** What a source hands the outbox. */
+export interface AppendInput {
+  stream: string;
+  kind: string;
+  body: unknown;
+  t: CaptureTime;
+}
+
+export interface AppendedRef {
+  stream: string;
+  seq: number;
+  hash: Buffer;
+}
+
+/** A pending run of consecutive records of one stream, ready to send. */
+export interface PendingRun {
+  type: "records";
+  stream: string;
+  first: number;
+  prev: Buffer;
+  records: Array<{ t: CaptureTime; kind: string; body: unknown }>;
+  last: number;
+  hash: Buffer;
+  bytes: number;
+  priority: number;
+}
+
+/** An evicted range still to be reported to the cloud. */
+export interface PendingGap {
+  type: "gap";
+  stream: string;
+  from: number;
+  to: number;
+  reason: string;
+  prev: Buffer;
+  hash: Buffer;
+  priority: number;
+}
+
+export type PendingItem = PendingRun | PendingGap;
+
+export interface StreamStatus {
+  stream: string;
+  lastSeq: number;
+  ackedSeq: number;
+  pending: number;
+  pendingBytes: number;
+  evicted: number;
+}
+
+export interface BatchLimits {
+  maxRecords: number;
+  maxBytes: number;
+}
+
+/**
+ * The durable queue between sources and the link (after Aedes's pluggable persistence): appends
+ * are durable when they return; nothing leaves until the cloud's signed commit ack names it.
+ */
+export interface Outbox {
+  readonly device: string;
+  append(items: AppendInput[], opts?: { durable?: "full" | "normal" }): AppendedRef[];
+  /** Pending items in send order (priority, then stream, then seq), skipping seqs ≤ `after[stream]`. */
+  pending(limits: BatchLimits, after: ReadonlyMap<string, number>): PendingItem[];
+  /** The cloud committed `stream` `from..to` whose last link is `hash`: delete them. Returns rows deleted. */
+  acknowledge(stream: string, from: number, to: number, hash: Buffer): number;
+  heads(): Array<{ stream: string; seq: number; hash: Buffer }>;
+  status(): StreamStatus[];
+  close(): void;
+}
