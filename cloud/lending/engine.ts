@@ -1,0 +1,150 @@
+import type { CloudContext } from "../context.ts";
+import { applyDecision } from "./apply-decision.ts";
+import { checkCollateral } from "./collateral.ts";
+import { ERR_LENDING_LIMIT } from "./errors.ts";
+import { evaluateTranche } from "./evaluate.ts";
+import { reserve } from "./limit.ts";
+import { parseThresholds } from "./thresholds.ts";
+
+export interface LendingEngineOptions {
+  /** Timer period; 0 or absent disables the timer (callers tick themselves, as scenarios do). */
+  intervalMs?: number;
+}
+
+export interface LendingEngine {
+  tick(now: number): Promise<void>;
+  stop(): void;
+}
+
+const H = 3_600_000;
+
+/** Phase one for a due tranche: claim it (planned → reserved) and reserve its amount, atomically. */
+async function reserveDue(
+  ctx: CloudContext,
+  t: { id: string; batch_id: string; planned_fen: number },
+  now: number,
+) {
+  const db = ctx.db.kysely;
+  const b = await db
+    .selectFrom("lending_batches")
+    .select(["facility_id"])
+    .where("id", "=", t.batch_id)
+    .executeTakeFirstOrThrow();
+  const f = await db
+    .selectFrom("lending_facilities")
+    .select(["thresholds"])
+    .where("id", "=", b.facility_id)
+    .executeTakeFirstOrThrow();
+  const ttl = parseThresholds(f.thresholds).reservationHours * H;
+  try {
+    await db.transaction().execute(async (trx) => {
+      const r = await trx
+        .updateTable("lending_tranches")
+        .set({ status: "reserved" })
+        .where("id", "=", t.id)
+        .where("status", "=", "planned")
+        .executeTakeFirst();
+      if (Number(r.numUpdatedRows) !== 1) return;
+      await reserve(trx, b.facility_id, t.id, Number(t.planned_fen), now, ttl);
+    });
+  } catch (e) {
+    if (!ERR_LENDING_LIMIT.is(e)) throw e;
+    await applyDecision(db, {
+      trancheId: t.id,
+      decision: {
+        outcome: "hold",
+        amountFen: 0,
+        kg: 0,
+        reasons: [`facility limit: ${e.message}`],
+        gates: [],
+      },
+      by: "engine",
+      from: ["planned"],
+      at: now,
+    });
+  }
+}
+
+/** One pass: void stale reservations, reserve due tranches, decide reserved ones, check collateral. */
+export async function lendingTick(ctx: CloudContext, now: number): Promise<void> {
+  const db = ctx.db.kysely;
+  const stale = await db
+    .selectFrom("lending_reservations as r")
+    .innerJoin("lending_tranches as t", "t.id", "r.tranche_id")
+    .select(["r.tranche_id"])
+    .where("r.status", "=", "held")
+    .where("r.expires_at", "<", now)
+    .execute();
+  for (const s of stale) {
+    await applyDecision(db, {
+      trancheId: s.tranche_id,
+      decision: {
+        outcome: "hold",
+        amountFen: 0,
+        kg: 0,
+        reasons: ["reservation expired before a decision"],
+        gates: [],
+      },
+      by: "engine",
+      from: ["reserved"],
+      at: now,
+    });
+  }
+  const open = db
+    .selectFrom("lending_tranches as t")
+    .innerJoin("lending_batches as b", "b.id", "t.batch_id")
+    .where("b.status", "=", "open")
+    .where("t.due_at", "<=", now);
+  for (const t of await open
+    .select(["t.id", "t.batch_id", "t.planned_fen"])
+    .where("t.status", "=", "planned")
+    .orderBy("t.due_at")
+    .execute()) {
+    await reserveDue(ctx, t, now);
+  }
+  for (const t of await open
+    .select(["t.id"])
+    .where("t.status", "=", "reserved")
+    .orderBy("t.due_at")
+    .execute()) {
+    try {
+      await evaluateTranche(ctx, t.id, now);
+    } catch (e) {
+      // One bad tranche must not stop the others; it stays reserved and is retried next tick.
+      ctx.log.error({ err: e, tranche: t.id }, "lending: tranche evaluation failed");
+    }
+  }
+  for (const b of await db
+    .selectFrom("lending_batches")
+    .select(["id"])
+    .where("status", "=", "open")
+    .where("placed_at", "<=", now)
+    .execute()) {
+    await checkCollateral(ctx, b.id, now);
+  }
+}
+
+/** Starts the engine: the cloud service calls this; each tick evaluates due tranches at ctx.now(). */
+export function startLendingEngine(ctx: CloudContext, opts: LendingEngineOptions = {}): LendingEngine {
+  let running: Promise<void> | null = null;
+  const tick = async (now: number) => {
+    // Ticks never overlap within one instance; other instances are kept apart by the database.
+    while (running) await running;
+    running = lendingTick(ctx, now).finally(() => {
+      running = null;
+    });
+    return running;
+  };
+  const timer = opts.intervalMs
+    ? setInterval(() => {
+        tick(ctx.now()).catch((e: unknown) => ctx.log.error({ err: e }, "lending: tick failed"));
+      }, opts.intervalMs)
+    : null;
+  timer?.unref();
+  return {
+    tick,
+    stop: () => {
+      if (timer) clearInterval(timer);
+    },
+  };
+}

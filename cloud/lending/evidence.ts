@@ -1,0 +1,99 @@
+import { type Kysely, sql } from "kysely";
+import type { DB } from "../db/schema.ts";
+import type { RecordRange } from "./decision-types.ts";
+
+export interface EvidenceRow {
+  device: string;
+  stream: string;
+  seq: number;
+  kind: string;
+  t: number;
+  body: Record<string, unknown>;
+}
+
+/** Capture time: the corrected wall time where the cloud fixed an unsynchronised clock. */
+const tExpr = sql<number>`coalesce(t_corrected, t_wall)`;
+
+/**
+ * Records of the batch's devices in [from, to], as the cloud had received them by `asOf`, oldest
+ * first. `received_at ≤ asOf` keeps a decision reproducible: evidence that arrived later cannot
+ * change what the gate saw.
+ */
+export async function readEvidence(
+  db: Kysely<DB>,
+  q: { devices: string[]; from: number; to: number; asOf: number; stream?: string; kind?: string },
+): Promise<EvidenceRow[]> {
+  if (q.devices.length === 0) return [];
+  let sel = db
+    .selectFrom("records")
+    .select(["device", "stream", "seq", "kind", "body", tExpr.as("t")])
+    .where("device", "in", q.devices)
+    .where(tExpr, ">=", q.from)
+    .where(tExpr, "<=", q.to)
+    .where("received_at", "<=", q.asOf);
+  if (q.stream) sel = sel.where("stream", "=", q.stream);
+  if (q.kind) sel = sel.where("kind", "=", q.kind);
+  const rows = await sel.orderBy(tExpr).orderBy("seq").execute();
+  return rows.map((r) => ({
+    device: r.device,
+    stream: r.stream,
+    seq: Number(r.seq),
+    kind: r.kind,
+    t: Number(r.t),
+    body: JSON.parse(r.body) as Record<string, unknown>,
+  }));
+}
+
+/** The seq and time ranges a gate read, per device and stream: what a decision cites. */
+export function rangesOf(rows: EvidenceRow[]): RecordRange[] {
+  const by = new Map<string, RecordRange>();
+  for (const r of rows) {
+    const k = `${r.device}\0${r.stream}`;
+    const g = by.get(k);
+    if (!g) {
+      by.set(k, {
+        device: r.device,
+        stream: r.stream,
+        fromSeq: r.seq,
+        toSeq: r.seq,
+        count: 1,
+        fromT: r.t,
+        toT: r.t,
+      });
+    } else {
+      g.fromSeq = Math.min(g.fromSeq, r.seq);
+      g.toSeq = Math.max(g.toSeq, r.seq);
+      g.fromT = Math.min(g.fromT, r.t);
+      g.toT = Math.max(g.toT, r.t);
+      g.count++;
+    }
+  }
+  return [...by.values()];
+}
+
+export function numericValue(r: EvidenceRow): number | null {
+  const v = r.body.value;
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** Groups consecutive silo rises (steps above `minStepKg`, within 3 h of each other) into delivery events. */
+export function riseEvents(rows: EvidenceRow[], minStepKg: number): Array<{ t: number; kg: number }> {
+  const out: Array<{ t: number; kg: number }> = [];
+  let last: EvidenceRow | undefined;
+  for (const r of rows) {
+    const v = numericValue(r);
+    if (v === null) continue;
+    const pv = last ? numericValue(last) : null;
+    if (last && pv !== null && v - pv > minStepKg) {
+      const ev = out[out.length - 1];
+      if (ev && r.t - ev.t <= 3 * 3_600_000) {
+        ev.kg += v - pv;
+        ev.t = r.t;
+      } else out.push({ t: r.t, kg: v - pv });
+    }
+    last = r;
+  }
+  return out;
+}
+
+export const hours = (ms: number) => Math.round((ms / 3_600_000) * 10) / 10;

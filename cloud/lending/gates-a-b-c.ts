@@ -1,0 +1,154 @@
+import type { GateResult } from "./decision-types.ts";
+import { hours, rangesOf, readEvidence } from "./evidence.ts";
+import { ageDays, type GateContext } from "./gate-context.ts";
+import { bandAt, ENV_STREAMS } from "./profile.ts";
+
+const H = 3_600_000;
+
+/** (a) Every batch device reporting, its chains intact, no evicted ranges and no long silence in the window. */
+export async function gateDevices(ctx: GateContext): Promise<GateResult> {
+  const rows = await readEvidence(ctx.db, {
+    devices: ctx.devices,
+    from: ctx.from,
+    to: ctx.to,
+    asOf: ctx.asOf,
+  });
+  const streams = ctx.devices.length
+    ? await ctx.db.selectFrom("streams").selectAll().where("device", "in", ctx.devices).execute()
+    : [];
+  const gaps = ctx.devices.length
+    ? await ctx.db
+        .selectFrom("gaps")
+        .selectAll()
+        .where("device", "in", ctx.devices)
+        .where("received_at", ">=", ctx.from)
+        .where("received_at", "<=", ctx.asOf)
+        .execute()
+    : [];
+  const problems: string[] = [];
+  let worstSilence = 0;
+  for (const dev of ctx.devices) {
+    const own = streams.filter((s) => s.device === dev);
+    const seen = Math.max(0, ...own.map((s) => Number(s.last_seen ?? 0)));
+    if (own.length === 0) problems.push(`${dev} has never reported`);
+    else if (ctx.asOf - seen > ctx.th.staleHours * H)
+      problems.push(`${dev} last reported ${hours(ctx.asOf - seen)} h ago (allowed ${ctx.th.staleHours} h)`);
+    for (const s of own.filter((x) => Number(x.chain_ok) !== 1))
+      problems.push(`${dev}/${s.stream} hash chain broken${s.chain_error ? `: ${s.chain_error}` : ""}`);
+    const lost = gaps.filter((g) => g.device === dev).reduce((n, g) => n + Number(g.count), 0);
+    if (lost > 0) problems.push(`${dev} evicted ${lost} records in the window`);
+    const times = rows.filter((r) => r.device === dev).map((r) => r.t);
+    const edges = [ctx.from, ...times, Math.min(ctx.to, ctx.asOf)];
+    let silence = 0;
+    for (let i = 1; i < edges.length; i++) silence = Math.max(silence, edges[i]! - edges[i - 1]!);
+    worstSilence = Math.max(worstSilence, silence);
+    if (silence > ctx.th.maxSilenceHours * H)
+      problems.push(
+        `${dev} was silent for ${hours(silence)} h in the window (allowed ${ctx.th.maxSilenceHours} h)`,
+      );
+  }
+  return {
+    gate: "a",
+    name: "devices reporting, chains intact",
+    pass: problems.length === 0,
+    applicable: true,
+    reason: problems.length ? problems.join("; ") : `${ctx.devices.length} devices reporting, chains intact`,
+    figures: {
+      devices: ctx.devices.length,
+      records: rows.length,
+      longestSilenceHours: hours(worstSilence),
+      gapsInWindow: gaps.length,
+    },
+    cites: rangesOf(rows),
+  };
+}
+
+/** (b) The latest verified census against the head count the tranche was planned for. */
+export async function gateHeadCount(ctx: GateContext): Promise<GateResult & { verified: number | null }> {
+  const rows = await readEvidence(ctx.db, {
+    devices: ctx.devices,
+    from: ctx.from,
+    to: ctx.to,
+    asOf: ctx.asOf,
+    kind: "census",
+  });
+  const latest = rows.filter((r) => r.body.barn === ctx.batch.barn || r.body.barn === undefined).at(-1);
+  const expected = Number(ctx.tranche.planned_head);
+  const base = {
+    gate: "b" as const,
+    name: "verified head count",
+    applicable: true,
+    cites: rangesOf(latest ? [latest] : []),
+  };
+  if (!latest) {
+    return {
+      ...base,
+      pass: false,
+      verified: null,
+      reason: "no census of the barn in the window",
+      figures: { expected },
+    };
+  }
+  const verified = Number(latest.body.count);
+  const ratio = expected > 0 ? verified / expected : 0;
+  const pct = Math.round(ratio * 1000) / 10;
+  return {
+    ...base,
+    pass: ratio >= ctx.th.headPass,
+    verified,
+    reason: `census counted ${verified} of ${expected} expected (${pct}%, full release needs ≥ ${ctx.th.headPass * 100}%, hold below ${ctx.th.headHold * 100}%)`,
+    figures: {
+      verified,
+      expected,
+      ratio: Math.round(ratio * 10000) / 10000,
+      method: String(latest.body.method),
+    },
+  };
+}
+
+/** (c) Share of environment readings inside the species band for the animals' age, per stream. */
+export async function gateEnvironment(ctx: GateContext): Promise<GateResult> {
+  const figures: Record<string, number> = {};
+  const fails: string[] = [];
+  const cites = [];
+  for (const [key, spec] of Object.entries(ctx.profile.env)) {
+    const stream = ENV_STREAMS[key as keyof typeof ENV_STREAMS];
+    const rows = await readEvidence(ctx.db, {
+      devices: ctx.devices,
+      from: ctx.from,
+      to: ctx.to,
+      asOf: ctx.asOf,
+      stream,
+    });
+    let inBand = 0;
+    let n = 0;
+    let worst = Number.NaN;
+    for (const r of rows) {
+      const v = r.body.value;
+      if (typeof v !== "number") continue;
+      n++;
+      const [lo, hi] = bandAt(spec.bands, Math.max(0, ageDays(ctx, r.t)));
+      if (v >= lo && v <= hi) inBand++;
+      else if (!(Math.abs(v - (lo + hi) / 2) <= Math.abs(worst - (lo + hi) / 2))) worst = v;
+    }
+    const share = n ? inBand / n : 0;
+    figures[`${key}.inBandShare`] = Math.round(share * 1000) / 1000;
+    figures[`${key}.readings`] = n;
+    if (!Number.isNaN(worst)) figures[`${key}.worst`] = worst;
+    if (n === 0) fails.push(`no ${key} readings`);
+    else if (share < ctx.th.envShare)
+      fails.push(
+        `${key} within band ${Math.round(share * 100)}% of readings (needs ≥ ${ctx.th.envShare * 100}%; worst ${worst} ${spec.unit})`,
+      );
+    cites.push(...rangesOf(rows));
+  }
+  return {
+    gate: "c",
+    name: "environment within species bands",
+    pass: fails.length === 0,
+    applicable: true,
+    reason: fails.length ? fails.join("; ") : "temperature, humidity and ammonia within bands",
+    figures,
+    cites,
+  };
+}

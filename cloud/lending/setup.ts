@@ -1,0 +1,144 @@
+import { randomUUID } from "node:crypto";
+import type { Kysely } from "kysely";
+import { ERR_NOT_FOUND } from "../../core/errors.ts";
+import type { DB } from "../db/schema.ts";
+import type { BatchInput, BorrowerInput, FacilityInput, SupplierInput } from "./domain.ts";
+import { ERR_LENDING_TERM } from "./errors.ts";
+import { dayStart, ratePpm } from "./interest.ts";
+import { loadProfile } from "./profile.ts";
+import { planTranches } from "./schedule.ts";
+import { thresholdsSchema } from "./thresholds.ts";
+
+/** Creating the lending objects: borrower, supplier, facility, batch (with its tranche plan). */
+export async function createBorrower(db: Kysely<DB>, b: BorrowerInput, at: number) {
+  const row = { id: b.id ?? randomUUID(), name: b.name, kind: b.kind, created_at: at };
+  await db.insertInto("lending_borrowers").values(row).execute();
+  return row;
+}
+
+export async function createSupplier(db: Kysely<DB>, s: SupplierInput, at: number) {
+  const row = {
+    id: s.id ?? randomUUID(),
+    name: s.name,
+    account: s.account,
+    bic: s.bic ?? null,
+    bank_name: s.bankName ?? null,
+    created_at: at,
+  };
+  await db.insertInto("lending_suppliers").values(row).execute();
+  return row;
+}
+
+function addMonths(ms: number, months: number): number {
+  const d = new Date(ms);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  return d.getTime();
+}
+
+export async function createFacility(db: Kysely<DB>, f: FacilityInput, at: number) {
+  const borrower = await db
+    .selectFrom("lending_borrowers")
+    .select("id")
+    .where("id", "=", f.borrowerId)
+    .executeTakeFirst();
+  if (!borrower) throw ERR_NOT_FOUND(`no borrower ${f.borrowerId}`);
+  const row = {
+    id: f.id ?? randomUUID(),
+    borrower_id: f.borrowerId,
+    currency: f.currency,
+    limit_fen: f.limitFen,
+    committed_fen: 0,
+    term_start: f.termStart,
+    term_end: addMonths(f.termStart, f.termMonths),
+    max_drawdown_days: f.maxDrawdownDays,
+    rate_ppm: ratePpm(f.annualRate),
+    day_count: f.dayCount,
+    thresholds: JSON.stringify(thresholdsSchema.parse(f.thresholds)),
+    waterfall: JSON.stringify(f.waterfall),
+    debtor_name: f.debtor.name,
+    debtor_account: f.debtor.account,
+    debtor_bic: f.debtor.bic ?? null,
+    created_at: at,
+  };
+  await db.insertInto("lending_facilities").values(row).execute();
+  return row;
+}
+
+export async function createBatch(db: Kysely<DB>, b: BatchInput, at: number) {
+  const profile = loadProfile(b.species);
+  const f = await db
+    .selectFrom("lending_facilities")
+    .selectAll()
+    .where("id", "=", b.facilityId)
+    .executeTakeFirst();
+  if (!f) throw ERR_NOT_FOUND(`no facility ${b.facilityId}`);
+  const sup = await db
+    .selectFrom("lending_suppliers")
+    .select("id")
+    .where("id", "=", b.supplierId)
+    .executeTakeFirst();
+  if (!sup) throw ERR_NOT_FOUND(`no supplier ${b.supplierId}`);
+  const cycleDays = b.cycleDays ?? profile.cycleDays;
+  if (b.placedAt < Number(f.term_start) || b.placedAt + cycleDays * 86_400_000 > Number(f.term_end)) {
+    throw ERR_LENDING_TERM(`batch cycle must lie within the facility term`);
+  }
+  const id = b.id ?? randomUUID();
+  const plan = planTranches({
+    profile,
+    head: b.headPlaced,
+    headAtDay: 0,
+    placedAt: b.placedAt,
+    cycleDays,
+    trancheDays: b.trancheDays,
+    feedPriceFenPerKg: b.feedPriceFenPerKg,
+  });
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .insertInto("lending_batches")
+      .values({
+        id,
+        facility_id: b.facilityId,
+        barn: b.barn,
+        species: b.species,
+        head_placed: b.headPlaced,
+        placed_at: b.placedAt,
+        cycle_days: cycleDays,
+        tranche_days: b.trancheDays,
+        devices: JSON.stringify(b.devices),
+        supplier_id: b.supplierId,
+        feed_price_fen_per_kg: b.feedPriceFenPerKg,
+        live_price_fen_per_kg: b.livePriceFenPerKg,
+        status: "open",
+        evidence_level: 0,
+        interest_num: "0",
+        interest_posted_fen: 0,
+        accrued_through: dayStart(b.placedAt),
+        created_at: at,
+        closed_at: null,
+      })
+      .execute();
+    for (const p of plan) {
+      await trx
+        .insertInto("lending_tranches")
+        .values({
+          id: `${id}-t${p.seq}`,
+          batch_id: id,
+          seq: p.seq,
+          due_at: p.dueAt,
+          from_day: p.fromDay,
+          to_day: p.toDay,
+          planned_head: p.head,
+          planned_kg: p.kg,
+          planned_fen: p.fen,
+          status: "planned",
+          released_fen: 0,
+          released_kg: 0,
+          released_at: null,
+          maturity_at: null,
+          decided_at: null,
+        })
+        .execute();
+    }
+  });
+  return { id, tranches: plan };
+}
