@@ -29,7 +29,7 @@ export const scenarioSchema = z.strictObject({
   head: z.number().int().positive(),
   start: z.iso.date(),
   days: z.number().int().positive().optional(),
-  annualRate: z.string().default("7.2%"),
+  annualRate: z.string().default("10%"),
   feedPriceFenPerKg: z.number().int().positive(),
   livePriceFenPerKg: z.number().int().positive(),
   limitFen: z.number().int().positive().default(2_000_000_000),
