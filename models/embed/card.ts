@@ -1,0 +1,68 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { EvalMetrics } from "../eval/metrics.ts";
+
+/** What a model directory says about itself: how it was made, on what, and how well it does. */
+export interface ModelCard {
+  name: "pigface";
+  version: string;
+  createdAt: string;
+  backend: string;
+  input: { size: number; channels: 3; normalisation: "per-image standardisation" };
+  embeddingDim: number;
+  data: { dir: string; classes: number; images: number; trainClasses: number; validationClasses: number };
+  training: { epochs: number; batch: number; lr: number; ms: number; losses: number[]; initFrom?: string };
+  /** Open-set metrics on pigs held out of training (or the training pigs when too few). */
+  metrics: EvalMetrics & { on: "held-out pigs" | "training pigs" };
+  /** Default rejection threshold (cosine) for the gallery, calibrated at metrics.far. */
+  threshold: number;
+  files: Record<string, string>;
+}
+
+export function sha256File(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+export function readCard(dir: string): ModelCard | undefined {
+  const f = join(dir, "card.json");
+  return existsSync(f) ? (JSON.parse(readFileSync(f, "utf8")) as ModelCard) : undefined;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+export function cardMarkdown(c: ModelCard): string {
+  const m = c.metrics;
+  return [
+    `# Pig-face embedding model ${c.version}`,
+    "",
+    `Created ${c.createdAt} on the \`${c.backend}\` backend.`,
+    "",
+    "## Data",
+    `- Folder: \`${c.data.dir}\` (DIR/<pigId>/*.jpg)`,
+    `- ${c.data.classes} animals, ${c.data.images} images; trained on ${c.data.trainClasses}, validated on ${c.data.validationClasses} held-out animals`,
+    "",
+    "## Training",
+    `- ${c.training.epochs} epochs, batch ${c.training.batch}, lr ${c.training.lr}, ${(c.training.ms / 1000).toFixed(1)} s`,
+    `- Loss by epoch: ${c.training.losses.map((l) => l.toFixed(3)).join(", ")}`,
+    c.training.initFrom ? `- Fine-tuned from ${c.training.initFrom}` : "- From random initialisation",
+    "",
+    `## Metrics (${m.on}: ${m.enrolled} enrolled, ${m.unknownPigs} never enrolled)`,
+    `| metric | value |`,
+    `|---|---|`,
+    `| rank-1 | ${pct(m.rank1)} |`,
+    `| TAR @ FAR ${pct(m.far)} | ${pct(m.tarAtFar)} |`,
+    `| unknown-pig rejection | ${pct(m.unknownRejection)} |`,
+    `| threshold (cosine) | ${m.threshold.toFixed(4)} |`,
+    "",
+    "## Model",
+    `- Input ${c.input.size}×${c.input.size} RGB, ${c.input.normalisation}; output ${c.embeddingDim}-d L2-normalised`,
+    ...Object.entries(c.files).map(([f, h]) => `- \`${f}\` sha256 ${h}`),
+    "",
+  ].join("\n");
+}
+
+export function writeCard(dir: string, c: ModelCard): void {
+  writeFileSync(join(dir, "card.json"), `${JSON.stringify(c, null, 2)}\n`);
+  writeFileSync(join(dir, "card.md"), cardMarkdown(c));
+}

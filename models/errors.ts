@@ -1,0 +1,39 @@
+import { defineError } from "../core/errors.ts";
+
+/** Coded errors of the pig-face models (BL_MODEL_*); listed in docs/pig-faces.md. */
+export const ERR_MODEL_LOAD = defineError(
+  "BL_MODEL_LOAD",
+  500,
+  "A face model directory is missing or unreadable.",
+);
+export const ERR_MODEL_DATA = defineError(
+  "BL_MODEL_DATA",
+  400,
+  "A labelled image folder (DIR/<id>/*.jpg) is missing, empty or has too few classes or images.",
+);
+export const ERR_MODEL_PACKAGE = defineError("BL_MODEL_PACKAGE", 422, "A model package is malformed.");
+export const ERR_MODEL_SIGNATURE = defineError(
+  "BL_MODEL_SIGNATURE",
+  422,
+  "A model package's signature does not verify against the cloud's key; it was refused.",
+);
+export const ERR_MODEL_HASH = defineError(
+  "BL_MODEL_HASH",
+  422,
+  "A model file's SHA-256 differs from its signed manifest; the package was refused.",
+);
+export const ERR_MODEL_ROLLBACK = defineError(
+  "BL_MODEL_ROLLBACK",
+  409,
+  "There is no previous model version to roll back to.",
+);
+export const ERR_MODEL_NO_FACE = defineError(
+  "BL_MODEL_NO_FACE",
+  422,
+  "No usable face (size, sharpness, exposure) was found in the image.",
+);
+export const ERR_MODEL_GALLERY = defineError(
+  "BL_MODEL_GALLERY",
+  409,
+  "The gallery's templates were made by a model with another embedding size; re-enrol.",
+);

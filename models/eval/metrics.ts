@@ -1,0 +1,105 @@
+import { TemplateMatrix } from "../gallery/matrix.ts";
+import { rng } from "../synth/rng.ts";
+
+export interface EvalOptions {
+  /** Images per enrolled pig that go into the gallery; the rest are queries. */
+  galleryPerPig?: number;
+  /** Share of pigs held out of the gallery entirely: their queries must be rejected. */
+  unknownFraction?: number;
+  /** Target false-accept rate for the threshold (per impostor comparison). */
+  far?: number;
+  seed?: number;
+}
+
+export interface EvalMetrics {
+  pigs: number;
+  enrolled: number;
+  unknownPigs: number;
+  galleryImages: number;
+  queries: number;
+  unknownQueries: number;
+  rank1: number;
+  far: number;
+  threshold: number;
+  tarAtFar: number;
+  unknownRejection: number;
+}
+
+/** Threshold above which at most `far` of the impostor scores lie. */
+export function thresholdAtFar(impostor: number[], far: number): number {
+  if (impostor.length === 0) return 0.5;
+  const s = [...impostor].sort((a, b) => b - a);
+  const k = Math.floor(far * s.length);
+  return (s[Math.min(k, s.length - 1)] ?? 0) + 1e-6;
+}
+
+/**
+ * Open-set evaluation on a gallery/query split. Rank-1: a known pig's query finds its own pig
+ * first. TAR@FAR: share of genuine scores above the threshold that lets through `far` of impostor
+ * comparisons. Unknown rejection: share of never-enrolled pigs' queries whose best score is below
+ * that threshold (what raises an unknown-pig alarm in the barn).
+ */
+export function evaluateEmbeddings(
+  emb: Float32Array,
+  dim: number,
+  y: Int32Array,
+  labels: string[],
+  o: EvalOptions = {},
+): EvalMetrics {
+  const far = o.far ?? 0.01;
+  const per = o.galleryPerPig ?? 3;
+  const r = rng(o.seed ?? 7);
+  const order = labels.map((_, i) => i);
+  for (let i = order.length - 1; i > 0; i--) {
+    const j = Math.floor(r() * (i + 1));
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const nUnknown = Math.round(labels.length * (o.unknownFraction ?? 0.3));
+  const unknown = new Set(order.slice(0, nUnknown));
+  const g = new TemplateMatrix(dim);
+  const seen = new Map<number, number>();
+  const known: number[] = [];
+  const unk: number[] = [];
+  for (let i = 0; i < y.length; i++) {
+    const c = y[i]!;
+    if (unknown.has(c)) {
+      unk.push(i);
+      continue;
+    }
+    const k = seen.get(c) ?? 0;
+    seen.set(c, k + 1);
+    if (k < per) g.add(labels[c]!, emb.subarray(i * dim, (i + 1) * dim));
+    else known.push(i);
+  }
+  const genuine: number[] = [];
+  const impostor: number[] = [];
+  let hits = 0;
+  for (const i of known) {
+    const scores = g.scoresAll(emb.subarray(i * dim, (i + 1) * dim));
+    const truth = labels[y[i]!]!;
+    let top = "";
+    let topScore = -Infinity;
+    for (const [pig, s] of scores) {
+      if (s > topScore) [top, topScore] = [pig, s];
+      if (pig === truth) genuine.push(s);
+      else impostor.push(s);
+    }
+    if (top === truth) hits++;
+  }
+  const threshold = thresholdAtFar(impostor, far);
+  const unknownTop = unk.map((i) => g.match(emb.subarray(i * dim, (i + 1) * dim), 1)[0]?.score ?? -1);
+  const ratio = (a: number, b: number) => (b === 0 ? 0 : a / b);
+  return {
+    pigs: labels.length,
+    enrolled: labels.length - nUnknown,
+    unknownPigs: nUnknown,
+    galleryImages: g.size,
+    queries: known.length,
+    unknownQueries: unk.length,
+    rank1: ratio(hits, known.length),
+    far,
+    threshold,
+    tarAtFar: ratio(genuine.filter((s) => s >= threshold).length, genuine.length),
+    unknownRejection: ratio(unknownTop.filter((s) => s < threshold).length, unknownTop.length),
+  };
+}

@@ -1,0 +1,50 @@
+import { z } from "zod";
+import { duration, ident } from "../../core/zod-helpers.ts";
+
+const box = z.strictObject({
+  left: z.number().int().min(0),
+  top: z.number().int().min(0),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+
+export const facesConfig = z.strictObject({
+  driver: z.literal("faces"),
+  name: ident(),
+  /** The camera (a FrameSource in the agent's CameraHub) this pipeline watches. */
+  camera: z.string().min(1).max(64),
+  barn: ident().default("barn-a"),
+  /** Where faces appear: the feeder or drinker opening, in frame pixels. */
+  rois: z.array(box).min(1),
+  /** A model directory (model.json) or a models root with current.json; default: the shipped model. */
+  model: z.string().optional(),
+  /** SQLite file of the herd's templates and claims. */
+  gallery: z.string().min(1),
+  /** Rejection threshold (cosine); default: the one in the model card, calibrated at FAR 1%. */
+  threshold: z.number().min(-1).max(1).optional(),
+  refreshThreshold: z.number().min(-1).max(1).default(0.85),
+  minFacePx: z.number().int().positive().default(48),
+  minSharpness: z.number().min(0).default(20),
+  exposure: z.tuple([z.number(), z.number()]).default([35, 225]),
+  maxClipped: z.number().min(0).max(1).default(0.35),
+  qr: z.boolean().default(true),
+  unknownAfter: z.number().int().min(1).default(2),
+  censusWindow: duration().default(86_400_000),
+  unseenDays: z.number().positive().default(3),
+  backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]).default("auto"),
+  /** How often to look for a newly installed model version (rollout). */
+  modelCheck: duration().default(60_000),
+  /** Runs a synthetic feeder camera of this name into the hub (demo, tests): no hardware needed. */
+  synthetic: z
+    .strictObject({
+      seed: z.number().int().default(1),
+      pigs: z.number().int().min(1).max(5000).default(20),
+      strangers: z.number().int().min(0).default(2),
+      strangerRate: z.number().min(0).max(1).default(0.05),
+      tagRate: z.number().min(0).max(1).default(0.1),
+      absent: z.array(z.string()).default([]),
+      interval: duration().default(1000),
+    })
+    .optional(),
+});
+export type FacesConfig = z.output<typeof facesConfig>;

@@ -1,0 +1,163 @@
+import { CameraHub, type FrameSource } from "../../drivers/camera-types.ts";
+import type { DriverDef, DriverDeps, Source, SourceContext } from "../../drivers/types.ts";
+import { readCard } from "../embed/card.ts";
+import { type Embedder, loadEmbedder } from "../embed/embedder.ts";
+import { Gallery } from "../gallery/gallery.ts";
+import { ensureRuntime, type RuntimeInfo } from "../runtime.ts";
+import { SyntheticCamera } from "../synth/camera.ts";
+import { type FacesConfig, facesConfig } from "./config.ts";
+import { FacePipeline } from "./face-pipeline.ts";
+import { resolveModelDir } from "./model-dir.ts";
+
+export interface FacesStatus {
+  backend: string | null;
+  model: string | null;
+  pigs: number;
+  templates: number;
+  frames: number;
+  dropped: number;
+}
+
+/** The faces source: a camera from the hub, one pipeline, census timer, model hot-swap after rollout. */
+export class FacesSource implements Source {
+  readonly name: string;
+  private rt: RuntimeInfo | undefined;
+  private embedder: Embedder | undefined;
+  private gallery: Gallery | undefined;
+  private pipeline: FacePipeline | undefined;
+  private synthetic: SyntheticCamera | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+  private frames = 0;
+  private dropped = 0;
+  private modelDir = "";
+
+  constructor(
+    private readonly c: FacesConfig,
+    private readonly hub: CameraHub,
+  ) {
+    this.name = c.name;
+  }
+
+  status(): FacesStatus {
+    return {
+      backend: this.rt?.backend ?? null,
+      model: this.embedder?.version ?? null,
+      pigs: this.gallery?.pigs().length ?? 0,
+      templates: this.gallery?.templateCount ?? 0,
+      frames: this.frames,
+      dropped: this.dropped,
+    };
+  }
+
+  private async loadModel(ctx: SourceContext): Promise<void> {
+    const dir = resolveModelDir(this.c.model);
+    if (dir === this.modelDir) return;
+    const next = await loadEmbedder(dir);
+    const threshold = this.c.threshold ?? readCard(dir)?.threshold ?? 0.6;
+    if (!this.gallery) {
+      this.gallery = new Gallery(this.c.gallery, { dim: next.dim, modelVersion: next.version });
+    }
+    if (this.gallery.templateModel !== next.version) {
+      // Templates from another model are not comparable: re-embed them from their stored crops.
+      const n = this.gallery.reembed((crop) => next.embed(crop, 1), next.version);
+      ctx.log.info({ templates: n, model: next.version }, "gallery re-embedded for new face model");
+    }
+    this.embedder?.dispose();
+    this.embedder = next;
+    this.modelDir = dir;
+    this.pipeline = new FacePipeline(next, this.gallery, this.pipelineOptions(threshold), ctx);
+    ctx.log.info({ model: next.version, dir, threshold, backend: this.rt?.backend }, "face model in use");
+  }
+
+  private pipelineOptions(threshold: number) {
+    const c = this.c;
+    return {
+      camera: c.camera,
+      barn: c.barn,
+      rois: c.rois,
+      threshold,
+      refreshThreshold: c.refreshThreshold,
+      quality: {
+        minFacePx: c.minFacePx,
+        minSharpness: c.minSharpness,
+        exposure: c.exposure,
+        maxClipped: c.maxClipped,
+      },
+      qr: c.qr,
+      unknownAfter: c.unknownAfter,
+      censusWindowMs: c.censusWindow,
+      unseenDays: c.unseenDays,
+    };
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    this.rt = await ensureRuntime({
+      prefer: this.c.backend === "auto" ? undefined : this.c.backend,
+      log: ctx.log,
+    });
+    await this.loadModel(ctx);
+    if (this.c.synthetic && !this.hub.get(this.c.camera)) {
+      const s = this.c.synthetic;
+      const r = this.c.rois[0]!;
+      this.synthetic = new SyntheticCamera({
+        camera: this.c.camera,
+        clock: ctx.clock,
+        herd: { seed: s.seed, pigs: s.pigs },
+        strangers: s.strangers,
+        strangerRate: s.strangerRate,
+        tagRate: s.tagRate,
+        absent: s.absent,
+        roi: { x: r.left, y: r.top, w: r.width, h: r.height },
+      });
+      this.hub.register(this.synthetic);
+      this.synthetic.start(s.interval);
+    }
+    const cam: FrameSource = await this.hub.when(this.c.camera);
+    this.unsubscribe = cam.onFrame((f) => {
+      // One frame at a time; frames arriving while busy are dropped (counted), never queued.
+      if (this.busy) {
+        this.dropped++;
+        return;
+      }
+      this.busy = true;
+      this.frames++;
+      this.pipeline!.process(f)
+        .catch((e) => ctx.log.warn({ err: e, camera: this.c.camera }, "face pipeline failed on a frame"))
+        .finally(() => {
+          this.busy = false;
+        });
+    });
+    let lastCheck = ctx.clock.mono();
+    this.timer = setInterval(() => {
+      this.pipeline?.tick(ctx.clock.now().wall);
+      if (ctx.clock.mono() - lastCheck >= this.c.modelCheck && !this.busy) {
+        lastCheck = ctx.clock.mono();
+        this.loadModel(ctx).catch((e) =>
+          ctx.log.error({ err: e }, "new face model failed to load; old one kept"),
+        );
+      }
+    }, 1000);
+    this.timer.unref?.();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribe?.();
+    this.synthetic?.stop();
+    if (this.timer) clearInterval(this.timer);
+    this.gallery?.close();
+    this.embedder?.dispose();
+    this.gallery = undefined;
+    this.embedder = undefined;
+  }
+}
+
+export const facesDriver: DriverDef<typeof facesConfig> = {
+  name: "faces",
+  description: "Pig-face identification on a camera: sightings, unknown-pig alarms, census by faces.",
+  configSchema: facesConfig,
+  create(config, deps?: DriverDeps) {
+    return new FacesSource(config, deps?.hub ?? new CameraHub());
+  },
+};
