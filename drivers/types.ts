@@ -75,7 +75,7 @@ export interface DriverDef<S extends z.ZodType = z.ZodType> {
  */
 export interface DriverDeps {
   /** Camera sources register their FrameSource here so pipelines can find them by name. */
-  hub?: CameraHub;
+  cameras?: CameraHub;
   /** Replaces the GPIO backend named in config (tests and the demo pass a simulated one). */
   gpio?: GpioBinding;
 }

@@ -1,0 +1,36 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { sleep } from "./backoff.ts";
+
+export interface PtyPair {
+  /** Symlinks to the two ends: what one writes, the other reads (a null-modem cable). */
+  a: string;
+  b: string;
+  stop(): Promise<void>;
+}
+
+/** Stops a child and waits for it to be gone (SIGKILL after a grace period). */
+export async function stopChild(child: ChildProcess, graceMs = 2000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise<void>((r) => child.once("exit", () => r()));
+  child.kill("SIGTERM");
+  const t = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await gone;
+  clearTimeout(t);
+}
+
+/**
+ * A linked pty pair made by socat, so real serial code (serialport, pymodbus) talks over a real
+ * tty without hardware. Killing socat removes both ends: what an unplugged USB adapter looks like.
+ */
+export async function openPtyPair(a: string, b: string): Promise<PtyPair> {
+  const child = spawn("socat", [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: "ignore" });
+  const failed = new Promise<Error>((r) => child.once("error", r));
+  for (let i = 0; i < 100; i++) {
+    if (existsSync(a) && existsSync(b)) return { a, b, stop: () => stopChild(child) };
+    const e = await Promise.race([failed, sleep(30).then(() => undefined)]);
+    if (e) throw new Error(`socat failed to start: ${e.message}`);
+  }
+  await stopChild(child);
+  throw new Error(`socat did not create ${a} and ${b} in 3 s`);
+}

@@ -1,0 +1,74 @@
+import { systemClock } from "../../core/clock.ts";
+import { silentLogger } from "../../core/log.ts";
+import { kinds } from "../../sync/kinds.ts";
+import type { AlarmInput, Reading, SourceContext } from "../types.ts";
+import { sleep } from "./backoff.ts";
+
+/**
+ * A SourceContext that records what a source does, for tests and the probe command. Every emitted
+ * body is validated against sync/kinds.ts, so a driver cannot emit what the outbox would reject.
+ */
+export class RecordingContext implements SourceContext {
+  readonly clock = systemClock("always");
+  readonly log = silentLogger;
+  readonly readings: Reading[] = [];
+  readonly alarms: AlarmInput[] = [];
+  readonly counts = new Map<string, number>();
+  private readonly ac = new AbortController();
+  readonly signal = this.ac.signal;
+
+  emit(readings: Reading[]): void {
+    for (const r of readings) {
+      const kind = kinds[r.kind as keyof typeof kinds];
+      if (!kind) throw new Error(`unknown record kind ${r.kind}`);
+      kind.schema.parse(r.body);
+      this.readings.push(r);
+    }
+  }
+
+  alarm(a: AlarmInput): void {
+    kinds.alarm.schema.parse(a);
+    this.alarms.push(a);
+  }
+
+  count(metric: string, labels: Record<string, string>, by = 1): void {
+    const key = `${metric}${JSON.stringify(labels)}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + by);
+  }
+
+  /** Sum of a metric over every label set that includes `match`. */
+  total(metric: string, match: Record<string, string> = {}): number {
+    let n = 0;
+    for (const [k, v] of this.counts) {
+      if (!k.startsWith(`${metric}{`)) continue;
+      const labels = JSON.parse(k.slice(metric.length)) as Record<string, string>;
+      if (Object.entries(match).every(([mk, mv]) => labels[mk] === mv)) n += v;
+    }
+    return n;
+  }
+
+  latest(stream: string): Reading | undefined {
+    return this.readings.findLast((r) => r.stream === stream);
+  }
+
+  /** The value of the latest reading on a stream, if any. */
+  value(stream: string): number | undefined {
+    return (this.latest(stream)?.body as { value?: number } | undefined)?.value;
+  }
+
+  abort(): void {
+    this.ac.abort();
+  }
+
+  /** Polls `cond` until true; throws with `what` after `ms` (tests fail, never hang). */
+  async until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (Date.now() > end) {
+        const counts = [...this.counts].map(([k, v]) => `${k}=${v}`).join(", ");
+        throw new Error(`timed out waiting for ${what} (${this.readings.length} readings; ${counts})`);
+      }
+      await sleep(25);
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { requireTool } from "../../test/helpers/tools.ts";
+import { sleep } from "../common/backoff.ts";
+import { openPtyPair } from "../common/pty-pair.ts";
+import { RecordingContext } from "../common/test-context.ts";
+import { lineConfigSchema } from "./config.ts";
+import { parseLine } from "./parse.ts";
+import { LineSource } from "./source.ts";
+
+describe("parseLine", () => {
+  it("reads JSON and key=value lines, ignores units, rejects garbage", () => {
+    expect(parseLine('{"t":21.5,"h":60,"door":true,"id":"x"}', "auto")).toEqual({ t: 21.5, h: 60, door: 1 });
+    expect(parseLine("t=21.5 h=60", "auto")).toEqual({ t: 21.5, h: 60 });
+    expect(parseLine("W:1234.5kg; tare=-2", "auto")).toEqual({ W: 1234.5, tare: -2 });
+    expect(parseLine("Arduino boot v1.2", "auto")).toBeUndefined();
+    expect(parseLine("t=21.5 h=6\u00000", "auto")).toBeUndefined();
+    expect(parseLine("{broken", "auto")).toBeUndefined();
+    expect(parseLine("t=1", "json")).toBeUndefined();
+  });
+});
+
+const ok = requireTool("socat");
+
+describe.runIf(ok)("line driver over a socat pty pair", () => {
+  it("reads lines, counts garbage, survives an unplug with an offline alarm, resumes", async () => {
+    const dir = join(tmpdir(), `bl-line-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const a = join(dir, "dev");
+    const b = join(dir, "arduino");
+    let pty = await openPtyPair(a, b);
+    const cfg = lineConfigSchema.parse({
+      driver: "line",
+      name: "scale",
+      port: a,
+      staleAfter: 600,
+      reconnectMin: 100,
+      reconnectMax: 300,
+      fields: [
+        { key: "w", sensor: "silo.weight", unit: "kg", scale: 0.1 },
+        { key: "t", sensor: "env.temperature", unit: "°C" },
+      ],
+    });
+    const ctx = new RecordingContext();
+    const src = new LineSource(cfg);
+    await src.start(ctx);
+    const write = async (text: string) => {
+      const fd = openSync(b, "w");
+      writeSync(fd, text);
+      closeSync(fd);
+    };
+    try {
+      await sleep(300); // the port opens in the background
+      await write('w=12345 t=20.5\n{"w": 100, "t": 21}\nboot banner\n');
+      await ctx.until(() => ctx.readings.length >= 4, "four readings");
+      expect(ctx.readings.map((r) => (r.body as { value: number }).value)).toEqual([1234.5, 20.5, 10, 21]);
+      await ctx.until(
+        () => ctx.total("line_errors_total", { kind: "parse" }) === 1,
+        "the garbled line counted",
+      );
+      await pty.stop(); // unplugged
+      await ctx.until(() => ctx.alarms.some((x) => x.active && x.code === "line.offline"), "offline alarm");
+      pty = await openPtyPair(a, b);
+      await ctx.until(() => ctx.total("line_reconnects_total") >= 1, "reconnect attempt");
+      const n = ctx.readings.length;
+      for (let i = 0; i < 40 && ctx.readings.length === n; i++) {
+        await write("t=19\n"); // until the driver has reopened the port
+        await sleep(100);
+      }
+      await ctx.until(() => ctx.readings.length > n, "reading after replug");
+      await ctx.until(() => ctx.alarms.some((x) => !x.active), "alarm cleared");
+    } finally {
+      await src.stop();
+      await pty.stop();
+    }
+  });
+});

@@ -1,0 +1,87 @@
+import { spawn, spawnSync } from "node:child_process";
+import { dirname, join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { stopChild } from "../common/pty-pair.ts";
+import { ERR_DRIVER_UNAVAILABLE } from "../errors.ts";
+
+export type SlaveTable = "hr" | "ir" | "co" | "di";
+
+/** A pymodbus slave in a child process: an independent Modbus implementation to test against. */
+export interface SlaveProcess {
+  set(unit: number, table: SlaveTable, addr: number, values: Array<number | boolean>): Promise<void>;
+  /** The unit stops answering (or answers again), as if its cable were cut. */
+  silent(unit: number, on: boolean): Promise<void>;
+  /** The next `count` responses carry a broken CRC. */
+  corrupt(count: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const PYTHON = "/usr/bin/python3";
+const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "barn_slave.py");
+
+export function pymodbusAvailable(): boolean {
+  return spawnSync(PYTHON, ["-c", "import pymodbus, serial_asyncio"], { stdio: "ignore" }).status === 0;
+}
+
+export async function startSlaveProcess(opts: {
+  serial?: string;
+  tcp?: number;
+  units: number[];
+  baud?: number;
+}): Promise<SlaveProcess> {
+  if (!pymodbusAvailable())
+    throw ERR_DRIVER_UNAVAILABLE(
+      "the Modbus slave needs /usr/bin/python3 with pymodbus (apt-get install python3-pymodbus)",
+    );
+  const args = [SCRIPT, "--units", opts.units.join(",")];
+  if (opts.serial) args.push("--serial", opts.serial, "--baud", String(opts.baud ?? 9600));
+  else args.push("--tcp", String(opts.tcp));
+  const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-2000);
+  });
+  const lines = createInterface({ input: child.stdout });
+  const waiting: Array<{ resolve(l: string): void; reject(e: Error): void }> = [];
+  let exited = false;
+  lines.on("line", (l) => waiting.shift()?.resolve(l));
+  child.once("exit", () => {
+    exited = true;
+    const e = new Error(`modbus slave exited: ${stderr.trim().split("\n").pop() ?? ""}`);
+    for (const w of waiting.splice(0)) w.reject(e);
+  });
+  const nextLine = () =>
+    new Promise<string>((resolve, reject) => {
+      if (exited) return reject(new Error("modbus slave has exited"));
+      waiting.push({ resolve, reject });
+    });
+  const ready = await Promise.race([
+    nextLine(),
+    new Promise<string>((r) => setTimeout(() => r("timeout"), 15_000)),
+  ]).catch((e: Error) => e.message);
+  if (ready !== "READY") {
+    await stopChild(child);
+    throw ERR_DRIVER_UNAVAILABLE(`modbus slave did not start: ${ready}`);
+  }
+  let chain: Promise<unknown> = Promise.resolve();
+  const send = (cmd: object) => {
+    const p = chain.then(async () => {
+      const reply = nextLine();
+      child.stdin.write(`${JSON.stringify(cmd)}\n`);
+      const line = await reply;
+      if (line !== "OK") throw new Error(`modbus slave: ${line}`);
+    });
+    chain = p.catch(() => {});
+    return p;
+  };
+  return {
+    set: (unit, table, addr, values) => send({ op: "set", unit, table, addr, values }),
+    silent: (unit, on) => send({ op: "silent", unit, on }),
+    corrupt: (count) => send({ op: "corrupt", count }),
+    async stop() {
+      child.stdin.end();
+      await stopChild(child);
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import { sleep } from "../common/backoff.ts";
+import type { ProbeResult, Reading, Source, SourceContext } from "../types.ts";
+import { ModbusBus } from "./bus.ts";
+import { decodeWords, scaled } from "./codec.ts";
+import type { DeviceConfig, ModbusConfig } from "./config.ts";
+import { type ModbusLink, modbusSerialLink, target } from "./link.ts";
+import { type Block, deviceRegisters, planBlocks } from "./plan.ts";
+
+interface DevicePlan {
+  device: DeviceConfig;
+  blocks: Block[];
+}
+
+interface PollResult {
+  readings: Reading[];
+  /** The device answered something (values or an exception): it is on the bus. */
+  alive: boolean;
+  errors: string[];
+}
+
+/** Polls every device of one Modbus bus; faults are counted per device and never stop the source. */
+export class ModbusSource implements Source {
+  readonly name: string;
+  private readonly plans: DevicePlan[];
+  private bus: ModbusBus | undefined;
+  private loops: Promise<void>[] = [];
+  private readonly abort = new AbortController();
+
+  constructor(
+    private readonly cfg: ModbusConfig,
+    private readonly makeLink: (cfg: ModbusConfig) => ModbusLink = modbusSerialLink,
+  ) {
+    this.name = cfg.name;
+    this.plans = cfg.devices.map((device) => ({ device, blocks: planBlocks(deviceRegisters(device)) }));
+  }
+
+  private openBus(ctx: Pick<SourceContext, "log"> & Partial<SourceContext>): ModbusBus {
+    const deviceOf = new Map(this.cfg.devices.map((d) => [d.unit, d.name]));
+    const labels = (unit: number) => ({ source: this.name, device: deviceOf.get(unit) ?? String(unit) });
+    const bus = new ModbusBus(() => this.makeLink(this.cfg), {
+      ...this.cfg,
+      log: ctx.log,
+      onFault: (kind, unit) => ctx.count?.("modbus_errors_total", { ...labels(unit), kind }),
+      onRetry: (unit) => ctx.count?.("modbus_retries_total", labels(unit)),
+      onLink: (up, detail) => {
+        ctx.count?.("modbus_link_changes_total", { source: this.name, state: up ? "up" : "down" });
+        ctx.log.info({ source: this.name, target: target(this.cfg), up, detail }, "modbus link");
+      },
+    });
+    bus.start();
+    return bus;
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    this.bus = this.openBus(ctx);
+    ctx.signal.addEventListener("abort", () => this.abort.abort(), { once: true });
+    this.loops = this.plans.map((p) => this.deviceLoop(p, ctx));
+  }
+
+  /** Each device on its own schedule; a silent one costs the bus its timeouts but blocks nobody. */
+  private async deviceLoop(plan: DevicePlan, ctx: SourceContext): Promise<void> {
+    const { device } = plan;
+    const subject = `${this.name}/${device.name}`;
+    let failures = 0;
+    let offline = false;
+    // A device is not "offline" because the port is still opening at start-up.
+    await this.bus!.ready(Math.max(5000, this.cfg.timeout * 4), this.abort.signal);
+    while (!this.abort.signal.aborted) {
+      const t0 = ctx.clock.mono();
+      // An offline device gets one try per poll, not retries: less bus time lost to it.
+      const r = await this.poll(plan, ctx, offline ? 0 : undefined);
+      if (this.abort.signal.aborted) break;
+      if (r.readings.length > 0) ctx.emit(r.readings);
+      if (r.alive) {
+        failures = 0;
+        if (offline) {
+          offline = false;
+          ctx.alarm({
+            code: "modbus.device_offline",
+            severity: "warning",
+            subject,
+            active: false,
+            message: `${subject} answers again`,
+          });
+        }
+      } else if (++failures >= this.cfg.offlineAfter && !offline) {
+        offline = true;
+        const message = `${subject} (unit ${device.unit} on ${target(this.cfg)}) has not answered ${failures} polls: ${r.errors[0] ?? ""}`;
+        ctx.alarm({
+          code: "modbus.device_offline",
+          severity: "warning",
+          subject,
+          active: true,
+          message,
+          detail: { errors: r.errors },
+        });
+      }
+      await sleep(Math.max(0, device.interval - (ctx.clock.mono() - t0)), this.abort.signal);
+    }
+  }
+
+  private async poll(
+    plan: DevicePlan,
+    ctx: Pick<SourceContext, "clock" | "log">,
+    retries?: number,
+  ): Promise<PollResult> {
+    const out: PollResult = { readings: [], alive: false, errors: [] };
+    const bus = this.bus!;
+    for (const b of plan.blocks) {
+      try {
+        const words = await bus.read(plan.device.unit, b.table, b.address, b.count, retries);
+        const t = ctx.clock.now();
+        out.alive = true;
+        for (const p of b.points) {
+          const raw = decodeWords(words.slice(p.address - b.address), p);
+          out.readings.push({
+            stream: p.sensor,
+            kind: "reading",
+            t,
+            body: { value: scaled(raw, p), unit: p.unit },
+          });
+        }
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code === "BL_MODBUS_EXCEPTION") out.alive = true;
+        out.errors.push(`${b.table} ${b.address}+${b.count}: ${(e as Error).message}`);
+      }
+    }
+    return out;
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await Promise.all(this.loops);
+    await this.bus?.stop();
+  }
+
+  /** Reads every device once and reports values or the precise error (for installers). */
+  async probe(ctx: Pick<SourceContext, "clock" | "log">): Promise<ProbeResult[]> {
+    const bus = this.openBus({ log: ctx.log });
+    this.bus = bus;
+    await bus.ready(Math.max(2000, this.cfg.timeout * 4));
+    try {
+      const results: ProbeResult[] = [];
+      for (const plan of this.plans) {
+        const subject = `${this.name}/${plan.device.name} (unit ${plan.device.unit} @ ${target(this.cfg)})`;
+        const r = await this.poll(plan, ctx);
+        const values = Object.fromEntries(
+          r.readings.map((x) => {
+            const b = x.body as { value: number; unit: string };
+            return [x.stream, b.unit ? `${b.value} ${b.unit}` : b.value];
+          }),
+        );
+        const ok = r.errors.length === 0;
+        results.push({ subject, ok, values, ...(ok ? {} : { error: explain(r.errors) }) });
+      }
+      return results;
+    } finally {
+      await bus.stop();
+    }
+  }
+}
+
+/** Adds the installer's next step to the raw error. */
+function explain(errors: string[]): string {
+  const text = errors.join("; ");
+  if (/timeout/.test(text)) return `${text} — check A/B wiring, unit id, baud rate/parity, termination`;
+  if (/CRC/.test(text))
+    return `${text} — noise or wrong baud/parity: check termination, cable shield, ground`;
+  if (/illegal data address|exception 2/i.test(text))
+    return `${text} — register not on this device: check the register map`;
+  return text;
+}
