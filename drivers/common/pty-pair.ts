@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { ERR_DRIVER_UNAVAILABLE } from "../errors.ts";
 import { sleep } from "./backoff.ts";
 
 export interface PtyPair {
@@ -29,7 +30,7 @@ export async function openPtyPair(a: string, b: string): Promise<PtyPair> {
   for (let i = 0; i < 100; i++) {
     if (existsSync(a) && existsSync(b)) return { a, b, stop: () => stopChild(child) };
     const e = await Promise.race([failed, sleep(30).then(() => undefined)]);
-    if (e) throw new Error(`socat failed to start: ${e.message}`);
+    if (e) throw ERR_DRIVER_UNAVAILABLE(`socat failed to start (apt-get install socat): ${e.message}`);
   }
   await stopChild(child);
   throw new Error(`socat did not create ${a} and ${b} in 3 s`);

@@ -25,6 +25,8 @@ export class ModbusSource implements Source {
   private bus: ModbusBus | undefined;
   private loops: Promise<void>[] = [];
   private readonly abort = new AbortController();
+  private readonly offline = new Set<string>();
+  private lastRecycle = -Infinity;
 
   constructor(
     private readonly cfg: ModbusConfig,
@@ -75,6 +77,7 @@ export class ModbusSource implements Source {
         failures = 0;
         if (offline) {
           offline = false;
+          this.offline.delete(device.name);
           ctx.alarm({
             code: "modbus.device_offline",
             severity: "warning",
@@ -85,6 +88,7 @@ export class ModbusSource implements Source {
         }
       } else if (++failures >= this.cfg.offlineAfter && !offline) {
         offline = true;
+        this.offline.add(device.name);
         const message = `${subject} (unit ${device.unit} on ${target(this.cfg)}) has not answered ${failures} polls: ${r.errors[0] ?? ""}`;
         ctx.alarm({
           code: "modbus.device_offline",
@@ -95,8 +99,27 @@ export class ModbusSource implements Source {
           detail: { errors: r.errors },
         });
       }
+      if (offline) this.maybeRecycle(ctx);
       await sleep(Math.max(0, device.interval - (ctx.clock.mono() - t0)), this.abort.signal);
     }
+  }
+
+  /**
+   * Every device silent while the port is "open": a USB adapter can hang without closing (or a TCP
+   * gateway half-open). Reopen the link, at most once per reconnectMax, as an unplug would.
+   */
+  private maybeRecycle(ctx: SourceContext): void {
+    const now = ctx.clock.mono();
+    if (
+      this.offline.size < this.plans.length ||
+      !this.bus?.up ||
+      now - this.lastRecycle < this.cfg.reconnectMax
+    )
+      return;
+    this.lastRecycle = now;
+    ctx.count("modbus_link_recycles_total", { source: this.name });
+    ctx.log.warn({ source: this.name }, "every device silent: reopening the link");
+    this.bus.recycle();
   }
 
   private async poll(
