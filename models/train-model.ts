@@ -19,6 +19,9 @@ export interface ModelTrainOptions {
   epochs?: number;
   batch?: number;
   lr?: number;
+  /** CosFace margin and scale (defaults 0.3 and 16). */
+  margin?: number;
+  scale?: number;
   seed?: number;
   /** Fine-tune from this model directory. */
   init?: string;
@@ -74,6 +77,8 @@ export async function modelTrain(o: ModelTrainOptions): Promise<ModelTrainResult
     epochs,
     batch,
     lr,
+    margin: o.margin,
+    scale: o.scale,
     seed: o.seed,
     init: init?.net,
     onStep: (p) => bar.update(++steps, `epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(3)}`),

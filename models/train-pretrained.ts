@@ -11,7 +11,14 @@ import { modelTrain } from "./train-model.ts";
  * a farm uses on its own photos. Tests and the demo evaluate on other pigs (other seeds), so the
  * shipped metrics are open-set. Run: npx tsx models/train-pretrained.ts [pigs] [perPig] [epochs]
  */
-export async function trainPretrained(pigs = 300, perPig = 12, epochs = 20): Promise<void> {
+export async function trainPretrained(
+  pigs = 300,
+  perPig = 12,
+  epochs = 20,
+  margin?: number,
+  scale?: number,
+  target = PRETRAINED_DIR,
+): Promise<void> {
   const work = join(tmpdir(), `barnlink-pretrain-${process.pid}`);
   const data = join(work, "data");
   await generateDataset({ dir: data, pigs, perPig, seed: 11 });
@@ -19,16 +26,19 @@ export async function trainPretrained(pigs = 300, perPig = 12, epochs = 20): Pro
     data,
     out: join(work, "out"),
     epochs,
+    margin,
+    scale,
     validation: 0.1,
     version: "pigface-synth-1",
   });
-  mkdirSync(PRETRAINED_DIR, { recursive: true });
-  for (const f of readdirSync(res.dir)) copyFileSync(join(res.dir, f), join(PRETRAINED_DIR, f));
+  mkdirSync(target, { recursive: true });
+  for (const f of readdirSync(res.dir)) copyFileSync(join(res.dir, f), join(target, f));
   rmSync(work, { recursive: true, force: true });
   process.stderr.write(`${JSON.stringify(res.card.metrics)}\n`);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const [p, k, e] = process.argv.slice(2).map(Number);
-  await trainPretrained(p || undefined, k || undefined, e || undefined);
+  const [p, k, e, m, s, target] = process.argv.slice(2);
+  const n = (x: string | undefined) => (x ? Number(x) : undefined);
+  await trainPretrained(n(p), n(k), n(e), n(m), n(s), target);
 }

@@ -134,6 +134,11 @@ export class Gallery {
     this.matrix = this.load();
   }
 
+  /** Best non-mate scores of stored templates (see TemplateMatrix.nonMateScores). */
+  nonMateScores(sample = 500): number[] {
+    return this.matrix.pigCount >= 2 ? this.matrix.nonMateScores(sample) : [];
+  }
+
   match(vec: Float32Array, k = 5): Candidate[] {
     return this.matrix.match(vec, k);
   }

@@ -85,9 +85,26 @@ export class TemplateMatrix {
     return out;
   }
 
-  /** Scores of every pig for one query (evaluation needs all impostor scores, not only the top k). */
-  scoresAll(q: Float32Array): Map<string, number> {
-    const top = this.match(q, this.pigs.length);
-    return new Map(top.map((c) => [c.pig, c.score]));
+  /**
+   * For up to `sample` templates (evenly spaced), the best score against any other pig: what a
+   * search by an animal with no mate in this gallery scores. Calibrates the threshold to the herd.
+   */
+  nonMateScores(sample = 500): number[] {
+    const d = this.dim;
+    const step = Math.max(1, Math.floor(this.rows / sample));
+    const out: number[] = [];
+    for (let a = 0; a < this.rows; a += step) {
+      const pa = this.owner[a]!;
+      const oa = a * d;
+      let best = -2;
+      for (let r = 0, o = 0; r < this.rows; r++, o += d) {
+        if (this.owner[r] === pa) continue;
+        let s = 0;
+        for (let j = 0; j < d; j++) s += this.data[o + j]! * this.data[oa + j]!;
+        if (s > best) best = s;
+      }
+      if (best > -2) out.push(best);
+    }
+    return out;
   }
 }

@@ -20,7 +20,10 @@ export const facesConfig = z.strictObject({
   model: z.string().optional(),
   /** SQLite file of the herd's templates and claims. */
   gallery: z.string().min(1),
-  /** Rejection threshold (cosine); default: the one in the model card, calibrated at FAR 1%. */
+  /**
+   * Rejection threshold (cosine). Default: the model card's (FAR 1% per search), raised to what
+   * the enrolled herd needs as it grows (pipeline/threshold.ts).
+   */
   threshold: z.number().min(-1).max(1).optional(),
   refreshThreshold: z.number().min(-1).max(1).default(0.85),
   minFacePx: z.number().int().positive().default(48),
@@ -43,7 +46,8 @@ export const facesConfig = z.strictObject({
       strangerRate: z.number().min(0).max(1).default(0.05),
       tagRate: z.number().min(0).max(1).default(0.1),
       absent: z.array(z.string()).default([]),
-      interval: duration().default(1000),
+      /** Real time between frames; a demo clock running fast needs frames often enough to see the herd. */
+      interval: duration().default(200),
     })
     .optional(),
 });

@@ -4,10 +4,12 @@ import { readCard } from "../embed/card.ts";
 import { type Embedder, loadEmbedder } from "../embed/embedder.ts";
 import { Gallery } from "../gallery/gallery.ts";
 import { ensureRuntime, type RuntimeInfo } from "../runtime.ts";
-import { SyntheticCamera } from "../synth/camera.ts";
+import type { SyntheticCamera } from "../synth/camera.ts";
 import { type FacesConfig, facesConfig } from "./config.ts";
 import { FacePipeline } from "./face-pipeline.ts";
 import { resolveModelDir } from "./model-dir.ts";
+import { startSyntheticFeeder } from "./synthetic-feeder.ts";
+import { herdThreshold } from "./threshold.ts";
 
 export interface FacesStatus {
   backend: string | null;
@@ -32,6 +34,8 @@ export class FacesSource implements Source {
   private frames = 0;
   private dropped = 0;
   private modelDir = "";
+  private cardThreshold = 0.6;
+  private ctx: SourceContext | undefined;
 
   constructor(
     private readonly c: FacesConfig,
@@ -51,11 +55,20 @@ export class FacesSource implements Source {
     };
   }
 
+  /**
+   * Loads the model version now current (after a rollout install or rollback); a no-op when it is
+   * the one running. If the new model fails to load, the old one keeps running. Returns the version.
+   */
+  async reloadModel(): Promise<string | null> {
+    if (this.ctx) await this.loadModel(this.ctx);
+    return this.embedder?.version ?? null;
+  }
+
   private async loadModel(ctx: SourceContext): Promise<void> {
     const dir = resolveModelDir(this.c.model);
     if (dir === this.modelDir) return;
     const next = await loadEmbedder(dir);
-    const threshold = this.c.threshold ?? readCard(dir)?.threshold ?? 0.6;
+    this.cardThreshold = readCard(dir)?.threshold ?? 0.6;
     if (!this.gallery) {
       this.gallery = new Gallery(this.c.gallery, { dim: next.dim, modelVersion: next.version });
     }
@@ -67,8 +80,14 @@ export class FacesSource implements Source {
     this.embedder?.dispose();
     this.embedder = next;
     this.modelDir = dir;
+    const threshold = this.threshold();
     this.pipeline = new FacePipeline(next, this.gallery, this.pipelineOptions(threshold), ctx);
     ctx.log.info({ model: next.version, dir, threshold, backend: this.rt?.backend }, "face model in use");
+  }
+
+  /** The configured threshold, else the card's raised to what this herd's size needs. */
+  private threshold(): number {
+    return this.c.threshold ?? herdThreshold(this.cardThreshold, this.gallery!);
   }
 
   private pipelineOptions(threshold: number) {
@@ -93,26 +112,14 @@ export class FacesSource implements Source {
   }
 
   async start(ctx: SourceContext): Promise<void> {
+    this.ctx = ctx;
     this.rt = await ensureRuntime({
       prefer: this.c.backend === "auto" ? undefined : this.c.backend,
       log: ctx.log,
     });
     await this.loadModel(ctx);
     if (this.c.synthetic && !this.hub.get(this.c.camera)) {
-      const s = this.c.synthetic;
-      const r = this.c.rois[0]!;
-      this.synthetic = new SyntheticCamera({
-        camera: this.c.camera,
-        clock: ctx.clock,
-        herd: { seed: s.seed, pigs: s.pigs },
-        strangers: s.strangers,
-        strangerRate: s.strangerRate,
-        tagRate: s.tagRate,
-        absent: s.absent,
-        roi: { x: r.left, y: r.top, w: r.width, h: r.height },
-      });
-      this.hub.register(this.synthetic);
-      this.synthetic.start(s.interval);
+      this.synthetic = await startSyntheticFeeder(this.c, this.hub, ctx, this.embedder!, this.gallery!);
     }
     const cam: FrameSource = await this.hub.when(this.c.camera);
     this.unsubscribe = cam.onFrame((f) => {
@@ -134,6 +141,7 @@ export class FacesSource implements Source {
       this.pipeline?.tick(ctx.clock.now().wall);
       if (ctx.clock.mono() - lastCheck >= this.c.modelCheck && !this.busy) {
         lastCheck = ctx.clock.mono();
+        if (this.pipeline) this.pipeline.o.threshold = this.threshold();
         this.loadModel(ctx).catch((e) =>
           ctx.log.error({ err: e }, "new face model failed to load; old one kept"),
         );
@@ -158,6 +166,6 @@ export const facesDriver: DriverDef<typeof facesConfig> = {
   description: "Pig-face identification on a camera: sightings, unknown-pig alarms, census by faces.",
   configSchema: facesConfig,
   create(config, deps?: DriverDeps) {
-    return new FacesSource(config, deps?.hub ?? new CameraHub());
+    return new FacesSource(config, deps?.cameras ?? new CameraHub());
   },
 };

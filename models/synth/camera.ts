@@ -83,7 +83,7 @@ export class SyntheticCamera implements FrameSource {
     const pose = randomPose(r, 0, 0.6);
     drawFace(c, [x, y, w, h], pig, pose, r);
     if (tag) drawQr(c, earTagText(pig.id), x + w + 4, 4, 3);
-    const jpeg = await canvasToJpeg(c, pose.blur * 2);
+    const jpeg = await canvasToJpeg(c, pose.blur);
     const frame: Frame = {
       camera: this.camera,
       jpeg,
