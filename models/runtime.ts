@@ -1,8 +1,8 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import * as tf from "@tensorflow/tfjs";
 import type { Logger } from "../core/log.ts";
 import { registerWasmTrainingKernels } from "./embed/wasm-grad.ts";
+import * as tf from "./tf.ts";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
 

@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import * as tf from "@tensorflow/tfjs";
 import { ERR_MODEL_LOAD } from "../errors.ts";
+import * as tf from "../tf.ts";
 import { l2normalise } from "./network.ts";
 import { INPUT_SIZE, standardise } from "./preprocess.ts";
 

@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf.ts";
 import { INPUT_SIZE } from "./preprocess.ts";
 
 export const EMBED_DIM = 64;
@@ -32,5 +32,5 @@ export function buildNetwork(dim = EMBED_DIM, size = INPUT_SIZE): tf.Sequential 
 
 /** Row-wise L2 normalisation: embeddings compare by cosine, which is then a dot product. */
 export function l2normalise(x: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => x.div(x.norm("euclidean", 1, true).add(1e-8)) as tf.Tensor2D);
+  return tf.tidy(() => tf.div(x, tf.add(tf.norm(x, "euclidean", 1, true), 1e-8)) as tf.Tensor2D);
 }

@@ -1,6 +1,6 @@
-import * as tf from "@tensorflow/tfjs";
 import { ERR_MODEL_DATA } from "../errors.ts";
 import { rng } from "../synth/rng.ts";
+import * as tf from "../tf.ts";
 import { augment } from "./augment.ts";
 import type { FaceSet } from "./image-folder.ts";
 import { buildNetwork, EMBED_DIM, l2normalise } from "./network.ts";
@@ -80,8 +80,9 @@ export function trainEmbedder(set: FaceSet, o: TrainOptions): TrainResult {
         );
         return opt.minimize(() => {
           const e = l2normalise(net.apply(x, { training: true }) as tf.Tensor2D);
-          const cos = e.matMul(centres.div(centres.norm("euclidean", 0, true).add(1e-8)));
-          const logits = cos.sub(y.mul(m)).mul(s);
+          const unitCentres = tf.div(centres, tf.add(tf.norm(centres, "euclidean", 0, true), 1e-8));
+          const cos = tf.matMul(e, unitCentres);
+          const logits = tf.mul(tf.sub(cos, tf.mul(y, m)), s);
           return tf.losses.softmaxCrossEntropy(y, logits) as tf.Scalar;
         }, true)!;
       });

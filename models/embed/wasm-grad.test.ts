@@ -1,6 +1,6 @@
-import * as tf from "@tensorflow/tfjs";
 import { describe, expect, it } from "vitest";
 import { ensureRuntime } from "../runtime.ts";
+import * as tf from "../tf.ts";
 
 async function filterGrad(
   backend: "cpu" | "wasm",
@@ -11,12 +11,7 @@ async function filterGrad(
   return tf.tidy(() => {
     const x = tf.randomNormal([2, 9, 8, 3], 0, 1, "float32", 1) as tf.Tensor4D;
     const w = tf.randomNormal([3, 3, 3, 5], 0, 1, "float32", 2) as tf.Tensor4D;
-    const g = tf.grad((ww: tf.Tensor) =>
-      tf
-        .conv2d(x, ww as tf.Tensor4D, stride, pad)
-        .square()
-        .sum(),
-    )(w);
+    const g = tf.grad((ww: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, ww as tf.Tensor4D, stride, pad))))(w);
     return g.dataSync() as Float32Array;
   });
 }

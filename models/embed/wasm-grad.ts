@@ -1,4 +1,4 @@
-import * as tf from "@tensorflow/tfjs";
+import * as tf from "../tf.ts";
 
 type Conv2DAttrs = {
   strides: [number, number] | number;

@@ -61,11 +61,31 @@ export class TemplateMatrix {
     const d = this.dim;
     const data = this.data;
     const owner = this.owner;
-    for (let r = 0, o = 0; r < this.rows; r++, o += d) {
-      let s = 0;
-      for (let j = 0; j < d; j++) s += data[o + j]! * q[j]!;
-      const p = owner[r]!;
-      if (s > best[p]!) best[p] = s;
+    const rows = this.rows;
+    if (d % 4 === 0) {
+      // four accumulators: fewer loop-carried dependencies, ~2× faster than one in V8
+      for (let r = 0, o = 0; r < rows; r++, o += d) {
+        let s0 = 0;
+        let s1 = 0;
+        let s2 = 0;
+        let s3 = 0;
+        for (let j = 0; j < d; j += 4) {
+          s0 += data[o + j]! * q[j]!;
+          s1 += data[o + j + 1]! * q[j + 1]!;
+          s2 += data[o + j + 2]! * q[j + 2]!;
+          s3 += data[o + j + 3]! * q[j + 3]!;
+        }
+        const s = s0 + s1 + s2 + s3;
+        const p = owner[r]!;
+        if (s > best[p]!) best[p] = s;
+      }
+    } else {
+      for (let r = 0, o = 0; r < rows; r++, o += d) {
+        let s = 0;
+        for (let j = 0; j < d; j++) s += data[o + j]! * q[j]!;
+        const p = owner[r]!;
+        if (s > best[p]!) best[p] = s;
+      }
     }
     // partial selection: k is small, so k passes beat a sort of all pigs
     const out: Candidate[] = [];
