@@ -95,13 +95,14 @@ export class FacePipeline {
         }
         const crop = await cropRaw(data, info.width, info.height, box, this.embedder.size);
         const vec = this.embedder.embed(crop, 1);
-        const best = this.gallery.match(vec, 1)[0];
+        const top = this.gallery.match(vec, 5);
+        const best = top[0];
         let pig: string | null = best && best.score >= this.o.threshold ? best.pig : null;
         const score = best?.score ?? -1;
         if (tag) {
           // The ear tag is ground truth for this frame: enrol a new pig, or refresh a known one.
           if (!this.gallery.has(tag)) this.gallery.enrol(tag, [{ vec, crop }], "qr", now);
-          else this.gallery.refresh(tag, { vec, crop }, score, now);
+          else this.gallery.refresh(tag, { vec, crop }, top.find((c) => c.pig === tag)?.score ?? -1, now);
           pig = tag;
         } else if (pig && score >= this.o.refreshThreshold) {
           this.gallery.refresh(pig, { vec, crop }, score, now);
