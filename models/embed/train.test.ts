@@ -2,6 +2,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { modelEval, modelTrain } from "../cli.ts";
+import { PRETRAINED_DIR } from "../pipeline/model-dir.ts";
 import { ensureRuntime } from "../runtime.ts";
 import { generateDataset } from "../synth/dataset.ts";
 import { tmpPath } from "../test-helpers.ts";
@@ -30,5 +31,18 @@ describe("model train (brief) and eval", () => {
     const e = await modelEval({ data, model: r.dir, progress: false });
     expect(e.metrics.model).toBe("t1");
     expect(e.metrics.rank1).toBeGreaterThan(0.3);
+  });
+
+  it("fine-tunes the shipped model (--init) and records where it started", async () => {
+    const r = await modelTrain({
+      data,
+      out: tmpPath("out"),
+      epochs: 1,
+      init: PRETRAINED_DIR,
+      version: "t2",
+      progress: false,
+    });
+    expect(r.card.training.initFrom).toBe("pigface-synth-1");
+    expect(r.card.embeddingDim).toBe(64);
   });
 });
