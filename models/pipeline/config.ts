@@ -31,7 +31,10 @@ export const facesConfig = z.strictObject({
   exposure: z.tuple([z.number(), z.number()]).default([35, 225]),
   maxClipped: z.number().min(0).max(1).default(0.35),
   qr: z.boolean().default(true),
+  /** Frames of one visit that must agree a face is unknown before the alarm. */
   unknownAfter: z.number().int().min(1).default(2),
+  /** Frames closer than this (real time) that resemble each other are one visit, fused. */
+  visitGap: duration().default(3000),
   censusWindow: duration().default(86_400_000),
   unseenDays: z.number().positive().default(3),
   backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]).default("auto"),

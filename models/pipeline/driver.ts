@@ -106,6 +106,7 @@ export class FacesSource implements Source {
       },
       qr: c.qr,
       unknownAfter: c.unknownAfter,
+      visitGapMs: c.visitGap,
       censusWindowMs: c.censusWindow,
       unseenDays: c.unseenDays,
     };

@@ -1,4 +1,3 @@
-import jsQR from "jsqr";
 import sharp from "sharp";
 import type { Clock } from "../../core/clock.ts";
 import type { Frame } from "../../drivers/camera-types.ts";
@@ -6,10 +5,12 @@ import type { AlarmInput, Reading } from "../../drivers/types.ts";
 import type { Embedder } from "../embed/embedder.ts";
 import { cropRaw } from "../embed/preprocess.ts";
 import type { Gallery } from "../gallery/gallery.ts";
-import { pigFromTag } from "../synth/qr.ts";
 import { CensusWindow } from "./census.ts";
 import { type Box, clampBox, type FaceDetector } from "./detector.ts";
+import { readEarTag } from "./ear-tag.ts";
+import { FaceAlarms } from "./face-alarms.ts";
 import { assessQuality, type QualityOptions, type QualityResult } from "./quality.ts";
+import { VisitTracker } from "./visit.ts";
 
 export interface PipelineOptions {
   camera: string;
@@ -22,8 +23,10 @@ export interface PipelineOptions {
   quality: QualityOptions;
   /** Read ear-tag QR codes in the frame to enrol pigs and confirm identities. */
   qr: boolean;
-  /** Consecutive unknown faces on this camera before an unknown-pig alarm (one bad frame is not enough). */
+  /** Frames of one visit that must agree a face is unknown before the alarm (one bad frame is not enough). */
   unknownAfter: number;
+  /** Frames at most this far apart (real ms) that resemble each other are one visit (fused). */
+  visitGapMs: number;
   censusWindowMs: number;
   /** Enrolled pigs unseen this long are reported as possibly dead or sold. */
   unseenDays: number;
@@ -44,16 +47,17 @@ export interface FaceResult {
   score: number;
   /** Set when the ear tag named the pig (and enrolled it if new). */
   tag?: string;
+  /** Frames fused into the decision (the visit so far). */
+  frames: number;
 }
 
 const DAY = 86_400_000;
 
-/** One camera's chain: ROIs → quality gate → (detector) → embedding → gallery → records. */
+/** One camera's chain: ROIs → quality gate → (detector) → embedding → visit → gallery → records. */
 export class FacePipeline {
   private readonly window: CensusWindow;
-  private unknownRun = 0;
-  private unknownAlarm = false;
-  private readonly unseenAlarms = new Set<string>();
+  private readonly alarms: FaceAlarms;
+  private readonly visits = new Map<number, VisitTracker>();
 
   constructor(
     private readonly embedder: Embedder,
@@ -62,28 +66,17 @@ export class FacePipeline {
     private readonly sink: PipelineSink,
   ) {
     this.window = new CensusWindow(o.censusWindowMs, sink.clock.now().wall);
-  }
-
-  private readTag(rgb: Buffer, width: number, height: number): string | null {
-    const rgba = new Uint8ClampedArray(width * height * 4);
-    for (let i = 0, j = 0; i < width * height; i++, j += 3) {
-      rgba[i * 4] = rgb[j]!;
-      rgba[i * 4 + 1] = rgb[j + 1]!;
-      rgba[i * 4 + 2] = rgb[j + 2]!;
-      rgba[i * 4 + 3] = 255;
-    }
-    const code = jsQR(rgba, width, height, { inversionAttempts: "dontInvert" });
-    return code ? pigFromTag(code.data) : null;
+    this.alarms = new FaceAlarms(o.camera, o.barn, o.unseenDays, (a: AlarmInput) => sink.alarm(a));
   }
 
   async process(frame: Frame): Promise<FaceResult[]> {
     const now = frame.t.wall;
     this.tick(now);
     const { data, info } = await sharp(frame.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const tag = this.o.qr ? this.readTag(data, info.width, info.height) : null;
+    const tag = this.o.qr ? readEarTag(data, info.width, info.height) : null;
     const results: FaceResult[] = [];
     const readings: Reading[] = [];
-    for (const roi of this.o.rois) {
+    for (const [ri, roi] of this.o.rois.entries()) {
       const r = clampBox(roi, info.width, info.height);
       if (!r) continue;
       const boxes = this.o.detector ? await this.o.detector.detect(data, info.width, info.height, r) : [r];
@@ -95,17 +88,17 @@ export class FacePipeline {
         }
         const crop = await cropRaw(data, info.width, info.height, box, this.embedder.size);
         const vec = this.embedder.embed(crop, 1);
-        const top = this.gallery.match(vec, 5);
-        const best = top[0];
+        const visit = this.visit(ri).add(vec, frame.t.mono);
+        const best = this.gallery.match(visit.fused, 1)[0];
         let pig: string | null = best && best.score >= this.o.threshold ? best.pig : null;
         const score = best?.score ?? -1;
         if (tag) {
           // The ear tag is ground truth for this frame: enrol a new pig, or refresh a known one.
           if (!this.gallery.has(tag)) this.gallery.enrol(tag, [{ vec, crop }], "qr", now);
-          else this.gallery.refresh(tag, { vec, crop }, top.find((c) => c.pig === tag)?.score ?? -1, now);
+          else this.gallery.refresh(tag, { vec, crop }, this.ownScore(vec, tag), now);
           pig = tag;
         } else if (pig && score >= this.o.refreshThreshold) {
-          this.gallery.refresh(pig, { vec, crop }, score, now);
+          this.gallery.refresh(pig, { vec, crop }, this.ownScore(vec, pig), now);
         }
         const b = [box.left, box.top, box.width, box.height];
         readings.push({
@@ -114,48 +107,38 @@ export class FacePipeline {
           t: frame.t,
           body: { camera: this.o.camera, pig, score, frameSha256: frame.sha256, box: b },
         });
-        this.note(pig, score, frame, now);
-        results.push({ box, quality, pig, score, ...(tag ? { tag } : {}) });
+        this.note(pig, score, frame, visit.frames, now);
+        results.push({ box, quality, pig, score, frames: visit.frames, ...(tag ? { tag } : {}) });
       }
     }
     if (readings.length > 0) this.sink.emit(readings);
     return results;
   }
 
-  private note(pig: string | null, score: number, frame: Frame, now: number): void {
+  private visit(roi: number): VisitTracker {
+    let v = this.visits.get(roi);
+    if (!v) {
+      // frames resembling each other at least as much as a match must are one pig's visit
+      v = new VisitTracker(this.o.visitGapMs, () => this.o.threshold);
+      this.visits.set(roi, v);
+    }
+    return v;
+  }
+
+  /** This frame's best score against the pig's own templates (how new its look is). */
+  private ownScore(vec: Float32Array, pig: string): number {
+    return this.gallery.match(vec, 10).find((c) => c.pig === pig)?.score ?? -1;
+  }
+
+  private note(pig: string | null, score: number, frame: Frame, frames: number, now: number): void {
     if (pig) {
       this.gallery.markSeen(pig, now);
       this.window.seen.add(pig);
-      this.unknownRun = 0;
-      if (this.unseenAlarms.delete(pig)) this.unseenAlarm(pig, false);
+      this.alarms.seen(pig);
       return;
     }
     this.window.unknown++;
-    this.unknownRun++;
-    if (this.unknownRun >= this.o.unknownAfter && !this.unknownAlarm) {
-      this.unknownAlarm = true;
-      this.sink.alarm({
-        code: "faces.unknown_pig",
-        severity: "warning",
-        subject: this.o.camera,
-        active: true,
-        message: `an animal not in the gallery is at ${this.o.camera} (substituted or uninsured pig?)`,
-        detail: { barn: this.o.barn, frameSha256: frame.sha256, score },
-      });
-    }
-  }
-
-  private unseenAlarm(pig: string, active: boolean): void {
-    this.sink.alarm({
-      code: "faces.pig_unseen",
-      severity: "warning",
-      subject: pig,
-      active,
-      message: active
-        ? `${pig} not seen for ${this.o.unseenDays} days (possible death or sale)`
-        : `${pig} seen again`,
-      detail: { barn: this.o.barn },
-    });
+    if (frames >= this.o.unknownAfter) this.alarms.unknown(frame.sha256, score, frames);
   }
 
   /** Closes the census window when its end has passed; call on every frame and on a timer. */
@@ -179,22 +162,7 @@ export class FacePipeline {
         },
       },
     ]);
-    for (const pig of unseen) {
-      if (!this.unseenAlarms.has(pig)) {
-        this.unseenAlarms.add(pig);
-        this.unseenAlarm(pig, true);
-      }
-    }
-    if (this.unknownAlarm && w.unknown === 0) {
-      this.unknownAlarm = false;
-      this.sink.alarm({
-        code: "faces.unknown_pig",
-        severity: "warning",
-        subject: this.o.camera,
-        active: false,
-        message: `no unknown animal at ${this.o.camera} for a census window`,
-      });
-    }
+    this.alarms.windowClosed(unseen, w.unknown);
     w.roll(now);
   }
 }

@@ -24,7 +24,7 @@ function setup(absent: string[] = []) {
   const clock = manualClock();
   const ctx = recordingContext(clock);
   const gallery = new Gallery(`${tmpPath("gallery")}.db`, { dim: emb.dim, modelVersion: emb.version });
-  const cam = (seed: number, tagRate: number, strangerRate = 0) =>
+  const cam = (seed: number, tagRate: number, strangerRate = 0, maxVisit = 1) =>
     new SyntheticCamera({
       camera: "feeder-1",
       clock,
@@ -34,6 +34,7 @@ function setup(absent: string[] = []) {
       strangerRate,
       tagRate,
       seed,
+      maxVisit,
     });
   const o: PipelineOptions = {
     camera: "feeder-1",
@@ -44,6 +45,7 @@ function setup(absent: string[] = []) {
     quality: { ...defaultQuality, minSharpness: 5 },
     qr: true,
     unknownAfter: 1,
+    visitGapMs: 3000,
     censusWindowMs: DAY,
     unseenDays: 2,
   };
@@ -85,7 +87,10 @@ describe("face pipeline on a synthetic feeder camera", () => {
   it("raises unknown-pig alarms and closes a census window with unseen pigs", async () => {
     const { clock, ctx, cam, pipeline, gallery } = setup(["pig-0003"]);
     const tagged = cam(3, 1);
-    for (let i = 0; i < 30; i++) await pipeline.process((await tagged.next()).frame);
+    for (let i = 0; i < 30; i++) {
+      await pipeline.process((await tagged.next()).frame);
+      clock.advance(7 * HOUR);
+    }
     // pig-0003 is absent from the feeder: enrol it by hand, as a farm would from labelled photos
     gallery.enrol(
       "pig-0003",
@@ -98,8 +103,8 @@ describe("face pipeline on a synthetic feeder camera", () => {
     const strangers = cam(4, 0, 1);
     for (let i = 0; i < 5; i++) await pipeline.process((await strangers.next()).frame);
     expect(ctx.alarms.some((a) => a.code === "faces.unknown_pig" && a.active)).toBe(true);
-    const known = cam(5, 0, 0);
-    for (let i = 0; i < 20; i++) await pipeline.process((await known.next()).frame);
+    const known = cam(5, 0, 0, 3);
+    for (let i = 0; i < 40; i++) await pipeline.process((await known.next()).frame);
     clock.advance(DAY);
     pipeline.tick(clock.now().wall);
     const census = ctx.readings.filter((r) => r.kind === "census").at(-1)!.body as Record<string, unknown>;

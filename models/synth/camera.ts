@@ -17,6 +17,8 @@ export interface SyntheticCameraOptions {
   /** Strangers (not in the herd) and how often one comes: a substituted or uninsured pig. */
   strangers?: number;
   strangerRate?: number;
+  /** Frames a pig stays at the feeder: 1..maxVisit (default 1, a new pig every frame). */
+  maxVisit?: number;
   /** Share of frames where the pig's ear-tag QR code is readable. */
   tagRate?: number;
   /** Face box in the frame (the ROI the pipeline is configured with). */
@@ -45,6 +47,7 @@ export class SyntheticCamera implements FrameSource {
   private readonly listeners = new Set<(f: Frame) => void>();
   private last: Frame | undefined;
   private n = 0;
+  private visit: { pig: PigTraits; stranger: boolean; left: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
   lastTruth: SyntheticTruth | undefined;
 
@@ -71,11 +74,17 @@ export class SyntheticCamera implements FrameSource {
   async next(): Promise<{ frame: Frame; truth: SyntheticTruth }> {
     const i = this.n++;
     const r = rng(mix(this.o.seed ?? 1, i));
-    const absent = new Set(this.o.absent ?? []);
-    const present = this.herd.filter((p) => !absent.has(p.id));
-    const stranger = this.strangers.length > 0 && r() < (this.o.strangerRate ?? 0.1);
-    const pool = stranger ? this.strangers : present;
-    const pig = pool[Math.floor(r() * pool.length)]!;
+    if (!this.visit || this.visit.left <= 0) {
+      // a new pig comes to the feeder and stays for 1 to maxVisit frames
+      const absent = new Set(this.o.absent ?? []);
+      const present = this.herd.filter((p) => !absent.has(p.id));
+      const stranger = this.strangers.length > 0 && r() < (this.o.strangerRate ?? 0.1);
+      const pool = stranger ? this.strangers : present;
+      const left = 1 + Math.floor(r() * (this.o.maxVisit ?? 1));
+      this.visit = { pig: pool[Math.floor(r() * pool.length)]!, stranger, left };
+    }
+    this.visit.left--;
+    const { pig, stranger } = this.visit;
     const tag = !stranger && r() < (this.o.tagRate ?? 0);
     const c = newCanvas(this.o.width ?? 320, this.o.height ?? 240);
     fillBackground(c, r);
