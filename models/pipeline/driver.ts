@@ -31,6 +31,7 @@ export class FacesSource implements Source {
   private unsubscribe: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
+  private inflight: Promise<unknown> = Promise.resolve();
   private frames = 0;
   private dropped = 0;
   private modelDir = "";
@@ -60,8 +61,22 @@ export class FacesSource implements Source {
    * the one running. If the new model fails to load, the old one keeps running. Returns the version.
    */
   async reloadModel(): Promise<string | null> {
-    if (this.ctx) await this.loadModel(this.ctx);
+    const ctx = this.ctx;
+    if (ctx) await this.exclusive(() => this.loadModel(ctx));
     return this.embedder?.version ?? null;
+  }
+
+  /** Runs one thing at a time: a frame, a model swap, or stopping (never a swap mid-frame). */
+  private async exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.busy) await this.inflight;
+    this.busy = true;
+    const p = fn();
+    this.inflight = p.catch(() => {});
+    try {
+      return await p;
+    } finally {
+      this.busy = false;
+    }
   }
 
   private async loadModel(ctx: SourceContext): Promise<void> {
@@ -129,13 +144,10 @@ export class FacesSource implements Source {
         this.dropped++;
         return;
       }
-      this.busy = true;
       this.frames++;
-      this.pipeline!.process(f)
-        .catch((e) => ctx.log.warn({ err: e, camera: this.c.camera }, "face pipeline failed on a frame"))
-        .finally(() => {
-          this.busy = false;
-        });
+      this.exclusive(() => this.pipeline!.process(f)).catch((e) =>
+        ctx.log.warn({ err: e, camera: this.c.camera }, "face pipeline failed on a frame"),
+      );
     });
     let lastCheck = ctx.clock.mono();
     this.timer = setInterval(() => {
@@ -143,7 +155,7 @@ export class FacesSource implements Source {
       if (ctx.clock.mono() - lastCheck >= this.c.modelCheck && !this.busy) {
         lastCheck = ctx.clock.mono();
         if (this.pipeline) this.pipeline.o.threshold = this.threshold();
-        this.loadModel(ctx).catch((e) =>
+        this.exclusive(() => this.loadModel(ctx)).catch((e) =>
           ctx.log.error({ err: e }, "new face model failed to load; old one kept"),
         );
       }
@@ -155,10 +167,12 @@ export class FacesSource implements Source {
     this.unsubscribe?.();
     this.synthetic?.stop();
     if (this.timer) clearInterval(this.timer);
-    this.gallery?.close();
-    this.embedder?.dispose();
-    this.gallery = undefined;
-    this.embedder = undefined;
+    await this.exclusive(async () => {
+      this.gallery?.close();
+      this.embedder?.dispose();
+      this.gallery = undefined;
+      this.embedder = undefined;
+    });
   }
 }
 
