@@ -65,9 +65,10 @@ export function systemClock(policy: SyncPolicy = "auto"): Clock {
  * A clock whose wall time runs `speed` times faster from `startWall` (the demo runs a barn-day in
  * ten seconds). Monotonic time stays real: timeouts are never accelerated.
  */
-export function acceleratedClock(speed: number, startWall: number): Clock {
+export function acceleratedClock(speed: number, startWall: number, originReal = Date.now()): Clock {
   const boot = bootId();
-  const t0 = monoMs();
+  // Processes that share `originReal` (the demo's cloud and agents) share one simulated time.
+  const t0 = monoMs() - (Date.now() - originReal);
   return {
     mono: monoMs,
     now() {

@@ -9,10 +9,17 @@ export const simBarnConfig = z.strictObject({
   /** Barn id used in census and delivery records. */
   barn: ident().default("barn-a"),
   headPlaced: z.number().int().min(1).max(100_000).default(500),
+  /** First reading time (ISO 8601): readings are back-filled from it on start; default: now. */
+  startAt: z.iso.datetime({ offset: true }).optional(),
   /** Placement time (ISO 8601); default: when the source starts. */
   placedAt: z.iso.datetime({ offset: true }).optional(),
   siloCapacityKg: z.number().positive().default(12_000),
   refillBelow: z.number().min(0).max(1).default(0.25),
+  /**
+   * Scheduled deliveries, as a feed supplier paid in tranches would make them: every `every` of
+   * clock time (from placement, shifted by `phase` × every) the herd's intake for the next period.
+   */
+  deliveries: z.strictObject({ every: duration(), phase: z.number().min(0).max(1).default(0.25) }).optional(),
   /** Simulated time between readings (clock time: in the demo the clock runs fast). */
   interval: duration().default(300_000),
   /** Simulated time between census records. */
@@ -47,6 +54,7 @@ class SimBarn implements Source {
   private silo = 0;
   private water = 0;
   private deliveries = 0;
+  private lastScheduled = -1;
 
   constructor(private readonly c: SimBarnConfig) {
     this.name = c.name;
@@ -64,8 +72,8 @@ class SimBarn implements Source {
       anomalies: this.c.anomalies,
     };
     this.silo = this.c.siloCapacityKg * 0.9;
-    this.lastT = now;
-    this.lastCensus = now - this.c.censusInterval;
+    this.lastT = this.c.startAt ? Math.min(now, Date.parse(this.c.startAt)) : now;
+    this.lastCensus = this.lastT - this.c.censusInterval;
     this.emitDue(ctx);
     this.timer = setInterval(() => this.emitDue(ctx), this.c.tick);
   }
@@ -83,12 +91,28 @@ class SimBarn implements Source {
       const hours = this.c.interval / 3_600_000;
       const eaten = (s.intakeKgPerDay * hours) / 24 + (divertedKgPerDay(this.p, s.day) * hours) / 24;
       this.silo = Math.max(0, this.silo - eaten);
-      this.water += ((s.intakeKgPerDay * 2.5) * hours) / 24;
-      if (this.silo < this.c.siloCapacityKg * this.c.refillBelow) {
-        const kg = Math.round(this.c.siloCapacityKg * 0.9 - this.silo);
-        this.silo += kg;
+      this.water += (s.intakeKgPerDay * 2.5 * hours) / 24;
+      const sched = this.c.deliveries;
+      let kg = 0;
+      if (sched && this.lastT >= this.p.placedAt) {
+        const k = Math.floor((this.lastT - this.p.placedAt - sched.phase * sched.every) / sched.every);
+        if (k >= 0 && k > this.lastScheduled) {
+          this.lastScheduled = k;
+          kg = Math.round((s.intakeKgPerDay * sched.every) / 86_400_000);
+        }
+      }
+      if (kg === 0 && this.silo < this.c.siloCapacityKg * this.c.refillBelow) {
+        kg = Math.round(this.c.siloCapacityKg * 0.9 - this.silo);
+      }
+      if (kg > 0) {
+        this.silo = Math.min(this.c.siloCapacityKg, this.silo + kg);
         this.deliveries++;
-        out.push({ stream: "feed.delivery", kind: "delivery", t, body: { barn: this.c.barn, kg, ref: `sim-${this.deliveries}` } });
+        out.push({
+          stream: "feed.delivery",
+          kind: "delivery",
+          t,
+          body: { barn: this.c.barn, kg, ref: `sim-${this.deliveries}` },
+        });
       }
       const r = (stream: string, value: number, unit: string): Reading => ({
         stream,
@@ -109,7 +133,13 @@ class SimBarn implements Source {
           stream: "census",
           kind: "census",
           t,
-          body: { barn: this.c.barn, from: this.lastT - this.c.censusInterval, to: this.lastT, count: s.head, method: "simulated" },
+          body: {
+            barn: this.c.barn,
+            from: this.lastT - this.c.censusInterval,
+            to: this.lastT,
+            count: s.head,
+            method: "simulated",
+          },
         });
       }
     }
@@ -122,17 +152,32 @@ class SimBarn implements Source {
 
   async probe() {
     const s = stateAt({ ...this.pStub(), placedAt: Date.now() }, Date.now());
-    return [{ subject: this.c.name, ok: true, values: { temperature: s.temperature, humidity: s.humidity, ammonia: s.ammonia, head: s.head } }];
+    return [
+      {
+        subject: this.c.name,
+        ok: true,
+        values: { temperature: s.temperature, humidity: s.humidity, ammonia: s.ammonia, head: s.head },
+      },
+    ];
   }
 
   private pStub(): BarnParams {
-    return { barn: this.c.barn, headPlaced: this.c.headPlaced, placedAt: 0, siloCapacityKg: this.c.siloCapacityKg, refillBelow: this.c.refillBelow, seed: this.c.seed, anomalies: this.c.anomalies };
+    return {
+      barn: this.c.barn,
+      headPlaced: this.c.headPlaced,
+      placedAt: 0,
+      siloCapacityKg: this.c.siloCapacityKg,
+      refillBelow: this.c.refillBelow,
+      seed: this.c.seed,
+      anomalies: this.c.anomalies,
+    };
   }
 }
 
 export const simBarnDriver: DriverDef<typeof simBarnConfig> = {
   name: "sim-barn",
-  description: "Simulated pig barn: environment, silo, water meter, deliveries and a daily census (demo and tests)",
+  description:
+    "Simulated pig barn: environment, silo, water meter, deliveries and a daily census (demo and tests)",
   configSchema: simBarnConfig,
   create: (c) => new SimBarn(c),
 };

@@ -50,7 +50,8 @@ export function intakePerPig(day: number): number {
 }
 
 export function stateAt(p: BarnParams, wall: number): BarnState {
-  const day = Math.max(0, (wall - p.placedAt) / DAY);
+  const age = (wall - p.placedAt) / DAY;
+  const day = Math.max(0, age);
   const step = Math.floor(wall / 60_000);
   let head = Math.round(p.headPlaced * (1 - 0.0002 * day));
   let extraHeat = 0;
@@ -61,14 +62,29 @@ export function stateAt(p: BarnParams, wall: number): BarnState {
   const phase = (((wall % DAY) + DAY) % DAY) / DAY;
   const diurnal = Math.sin((phase - 0.375) * 2 * Math.PI);
   const temperature = 21 + 2.5 * diurnal + extraHeat + 0.3 * noise(p.seed, step);
-  const humidity = Math.min(98, Math.max(30, 68 - 8 * diurnal + extraHeat * 1.5 + 1.5 * noise(p.seed + 1, step)));
-  const ammonia = Math.max(0, 6 + 6 * (head / Math.max(1, p.headPlaced)) * Math.min(1, day / 60) + noise(p.seed + 2, step));
-  return { day, head, temperature, humidity, ammonia, intakeKgPerDay: head * intakePerPig(day) };
+  const humidity = Math.min(
+    98,
+    Math.max(30, 62 - 6 * diurnal + extraHeat * 1.5 + 1.5 * noise(p.seed + 1, step)),
+  );
+  const ammonia = Math.max(
+    0,
+    6 + 6 * (head / Math.max(1, p.headPlaced)) * Math.min(1, day / 60) + noise(p.seed + 2, step),
+  );
+  // Before placement the barn is being readied: the herd arrives at placement and is fed from then.
+  return {
+    day,
+    head,
+    temperature,
+    humidity,
+    ammonia,
+    intakeKgPerDay: age < 0 ? 0 : head * intakePerPig(day),
+  };
 }
 
 /** Extra feed taken out of the silo per day (feed resold instead of eaten) at `day`. */
 export function divertedKgPerDay(p: BarnParams, day: number): number {
   let kg = 0;
-  for (const a of p.anomalies) if (a.kind === "feed-diversion" && day >= a.fromDay && day < a.toDay) kg += a.size;
+  for (const a of p.anomalies)
+    if (a.kind === "feed-diversion" && day >= a.fromDay && day < a.toDay) kg += a.size;
   return kg;
 }

@@ -21,11 +21,14 @@ describe("SQLite outbox", () => {
       ["env.temperature", 2],
       ["env.humidity", 1],
     ]);
+    const { kind, body, t: time } = reading(1);
     const h1 = link(genesis("barn-1", "env.temperature"), {
       device: "barn-1",
       stream: "env.temperature",
       seq: 1,
-      ...reading(1),
+      kind,
+      body,
+      t: time,
     });
     expect(refs[0]!.hash.equals(h1)).toBe(true);
     ob.close();

@@ -24,6 +24,7 @@ CREATE TABLE IF NOT EXISTS records(
   body TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL, bytes INTEGER NOT NULL,
   PRIMARY KEY(stream, seq)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_priority ON records(priority, stream, seq);
+CREATE TABLE IF NOT EXISTS commands(id TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS gaps(
   stream TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
   prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, PRIMARY KEY(stream, from_seq));
@@ -340,6 +341,14 @@ export class SqliteOutbox implements Outbox {
         evicted: s.evicted,
       }))
       .sort((a, b) => (a.stream < b.stream ? -1 : 1));
+  }
+
+  /** True the first time a command id is seen; remembered across restarts so a replay is ignored. */
+  firstSight(id: string, at = Date.now()): boolean {
+    const r = this.db
+      .prepare("INSERT INTO commands(id, at) VALUES (?, ?) ON CONFLICT(id) DO NOTHING")
+      .run(id, at);
+    return r.changes === 1;
   }
 
   close(): void {

@@ -1,0 +1,204 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { canonicalBytes } from "../core/canonical.ts";
+import { acceleratedClock, type Clock, systemClock } from "../core/clock.ts";
+import { type KeyPair, loadOrCreateKey, publicKeyFromB64, signBytes } from "../core/keys.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
+import { CameraHub } from "../drivers/camera-types.ts";
+import { driverByName } from "../drivers/registry.ts";
+import type { AlarmInput, Reading, Source, SourceContext } from "../drivers/types.ts";
+import { classOf, isKind, kinds } from "../sync/kinds.ts";
+import { Link } from "../sync/link.ts";
+import type { Command } from "../sync/messages.ts";
+import { SqliteOutbox } from "../sync/outbox/sqlite-outbox.ts";
+import type { AgentConfig } from "./config.ts";
+
+export type CommandHandler = (cmd: Command, agent: Agent) => void | Promise<void>;
+
+export interface AgentCounters {
+  appended: number;
+  badReadings: number;
+  alarms: number;
+  driverEvents: Record<string, number>;
+}
+
+/**
+ * The edge runtime: sources → outbox (durable) → link (MQTT). It owns the device key, stamps capture
+ * times, validates every reading before it is stored, de-duplicates alarms, seals stream heads, and
+ * executes verified commands from the cloud.
+ */
+export class Agent {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly cameras = new CameraHub();
+  readonly counters: AgentCounters = { appended: 0, badReadings: 0, alarms: 0, driverEvents: {} };
+  outbox!: SqliteOutbox;
+  link!: Link;
+  key!: KeyPair & { created: boolean };
+  private readonly sources: Source[] = [];
+  private readonly abort = new AbortController();
+  private readonly alarmState = new Map<string, boolean>();
+  private readonly commandHandlers = new Map<string, CommandHandler>();
+  private sealTimer?: NodeJS.Timeout;
+
+  constructor(
+    readonly config: AgentConfig,
+    opts: { log?: Logger; clock?: Clock } = {},
+  ) {
+    this.log = opts.log ?? silentLogger;
+    this.clock =
+      opts.clock ??
+      (config.clock.speed
+        ? acceleratedClock(
+            config.clock.speed,
+            config.clock.start ? Date.parse(config.clock.start) : Date.now(),
+            config.clock.origin ? Date.parse(config.clock.origin) : Date.now(),
+          )
+        : systemClock(config.clock.synced));
+    this.onCommand("sync.now", () => this.link.kick(0));
+    this.onCommand("seal.now", () => this.seal());
+  }
+
+  onCommand(name: string, handler: CommandHandler): void {
+    this.commandHandlers.set(name, handler);
+  }
+
+  async start(): Promise<void> {
+    const c = this.config;
+    this.key = loadOrCreateKey(join(c.dataDir, "device.key"));
+    if (this.key.created)
+      this.log.info({ publicKey: this.key.publicKeyB64 }, "created the device key; register it in the cloud");
+    this.outbox = new SqliteOutbox(join(c.dataDir, "outbox.db"), c.device);
+    this.link = new Link({
+      url: c.cloud.mqtt.url,
+      device: c.device,
+      outbox: this.outbox,
+      deviceKey: this.key,
+      cloudKey: publicKeyFromB64(c.cloud.publicKey),
+      clock: this.clock,
+      log: this.log.child({ part: "link" }),
+      mqtt: {
+        username: c.cloud.mqtt.username,
+        password: c.cloud.mqtt.password,
+        keepalive: Math.round(c.cloud.mqtt.keepalive / 1000),
+        ...(c.cloud.mqtt.caFile ? { ca: readFileSync(c.cloud.mqtt.caFile) } : {}),
+        ...(c.cloud.mqtt.certFile ? { cert: readFileSync(c.cloud.mqtt.certFile) } : {}),
+        ...(c.cloud.mqtt.keyFile ? { key: readFileSync(c.cloud.mqtt.keyFile) } : {}),
+      },
+      batch: { maxRecords: c.sync.batchMaxRecords, maxBytes: c.sync.batchMaxBytes, lingerMs: c.sync.linger },
+      window: c.sync.window,
+      ackTimeoutMs: c.sync.ackTimeout,
+      compression: c.sync.compression,
+      reconnect: { baseMs: c.sync.reconnectBase, capMs: c.sync.reconnectCap },
+      firstSight: (id) => this.outbox.firstSight(id),
+      onCommand: (cmd) => this.runCommand(cmd),
+    });
+    this.link.start();
+    for (const sc of c.sources) {
+      const def = driverByName(sc.driver);
+      if (!def) throw new Error(`unknown driver ${sc.driver}`);
+      const src = def.create(sc, { cameras: this.cameras } as never);
+      this.sources.push(src);
+      await src.start(this.sourceContext(src.name));
+    }
+    this.sealTimer = setInterval(() => this.seal(), c.sealInterval);
+    this.sealTimer.unref();
+  }
+
+  /** Appends readings now; invalid ones are logged, counted and dropped, valid ones are kept. */
+  emit(readings: Reading[], source = "agent"): void {
+    const now = this.clock.now();
+    const good = [];
+    for (const r of readings) {
+      if (!isKind(r.kind)) {
+        this.badReading(source, r, `unknown kind '${r.kind}'`);
+        continue;
+      }
+      const p = kinds[r.kind].schema.safeParse(r.body);
+      if (!p.success) {
+        const i = p.error.issues[0]!;
+        this.badReading(source, r, `${i.path.join(".") || "(root)"}: ${i.message}`);
+        continue;
+      }
+      good.push({ stream: r.stream, kind: r.kind, body: p.data, t: r.t ?? now });
+    }
+    if (good.length === 0) return;
+    const durable = good.some((g) => classOf(g.kind) !== "telemetry" && classOf(g.kind) !== "media")
+      ? "full"
+      : "normal";
+    this.outbox.append(good, { durable });
+    this.counters.appended += good.length;
+    this.link.kick();
+  }
+
+  private badReading(source: string, r: Reading, why: string) {
+    this.counters.badReadings++;
+    this.log.warn({ source, stream: r.stream, kind: r.kind, why }, "dropped an invalid reading");
+  }
+
+  raise(a: AlarmInput): void {
+    const k = `${a.code}\0${a.subject}`;
+    if (this.alarmState.get(k) === a.active) return;
+    this.alarmState.set(k, a.active);
+    this.counters.alarms++;
+    this.emit([{ stream: "alarms", kind: "alarm", body: { ...a } }]);
+  }
+
+  private sourceContext(name: string): SourceContext {
+    return {
+      clock: this.clock,
+      log: this.log.child({ source: name }),
+      emit: (rs) => this.emit(rs, name),
+      alarm: (a) => this.raise(a),
+      count: (metric, labels, by = 1) => {
+        const key = `${metric}${JSON.stringify(labels)}`;
+        this.counters.driverEvents[key] = (this.counters.driverEvents[key] ?? 0) + by;
+      },
+      signal: this.abort.signal,
+    };
+  }
+
+  /** Appends a signed seal of every stream's head. */
+  seal(): void {
+    const heads = this.outbox
+      .heads()
+      .filter((h) => h.stream !== "seal")
+      .map((h) => ({ stream: h.stream, seq: h.seq, hash: h.hash.toString("hex") }));
+    if (heads.length === 0) return;
+    const sig = signBytes(
+      this.key.privateKey,
+      canonicalBytes({ ctx: "barnlink/v1/seal", device: this.config.device, heads }),
+    );
+    this.emit([{ stream: "seal", kind: "seal", body: { heads, sig: sig.toString("base64") } }]);
+  }
+
+  private async runCommand(cmd: Command) {
+    const h = this.commandHandlers.get(cmd.name);
+    this.log.info({ id: cmd.id, name: cmd.name }, h ? "command" : "unknown command ignored");
+    if (h) await h(cmd, this);
+  }
+
+  /** Stops taking readings (the link keeps draining what is stored). */
+  async stopSources(): Promise<void> {
+    for (const s of this.sources.splice(0)) {
+      await s.stop().catch((e) => this.log.warn({ err: (e as Error).message }, "source stop failed"));
+    }
+  }
+
+  status() {
+    return {
+      device: this.config.device,
+      streams: this.outbox.status(),
+      link: { ...this.link.stats },
+      counters: this.counters,
+    };
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    clearInterval(this.sealTimer);
+    await this.stopSources();
+    await this.link?.stop();
+    this.outbox?.close();
+  }
+}

@@ -1,0 +1,31 @@
+import { type ParseArgsConfig, parseArgs } from "node:util";
+import { ERR_USAGE } from "../core/errors.ts";
+
+export interface CommandSpec {
+  /** Words after `barnlink`, e.g. "config check". */
+  name: string;
+  summary: string;
+  usage: string;
+  run(argv: string[]): Promise<number>;
+}
+
+/** parseArgs that turns its errors into BL_USAGE with the command's usage line. */
+export function args<T extends NonNullable<ParseArgsConfig["options"]>>(
+  argv: string[],
+  options: T,
+  usage: string,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals });
+  } catch (e) {
+    throw ERR_USAGE(`${(e as Error).message.replace(/\. To specify.*$/s, "")}\nusage: ${usage}`);
+  }
+}
+
+export function need<T>(v: T | undefined, what: string, usage: string): T {
+  if (v === undefined || v === "") throw ERR_USAGE(`missing ${what}\nusage: ${usage}`);
+  return v;
+}
+
+export const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);

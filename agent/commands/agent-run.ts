@@ -1,0 +1,55 @@
+import { join } from "node:path";
+import { loadConfigFile } from "../../core/config.ts";
+import { loadOrCreateKey } from "../../core/keys.ts";
+import { createLogger } from "../../core/log.ts";
+import { Agent } from "../agent.ts";
+import { args, type CommandSpec, need, out } from "../cli-kit.ts";
+import { agentConfigSchema } from "../config.ts";
+
+const usage = "barnlink agent --config FILE";
+
+export const agentRun: CommandSpec = {
+  name: "agent",
+  summary: "Run the gateway agent: sources → outbox → MQTT",
+  usage,
+  async run(argv) {
+    const a = args(argv, { config: { type: "string", short: "c" } }, usage);
+    const cfg = loadConfigFile(need(a.values.config, "--config FILE", usage), agentConfigSchema());
+    const agent = new Agent(cfg, { log: createLogger(`agent:${cfg.device}`) });
+    await agent.start();
+    // The demo runs agents as child processes and reads their status over IPC.
+    const ipc = process.send
+      ? setInterval(() => process.send?.({ type: "status", status: agent.status() }), 500)
+      : undefined;
+    process.on("message", async (m: { type?: string; timeoutMs?: number }) => {
+      if (m?.type === "drain") {
+        await agent.stopSources();
+        const ok = await agent.link.drained(m.timeoutMs ?? 30_000);
+        process.send?.({ type: "drained", ok, status: agent.status() });
+      }
+    });
+    await new Promise<void>((resolve) => {
+      process.once("SIGINT", resolve);
+      process.once("SIGTERM", resolve);
+      process.once("disconnect", resolve);
+    });
+    clearInterval(ipc);
+    await agent.stop();
+    // An open IPC channel keeps a forked process alive.
+    if (process.connected) process.disconnect();
+    return 0;
+  },
+};
+
+const keyUsage = "barnlink keys show --config FILE";
+export const keysShow: CommandSpec = {
+  name: "keys show",
+  summary: "Print this gateway's public key (register it in the cloud); creates the key if missing",
+  usage: keyUsage,
+  async run(argv) {
+    const a = args(argv, { config: { type: "string", short: "c" } }, keyUsage);
+    const cfg = loadConfigFile(need(a.values.config, "--config FILE", keyUsage), agentConfigSchema());
+    out(loadOrCreateKey(join(cfg.dataDir, "device.key")).publicKeyB64);
+    return 0;
+  },
+};

@@ -1,0 +1,65 @@
+import { z } from "zod";
+import { bytes, duration, ident } from "../core/zod-helpers.ts";
+import { sourceConfigSchema } from "../drivers/registry.ts";
+
+/** The agent's configuration (docs/configuration.md documents every key). */
+export function agentConfigSchema() {
+  return z.strictObject({
+    /** This gateway's id: its MQTT topics, its records, its registration in the cloud. */
+    device: ident(),
+    /** Where the outbox (outbox.db) and the device key (device.key) live. */
+    dataDir: z.string().min(1).default("./data"),
+    cloud: z.strictObject({
+      mqtt: z
+        .strictObject({
+          url: z
+            .string()
+            .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, "an mqtt://, mqtts://, ws:// or wss:// URL")
+            .default("mqtt://127.0.0.1:1883"),
+          username: z.string().optional(),
+          password: z.string().optional(),
+          caFile: z.string().optional(),
+          certFile: z.string().optional(),
+          keyFile: z.string().optional(),
+          keepalive: duration().default(60_000),
+        })
+        .prefault({}),
+      /** The cloud's Ed25519 public key (base64, from `barnlink cloud key`): acks and commands must verify against it. */
+      publicKey: z
+        .string()
+        .regex(/^[A-Za-z0-9+/]{43}=$/, "base64 of a 32-byte Ed25519 public key (44 characters)"),
+    }),
+    sync: z
+      .strictObject({
+        batchMaxRecords: z.number().int().min(1).max(100_000).default(2000),
+        batchMaxBytes: bytes().default(256 * 1024),
+        /** How long small appends wait to share a batch. */
+        linger: duration().default(500),
+        /** Batches published and not yet acknowledged, at most. */
+        window: z.number().int().min(1).max(256).default(8),
+        /** Resend a batch the cloud has not acknowledged within this time. */
+        ackTimeout: duration().default(30_000),
+        compression: z.enum(["brotli", "deflate", "none"]).default("brotli"),
+        reconnectBase: duration().default(1000),
+        reconnectCap: duration().default(120_000),
+      })
+      .prefault({}),
+    clock: z
+      .strictObject({
+        /** auto: trust wall time once /run/systemd/timesync/synchronized exists (Pis without an RTC). */
+        synced: z.enum(["auto", "always", "never"]).default("auto"),
+        /** Demo only: run the wall clock this many times faster (8640 = a barn-day in 10 s). */
+        speed: z.number().positive().max(1e6).optional(),
+        /** Demo only: the simulated start time (ISO 8601). */
+        start: z.iso.datetime({ offset: true }).optional(),
+        /** Demo only: the real time (ISO 8601) at which the simulated clock read `start`. */
+        origin: z.iso.datetime({ offset: true }).optional(),
+      })
+      .prefault({}),
+    /** How often the agent appends a signed seal of every stream's head (evidence of what existed by when). */
+    sealInterval: duration().default(3_600_000),
+    sources: z.array(sourceConfigSchema()).default([]),
+  });
+}
+
+export type AgentConfig = z.output<ReturnType<typeof agentConfigSchema>>;

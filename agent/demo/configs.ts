@@ -1,0 +1,71 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { stringify } from "yaml";
+
+export interface DemoBarn {
+  device: string;
+  name: string;
+  dataDir: string;
+  configFile: string;
+  anomalies: Array<{
+    kind: "heat-wave" | "head-drop" | "feed-diversion";
+    fromDay: number;
+    toDay?: number;
+    size: number;
+  }>;
+  extraSources?: unknown[];
+}
+
+/** The demo's barns: two healthy ones and one hit by a heat wave from day 0.5 (its next tranche is held). */
+export function demoBarns(dir: string, n: number): DemoBarn[] {
+  return Array.from({ length: n }, (_, i) => {
+    const device = `barn-${i + 1}`;
+    return {
+      device,
+      name:
+        ["Hillside co-op, barn 1", "Hillside co-op, barn 2", "River farm, barn A"][i] ?? `Demo barn ${i + 1}`,
+      dataDir: join(dir, device),
+      configFile: join(dir, `${device}.yaml`),
+      anomalies: i === 2 ? [{ kind: "heat-wave", fromDay: 0.2, toDay: 1.5, size: 11 }] : [],
+    };
+  });
+}
+
+export function writeAgentConfig(
+  b: DemoBarn,
+  o: {
+    mqttUrl: string;
+    cloudPublicKey: string;
+    speed: number;
+    start: string;
+    origin: string;
+    placedAt: string;
+    seed: number;
+  },
+) {
+  const cfg = {
+    device: b.device,
+    dataDir: b.dataDir,
+    cloud: { mqtt: { url: o.mqttUrl }, publicKey: o.cloudPublicKey },
+    sync: { linger: "200ms", ackTimeout: "10s", reconnectBase: "250ms", reconnectCap: "5s" },
+    clock: { synced: "always", speed: o.speed, start: o.start, origin: o.origin },
+    sealInterval: "5s",
+    sources: [
+      {
+        driver: "sim-barn",
+        name: "barn",
+        barn: b.device,
+        headPlaced: 500,
+        placedAt: o.placedAt,
+        startAt: o.start,
+        interval: "5m",
+        tick: "250ms",
+        deliveries: { every: "1d", phase: 0.25 },
+        seed: o.seed,
+        anomalies: b.anomalies,
+      },
+      ...(b.extraSources ?? []),
+    ],
+  };
+  writeFileSync(b.configFile, `# written by barnlink demo\n${stringify(cfg)}`);
+}

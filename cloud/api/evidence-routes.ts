@@ -1,0 +1,197 @@
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { ERR_NOT_FOUND } from "../../core/errors.ts";
+import { ident } from "../../core/zod-helpers.ts";
+import type { CloudContext } from "../context.ts";
+import { type DeviceKeys, listDevices, registerDevice, revokeDevice } from "../devices.ts";
+import { requireRole } from "./auth.ts";
+import { parseRequest } from "./validate.ts";
+
+export const registerBody = z.strictObject({
+  id: ident(),
+  publicKey: z.string().min(40).max(64),
+  name: z.string().max(200).optional(),
+});
+export const recordsQuery = z.strictObject({
+  stream: z.string().min(1),
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+
+async function deviceDetail(ctx: CloudContext, id: string) {
+  const k = ctx.db.kysely;
+  const dev = await k.selectFrom("devices").selectAll().where("id", "=", id).executeTakeFirst();
+  if (!dev) throw ERR_NOT_FOUND(`device '${id}' is not registered`);
+  const streams = await k
+    .selectFrom("streams")
+    .selectAll()
+    .where("device", "=", id)
+    .orderBy("stream")
+    .execute();
+  const gaps = await k
+    .selectFrom("gaps")
+    .selectAll()
+    .where("device", "=", id)
+    .orderBy("stream")
+    .orderBy("from_seq")
+    .execute();
+  const rejected = await k
+    .selectFrom("rejects")
+    .select((eb) => eb.fn.countAll<number>().as("n"))
+    .where("device", "=", id)
+    .executeTakeFirst();
+  const out: Record<string, unknown> = {};
+  for (const s of streams) {
+    const committed = Number(s.committed_seq);
+    const max = Number(s.max_seq);
+    const evictions = gaps
+      .filter((g) => g.stream === s.stream)
+      .map((g) => ({
+        from: Number(g.from_seq),
+        to: Number(g.to_seq),
+        count: Number(g.count),
+        reason: g.reason,
+      }));
+    out[s.stream] = {
+      committedSeq: committed,
+      maxSeq: max,
+      count: Number(s.count),
+      chain: s.chain_ok ? "ok" : "broken",
+      ...(s.chain_error ? { chainError: s.chain_error } : {}),
+      lastSeen: s.last_seen === null ? null : Number(s.last_seen),
+      /** Seqs above committedSeq not yet received (out of order or still in transit). */
+      openGaps: max > committed ? await openGaps(ctx, id, s.stream, committed, max) : [],
+      evictions,
+    };
+  }
+  return {
+    id: dev.id,
+    name: dev.name,
+    publicKey: dev.public_key,
+    registeredAt: Number(dev.registered_at),
+    revoked: dev.revoked_at !== null,
+    rejected: Number(rejected?.n ?? 0),
+    streams: out,
+  };
+}
+
+async function openGaps(ctx: CloudContext, device: string, stream: string, committed: number, max: number) {
+  const rows = await ctx.db.kysely
+    .selectFrom("records")
+    .select("seq")
+    .where("device", "=", device)
+    .where("stream", "=", stream)
+    .where("seq", ">", committed)
+    .orderBy("seq")
+    .limit(10_000)
+    .execute();
+  const gaps: Array<{ from: number; to: number }> = [];
+  let expect = committed + 1;
+  for (const r of rows) {
+    const seq = Number(r.seq);
+    if (seq > expect) gaps.push({ from: expect, to: seq - 1 });
+    expect = seq + 1;
+  }
+  if (expect <= max) gaps.push({ from: expect, to: max });
+  return gaps.slice(0, 100);
+}
+
+/** Devices, their streams and records (issue: walking skeleton's HTTP contract). */
+export async function evidenceRoutes(app: FastifyInstance, ctx: CloudContext, keys?: DeviceKeys) {
+  app.get("/api/v1/devices", async () => {
+    const devices = await listDevices(ctx.db);
+    const streams = await ctx.db.kysely.selectFrom("streams").selectAll().execute();
+    return {
+      devices: devices.map((d) => {
+        const mine = streams.filter((s) => s.device === d.id);
+        return {
+          ...d,
+          streams: mine.length,
+          records: mine.reduce((n, s) => n + Number(s.count), 0),
+          chain: mine.every((s) => s.chain_ok) ? "ok" : "broken",
+          lastSeen: mine.reduce<number | null>(
+            (m, s) =>
+              s.last_seen !== null && (m === null || Number(s.last_seen) > m) ? Number(s.last_seen) : m,
+            null,
+          ),
+        };
+      }),
+    };
+  });
+
+  app.post("/api/v1/devices", { preHandler: requireRole("admin") }, async (req, reply) => {
+    const b = parseRequest(registerBody, req.body);
+    const row = await registerDevice(ctx.db, b.id, b.publicKey, b.name ?? null, ctx.now());
+    keys?.forget(b.id);
+    reply.code(201);
+    return row;
+  });
+
+  app.delete("/api/v1/devices/:id", { preHandler: requireRole("admin") }, async (req) => {
+    const { id } = parseRequest(z.object({ id: ident() }), req.params, "params");
+    if (!(await revokeDevice(ctx.db, id, ctx.now()))) throw ERR_NOT_FOUND(`device '${id}' is not registered`);
+    keys?.forget(id);
+    return { id, revoked: true };
+  });
+
+  app.get("/api/v1/devices/:id", async (req) => {
+    const { id } = parseRequest(z.object({ id: ident() }), req.params, "params");
+    return deviceDetail(ctx, id);
+  });
+
+  app.get("/api/v1/devices/:id/records", async (req) => {
+    const { id } = parseRequest(z.object({ id: ident() }), req.params, "params");
+    const q = parseRequest(recordsQuery, req.query, "query");
+    const dev = await ctx.db.kysely
+      .selectFrom("devices")
+      .select("id")
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (!dev) throw ERR_NOT_FOUND(`device '${id}' is not registered`);
+    const rows = await ctx.db.kysely
+      .selectFrom("records")
+      .selectAll()
+      .where("device", "=", id)
+      .where("stream", "=", q.stream)
+      .where("seq", ">", q.after)
+      .orderBy("seq")
+      .limit(q.limit)
+      .execute();
+    return {
+      device: id,
+      stream: q.stream,
+      records: rows.map((r) => ({
+        seq: Number(r.seq),
+        kind: r.kind,
+        time: {
+          wall: Number(r.t_wall),
+          iso: new Date(Number(r.t_corrected ?? r.t_wall)).toISOString(),
+          boot: r.t_boot,
+          mono: Number(r.t_mono),
+          synced: r.t_synced === 1,
+          corrected: r.t_corrected === null ? null : Number(r.t_corrected),
+        },
+        body: JSON.parse(r.body),
+        hash: r.hash,
+      })),
+      next: rows.length === q.limit ? Number(rows.at(-1)!.seq) : null,
+    };
+  });
+
+  app.get("/api/v1/rejects", { preHandler: requireRole("auditor", "officer") }, async (req) => {
+    const q = parseRequest(
+      z.strictObject({
+        device: z.string().optional(),
+        limit: z.coerce.number().int().min(1).max(1000).default(100),
+      }),
+      req.query,
+      "query",
+    );
+    let qb = ctx.db.kysely
+      .selectFrom("rejects")
+      .select(["id", "device", "topic", "code", "reason", "payload_bytes", "received_at"]);
+    if (q.device) qb = qb.where("device", "=", q.device);
+    const rows = await qb.orderBy("id", "desc").limit(q.limit).execute();
+    return { rejects: rows.map((r) => ({ ...r, id: Number(r.id), received_at: Number(r.received_at) })) };
+  });
+}

@@ -1,0 +1,46 @@
+/**
+ * A minimal page listing devices and their streams. It asks for an API token (kept in the
+ * browser's sessionStorage; `#token=…` in the URL fills it) and reads the same API as any client.
+ */
+export function demoPage(): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>barnlink — devices</title>
+<meta name="viewport" content="width=device-width,initial-scale=1">
+<style>
+body{font:14px system-ui,sans-serif;margin:2rem;color:#222}
+table{border-collapse:collapse;margin:.5rem 0 1.5rem}td,th{border-bottom:1px solid #ddd;padding:.25rem .75rem;text-align:left}
+.ok{color:#1a7f37}.broken{color:#c62828;font-weight:bold}small{color:#666}
+</style></head>
+<body><h1>barnlink devices</h1><p id="status">loading…</p><div id="devices"></div>
+<script>
+const h = location.hash.match(/token=([^&]+)/);
+if (h) { sessionStorage.setItem("barnlinkToken", decodeURIComponent(h[1])); history.replaceState(null, "", location.pathname); }
+let token = sessionStorage.getItem("barnlinkToken") || prompt("API token");
+if (token) sessionStorage.setItem("barnlinkToken", token);
+const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+async function api(p) {
+  const r = await fetch(p, { headers: { authorization: "Bearer " + token } });
+  if (!r.ok) throw new Error(r.status + " " + (await r.text()));
+  return r.json();
+}
+async function load() {
+  try {
+    const { devices } = await api("/api/v1/devices");
+    let html = "";
+    for (const d of devices) {
+      const det = await api("/api/v1/devices/" + encodeURIComponent(d.id));
+      html += "<h2>" + esc(d.id) + " <small>" + esc(d.name || "") + " · rejected " + det.rejected + "</small></h2>";
+      html += "<table><tr><th>stream</th><th>committed seq</th><th>records</th><th>chain</th><th>last seen</th></tr>";
+      for (const [s, v] of Object.entries(det.streams)) {
+        html += "<tr><td>" + esc(s) + "</td><td>" + v.committedSeq + "</td><td>" + v.count + "</td><td class=" + v.chain + ">" + v.chain +
+          "</td><td>" + (v.lastSeen ? new Date(v.lastSeen).toLocaleTimeString() : "–") + "</td></tr>";
+      }
+      html += "</table>";
+    }
+    document.getElementById("devices").innerHTML = html || "<p>No devices registered.</p>";
+    document.getElementById("status").textContent = "updated " + new Date().toLocaleTimeString();
+  } catch (e) { document.getElementById("status").textContent = "error: " + e.message; }
+}
+load(); setInterval(load, 3000);
+</script></body></html>`;
+}

@@ -1,0 +1,64 @@
+import { z } from "zod";
+import { ident } from "../core/zod-helpers.ts";
+
+/** The cloud service's configuration (docs/configuration.md documents every key). */
+export const cloudConfigSchema = z.strictObject({
+  /** Name of this instance: used in its MQTT client id; each instance of a scaled-out cloud needs its own. */
+  instance: ident().default("cloud-1"),
+  database: z
+    .strictObject({
+      /** A SQLite file path, or a postgres:// URL. */
+      url: z.string().min(1).default("./data/cloud.db"),
+      /** PostgreSQL pool size per instance. */
+      poolSize: z.number().int().min(1).max(100).default(10),
+    })
+    .prefault({}),
+  mqtt: z
+    .strictObject({
+      url: z
+        .string()
+        .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, "an mqtt://, mqtts://, ws:// or wss:// URL")
+        .default("mqtt://127.0.0.1:1883"),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      /** Share the ingest among instances: subscribes to $share/<group>/barnlink/v1/+/up (MQTT 5). */
+      sharedGroup: ident().optional(),
+      /** CA file for mqtts://. */
+      caFile: z.string().optional(),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      host: z.string().default("127.0.0.1"),
+      /** 0 picks a free port. */
+      port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  /** The cloud's Ed25519 key: signs acks, commands and model packages. Created (mode 0600) if missing. */
+  keyFile: z.string().default("./data/cloud.key"),
+  /** API bearer tokens. Give `sha256` (hex of the token) rather than `token` in production configs. */
+  tokens: z
+    .array(
+      z
+        .strictObject({
+          name: z.string().min(1),
+          role: z.enum(["admin", "officer", "auditor"]),
+          token: z.string().min(16, "tokens must be at least 16 characters").optional(),
+          sha256: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/, "64 hex characters")
+            .optional(),
+        })
+        .refine(
+          (t) => (t.token === undefined) !== (t.sha256 === undefined),
+          "give exactly one of token or sha256",
+        ),
+    )
+    .default([]),
+  /** Devices registered at start (equivalent to `barnlink devices add`). */
+  devices: z
+    .array(z.strictObject({ id: ident(), publicKey: z.string(), name: z.string().optional() }))
+    .default([]),
+});
+
+export type CloudConfig = z.output<typeof cloudConfigSchema>;

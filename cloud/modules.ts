@@ -1,0 +1,20 @@
+import type { ApiModule } from "./api/server.ts";
+import type { CloudContext } from "./context.ts";
+import { startLendingEngine } from "./lending/engine.ts";
+import { lendingRoutes } from "./lending/routes.ts";
+
+export interface ModuleOptions {
+  /** Lending engine timer period (ms of real time). */
+  lendingIntervalMs?: number;
+}
+
+/** The cloud modules (lending, models, dashboard) mounted by `barnlink cloud run` and the demo. */
+export function cloudModules(o: ModuleOptions = {}): {
+  modules: ApiModule[];
+  jobs: Array<(ctx: CloudContext) => { stop(): Promise<void> | void }>;
+} {
+  return {
+    modules: [{ routes: lendingRoutes }],
+    jobs: [(ctx) => startLendingEngine(ctx, { intervalMs: o.lendingIntervalMs ?? 60_000 })],
+  };
+}

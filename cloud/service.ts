@@ -1,0 +1,101 @@
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import { loadOrCreateKey } from "../core/keys.ts";
+import { type Logger, silentLogger } from "../core/log.ts";
+import { type Command, signMessage } from "../sync/messages.ts";
+import { cmdTopic } from "../sync/topics.ts";
+import { type ApiToken, hashToken } from "./api/auth.ts";
+import { type ApiModule, buildServer } from "./api/server.ts";
+import type { CloudConfig } from "./config.ts";
+import type { CloudContext } from "./context.ts";
+import { openDb } from "./db/connect.ts";
+import { migrateToLatest } from "./db/migrate.ts";
+import { registerDevice } from "./devices.ts";
+import { Ingest } from "./ingest/ingest.ts";
+import { startSubscriber } from "./ingest/subscriber.ts";
+
+export interface CloudHandle {
+  ctx: CloudContext;
+  ingest: Ingest;
+  http: FastifyInstance;
+  url: string;
+  publicKey: string;
+  stop(): Promise<void>;
+}
+
+export interface CloudOptions {
+  log?: Logger;
+  /** Extra API modules (lending, models, dashboard) mounted under the authenticated /api scope. */
+  modules?: ApiModule[];
+  /** Background jobs started once the service is up (the lending engine's timer). */
+  jobs?: Array<(ctx: CloudContext) => { stop(): Promise<void> | void }>;
+  now?: () => number;
+}
+
+/** Starts the cloud: database (migrated), key, ingest over MQTT, HTTP API. */
+export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): Promise<CloudHandle> {
+  const log = opts.log ?? silentLogger;
+  const now = opts.now ?? Date.now;
+  const db = openDb(config.database.url, { poolSize: config.database.poolSize });
+  await migrateToLatest(db);
+  const key = loadOrCreateKey(config.keyFile);
+  if (key.created) log.info({ file: config.keyFile }, "created the cloud key");
+  for (const d of config.devices) await registerDevice(db, d.id, d.publicKey, d.name ?? null, now());
+
+  const ingest = new Ingest(db, key, log, now);
+  const sub = await startSubscriber(ingest, {
+    url: config.mqtt.url,
+    instance: config.instance,
+    username: config.mqtt.username,
+    password: config.mqtt.password,
+    caFile: config.mqtt.caFile,
+    sharedGroup: config.mqtt.sharedGroup,
+    log,
+  });
+  const ctx: CloudContext = {
+    db,
+    log,
+    key,
+    now,
+    sendCommand: async (device, name, args) => {
+      const at = now();
+      const cmd = signMessage<Command>(key.privateKey, {
+        v: 1,
+        type: "cmd",
+        device,
+        id: randomBytes(12).toString("hex"),
+        name,
+        args,
+        at,
+        expires: at + 24 * 3_600_000,
+      });
+      await sub.client.publishAsync(cmdTopic(device), JSON.stringify(cmd), { qos: 1 });
+    },
+  };
+  const tokens: ApiToken[] = config.tokens.map((t) => ({
+    name: t.name,
+    role: t.role,
+    sha256: t.sha256 ?? hashToken(t.token!),
+  }));
+  const http = await buildServer(ctx, tokens, {
+    keys: ingest.keys,
+    modules: opts.modules,
+    health: () => ({ mqtt: sub.client.connected, ingest: ingest.counters }),
+  });
+  const url = await http.listen({ host: config.http.host, port: config.http.port });
+  const jobs = (opts.jobs ?? []).map((j) => j(ctx));
+  log.info({ url }, "cloud API listening");
+  return {
+    ctx,
+    ingest,
+    http,
+    url,
+    publicKey: key.publicKeyB64,
+    async stop() {
+      for (const j of jobs) await j.stop();
+      await http.close();
+      await sub.stop();
+      await db.close();
+    },
+  };
+}
