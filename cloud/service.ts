@@ -30,13 +30,15 @@ export interface CloudOptions {
   /** Background jobs started once the service is up (the lending engine's timer). */
   jobs?: Array<(ctx: CloudContext) => { stop(): Promise<void> | void }>;
   now?: () => number;
+  /** PostgreSQL schema to use (tests run one each). */
+  schema?: string;
 }
 
 /** Starts the cloud: database (migrated), key, ingest over MQTT, HTTP API. */
 export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): Promise<CloudHandle> {
   const log = opts.log ?? silentLogger;
   const now = opts.now ?? Date.now;
-  const db = openDb(config.database.url, { poolSize: config.database.poolSize });
+  const db = openDb(config.database.url, { poolSize: config.database.poolSize, schema: opts.schema });
   await migrateToLatest(db);
   const key = loadOrCreateKey(config.keyFile);
   if (key.created) log.info({ file: config.keyFile }, "created the cloud key");

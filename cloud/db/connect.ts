@@ -12,6 +12,8 @@ export type Dialect = "sqlite" | "postgres";
 export interface Db {
   kysely: Kysely<DB>;
   dialect: Dialect;
+  /** PostgreSQL schema in use when not the default (tests use one each). */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -33,7 +35,7 @@ export function openDb(url: string, opts: { schema?: string; poolSize?: number }
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     });
     const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
-    return { kysely, dialect, close: () => kysely.destroy() };
+    return { kysely, dialect, schema: opts.schema, close: () => kysely.destroy() };
   }
   const path = url.replace(/^sqlite:(\/\/)?/, "");
   const sqlite = new Database(path);

@@ -12,7 +12,12 @@ class StaticProvider implements MigrationProvider {
 
 /** Brings the schema to the latest version; safe to run from several instances at once on PostgreSQL. */
 export async function migrateToLatest(db: Db): Promise<void> {
-  const migrator = new Migrator({ db: db.kysely, provider: new StaticProvider(migrations(db.dialect)) });
+  const migrator = new Migrator({
+    db: db.kysely,
+    provider: new StaticProvider(migrations(db.dialect)),
+    // Kysely looks for its lock table across schemas; pin it to ours so parallel schemas never mix.
+    ...(db.schema ? { migrationTableSchema: db.schema } : {}),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === "Error");
