@@ -23,6 +23,7 @@ async function api(stack: Stack, path: string, init: RequestInit & { token?: str
   if (init.token !== null) headers.authorization = `Bearer ${init.token ?? TEST_TOKEN}`;
   if (init.body) headers["content-type"] = "application/json";
   const r = await fetch(`${stack.cloud.url}${path}`, { ...init, headers });
+  // biome-ignore lint/suspicious/noExplicitAny: test responses are read ad hoc
   return { status: r.status, body: (await r.json()) as Record<string, any> };
 }
 

@@ -30,8 +30,8 @@ export async function startStack(o: {
   db: "sqlite" | "postgres";
 }): Promise<Stack> {
   const dir = tmpDir();
-  let broker: BrokerHandle | undefined;
-  const mqttUrl = o.broker === "aedes" ? (broker = await startBroker({ port: 0 })).url : MOSQUITTO_URL;
+  const broker: BrokerHandle | undefined = o.broker === "aedes" ? await startBroker({ port: 0 }) : undefined;
+  const mqttUrl = broker?.url ?? MOSQUITTO_URL;
   const fresh = await freshDb(o.db);
   await fresh.db.close();
   const cfg = cloudConfigSchema.parse({
