@@ -32,6 +32,9 @@ export class Agent {
   readonly log: Logger;
   readonly cameras = new CameraHub();
   readonly counters: AgentCounters = { appended: 0, badReadings: 0, alarms: 0, driverEvents: {} };
+  /** Latest value per stream and the last alarms raised: the gateway page shows them (agent/http). */
+  readonly latest = new Map<string, { kind: string; body: unknown; t: number; source: string }>();
+  readonly recentAlarms: Array<AlarmInput & { t: number }> = [];
   outbox!: SqliteOutbox;
   link!: Link;
   key!: KeyPair & { created: boolean };
@@ -128,6 +131,7 @@ export class Agent {
       : "normal";
     this.outbox.append(good, { durable });
     this.counters.appended += good.length;
+    for (const g of good) this.latest.set(g.stream, { kind: g.kind, body: g.body, t: g.t.wall, source });
     this.link.kick();
   }
 
@@ -141,6 +145,8 @@ export class Agent {
     if (this.alarmState.get(k) === a.active) return;
     this.alarmState.set(k, a.active);
     this.counters.alarms++;
+    this.recentAlarms.unshift({ ...a, t: this.clock.now().wall });
+    this.recentAlarms.length = Math.min(this.recentAlarms.length, 50);
     this.emit([{ stream: "alarms", kind: "alarm", body: { ...a } }]);
   }
 

@@ -1,0 +1,139 @@
+import { Counter, Gauge, Registry } from "prom-client";
+
+/**
+ * Prometheus helpers shared by the agent and the cloud. Both expose figures they already keep
+ * (link stats, ingest counters, database rows), so metrics are read at scrape time through
+ * `collect` callbacks instead of being incremented on every hot path.
+ */
+export const METRIC_PREFIX = "barnlink_";
+export const PROM_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+export function newRegistry(labels: Record<string, string> = {}): Registry {
+  const r = new Registry();
+  r.setDefaultLabels(labels);
+  return r;
+}
+
+type Labels = Record<string, string | number>;
+type Sample = { labels?: Labels; value: number };
+
+/** A gauge whose samples come from a function at scrape time. */
+export function gaugeFrom(
+  reg: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => Sample[] | Promise<Sample[]>,
+): void {
+  new Gauge({
+    name: METRIC_PREFIX + name,
+    help,
+    labelNames,
+    registers: [reg],
+    async collect() {
+      this.reset();
+      for (const s of await read()) this.set(s.labels ?? {}, s.value);
+    },
+  });
+}
+
+/**
+ * A counter whose total is kept elsewhere (a monotonic figure such as link.stats.reconnects or a
+ * row count); the callback returns the current totals. Prometheus' rate() handles restarts.
+ */
+export function counterFrom(
+  reg: Registry,
+  name: string,
+  help: string,
+  labelNames: string[],
+  read: () => Sample[] | Promise<Sample[]>,
+): void {
+  new Counter({
+    name: METRIC_PREFIX + name,
+    help,
+    labelNames,
+    registers: [reg],
+    async collect() {
+      this.reset();
+      for (const s of await read()) if (s.value > 0) this.inc(s.labels ?? {}, s.value);
+    },
+  });
+}
+
+/**
+ * Driver counters arrive through SourceContext.count as `name{json labels}` keys. Each metric
+ * name becomes one Prometheus counter (`barnlink_<name>`), created on first sight.
+ */
+export function driverCounters(reg: Registry, events: () => Record<string, number>): () => void {
+  const made = new Set<string>();
+  return () => {
+    const labelsByName = new Map<string, Set<string>>();
+    for (const key of Object.keys(events())) {
+      const i = key.indexOf("{");
+      const name = sanitize(i < 0 ? key : key.slice(0, i));
+      const set = labelsByName.get(name) ?? new Set<string>();
+      if (i >= 0) for (const k of Object.keys(JSON.parse(key.slice(i)) as object)) set.add(sanitize(k));
+      labelsByName.set(name, set);
+    }
+    for (const [name, labelNames] of labelsByName) {
+      if (made.has(name)) continue;
+      made.add(name);
+      counterFrom(reg, name, `driver counter ${name} (SourceContext.count)`, [...labelNames], () =>
+        current(events(), name),
+      );
+    }
+  };
+}
+
+function current(events: Record<string, number>, name: string) {
+  const out: Array<{ labels: Labels; value: number }> = [];
+  for (const [key, value] of Object.entries(events)) {
+    const i = key.indexOf("{");
+    if (sanitize(i < 0 ? key : key.slice(0, i)) !== name) continue;
+    const raw = i < 0 ? {} : (JSON.parse(key.slice(i)) as Record<string, string>);
+    out.push({ labels: Object.fromEntries(Object.entries(raw).map(([k, v]) => [sanitize(k), v])), value });
+  }
+  return out;
+}
+
+const sanitize = (s: string) => s.replace(/[^a-zA-Z0-9_]/g, "_").replace(/^([0-9])/, "_$1");
+
+export interface PromSample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/** Parses the Prometheus text exposition format (0.0.4): samples plus TYPE lines. Strict: throws on junk. */
+export function parsePrometheusText(text: string): { samples: PromSample[]; types: Map<string, string> } {
+  const samples: PromSample[] = [];
+  const types = new Map<string, string>();
+  const line = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)(\s+-?\d+)?$/;
+  const label = /\s*([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(,|$)/y;
+  for (const [n, raw] of text.split("\n").entries()) {
+    const l = raw.trim();
+    if (!l) continue;
+    if (l.startsWith("#")) {
+      const m = /^# TYPE (\S+) (counter|gauge|histogram|summary|untyped)$/.exec(l);
+      if (m) types.set(m[1]!, m[2]!);
+      else if (!/^# HELP \S+/.test(l) && l.startsWith("# TYPE")) throw new Error(`line ${n + 1}: bad TYPE`);
+      continue;
+    }
+    const m = line.exec(l);
+    if (!m) throw new Error(`line ${n + 1}: not a sample: ${l}`);
+    const labels: Record<string, string> = {};
+    if (m[3]) {
+      label.lastIndex = 0;
+      while (label.lastIndex < m[3].length) {
+        const lm = label.exec(m[3]);
+        if (!lm) throw new Error(`line ${n + 1}: bad labels: ${m[3]}`);
+        labels[lm[1]!] = lm[2]!.replace(/\\n/g, "\n").replace(/\\"/g, '"').replace(/\\\\/g, "\\");
+      }
+    }
+    const v = m[4]!;
+    const value = v === "+Inf" ? Infinity : v === "-Inf" ? -Infinity : v === "NaN" ? NaN : Number(v);
+    if (Number.isNaN(value) && v !== "NaN") throw new Error(`line ${n + 1}: bad value ${v}`);
+    samples.push({ name: m[1]!, labels, value });
+  }
+  return { samples, types };
+}
