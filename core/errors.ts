@@ -108,3 +108,8 @@ export const ERR_BAD_RECORD = defineError(
   "A record body does not match its kind's schema.",
 );
 export const ERR_STORAGE = defineError("BL_STORAGE", 500, "The local store failed.");
+export const ERR_INTERNAL = defineError(
+  "BL_INTERNAL",
+  500,
+  "An unexpected server error; details are in the log, not the response.",
+);
