@@ -16,6 +16,7 @@ import { createLogger } from "../../core/log.ts";
 import { args, type CommandSpec, out } from "../cli-kit.ts";
 import { demoBarns, writeAgentConfig } from "../demo/configs.ts";
 import { seedDemoLending } from "../demo/lending-setup.ts";
+import { startDemoModbus } from "../demo/modbus.ts";
 
 const usage =
   "barnlink demo [--duration 30s] [--barns 3] [--speed 8640] [--http-port 8080] [--mqtt-port 1883] [--keep]";
@@ -102,6 +103,10 @@ export const demo: CommandSpec = {
     // Barns report for a day before the pigs are placed and the first tranche falls due.
     const placedAt = simStart + 86_400_000;
     await seedDemoLending(cloud.ctx, barns, placedAt);
+    // Barn 1 also reads real Modbus RTU over a socat pty pair from a pymodbus slave, when both exist.
+    const modbus = await startDemoModbus(dir, now);
+    out(modbus.note);
+    if (modbus.source && barns[0]) barns[0].extraSources = [modbus.source];
     const children = new Map<string, ChildProcess>();
     const last = new Map<string, AgentStatus>();
     for (const [i, b] of barns.entries()) {
@@ -237,6 +242,7 @@ export const demo: CommandSpec = {
       ),
     );
     dbg("agents exited");
+    await modbus.stop();
     await cloud.stop();
     dbg("cloud stopped");
     await broker.close();

@@ -5,6 +5,7 @@ import { cloudKey, cloudRun, devicesAdd, devicesList } from "./cloud.ts";
 import { configCheck } from "./config-check.ts";
 import { decode } from "./decode.ts";
 import { demo } from "./demo.ts";
+import { driversListCmd, driversProbeCmd } from "./drivers.ts";
 import { status } from "./status.ts";
 
 /** Every `barnlink` subcommand. One line each. */
@@ -20,4 +21,6 @@ export const commands: CommandSpec[] = [
   cloudKey,
   devicesAdd,
   devicesList,
+  driversListCmd,
+  driversProbeCmd,
 ];

@@ -59,6 +59,9 @@ export class ModbusBus {
     this.loop ??= this.connectLoop();
   }
 
+  /** Why the last open failed, while the link is down. */
+  private linkError?: string;
+
   private async connectLoop(): Promise<void> {
     const backoff = new Backoff(this.o.reconnectMin, this.o.reconnectMax);
     const signal = this.abort.signal;
@@ -68,6 +71,7 @@ export class ModbusBus {
         await link.open();
       } catch (e) {
         const delay = backoff.next();
+        this.linkError = (e as Error).message;
         this.o.log.warn({ err: (e as Error).message, retryInMs: delay }, "modbus link open failed");
         if (backoff.attempts === 1) this.o.onLink(false, (e as Error).message);
         await sleep(delay, signal);
@@ -75,6 +79,7 @@ export class ModbusBus {
       }
       if (signal.aborted) return void (await link.close());
       backoff.reset();
+      this.linkError = undefined;
       const lost = new Promise<string>((resolve) => {
         link.onClose(resolve);
         this.wake = () => resolve("recycled");
@@ -111,7 +116,10 @@ export class ModbusBus {
       for (let attempt = 0; attempt <= retries; attempt++) {
         if (this.abort.signal.aborted) throw ERR_MODBUS_LINK("bus stopped");
         const link = this.link;
-        if (!link) throw ERR_MODBUS_LINK(`unit ${unit}: link is down (reconnecting)`);
+        if (!link) {
+          // Name the cause (a wrong port path, a busy adapter): that is what an installer needs.
+          throw ERR_MODBUS_LINK(`unit ${unit}: link is down (${this.linkError ?? "reconnecting"})`);
+        }
         if (attempt > 0) this.o.onRetry(unit);
         try {
           return await link.read(unit, table, address, count);
