@@ -4,6 +4,7 @@ import type { CloudContext } from "../context.ts";
 import type { DeviceKeys } from "../devices.ts";
 import { type ApiToken, requireAuth } from "./auth.ts";
 import { evidenceRoutes } from "./evidence-routes.ts";
+import { openApiDocument } from "./openapi.ts";
 import { demoPage } from "./page.ts";
 
 export interface ApiModule {
@@ -43,6 +44,9 @@ export async function buildServer(
     reply.code(404).send({ error: { code: "BL_NOT_FOUND", message: `no route ${req.method} ${req.url}` } });
   });
   app.get("/healthz", async () => ({ ok: true, ...(opts.health?.() ?? {}) }));
+  // The API's description is public: it holds no data, and integrators read it before they have a token.
+  const openapi = openApiDocument("1");
+  app.get("/api/docs", async () => openapi);
   app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(demoPage()));
   await app.register(async (api) => {
     api.addHook("onRequest", requireAuth(tokens));

@@ -217,4 +217,16 @@ describe.each(combos)("agent → %s → cloud on %s", (brokerKind, dbKind) => {
     expect(created.status).toBe(201);
     expect((await api(stack, "/api/v1/devices/nope-123")).status).toBe(404);
   });
+
+  it("serves an OpenAPI document generated from the route schemas, without a token", async (t) => {
+    if (!ready) return t.skip();
+    const doc = await api(stack, "/api/docs", { token: null });
+    expect(doc.status).toBe(200);
+    expect(doc.body.openapi).toBe("3.1.0");
+    expect(
+      doc.body.paths["/api/v1/devices"].post.requestBody.content["application/json"].schema.properties
+        .publicKey,
+    ).toBeDefined();
+    expect(Object.keys(doc.body.paths).some((p) => p.includes("tranches"))).toBe(true);
+  });
 });
