@@ -1,5 +1,3 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { kinds } from "../sync/kinds.ts";
 import { checkClaim } from "./claims.ts";
@@ -13,6 +11,7 @@ import { faceJpeg } from "./synth/dataset.ts";
 import { randomPose } from "./synth/render.ts";
 import { mix, rng } from "./synth/rng.ts";
 import { pigTraits } from "./synth/traits.ts";
+import { tmpPath } from "./test-helpers.ts";
 
 let emb: Embedder;
 let gallery: Gallery;
@@ -24,7 +23,7 @@ beforeAll(async () => {
   await ensureRuntime({ prefer: "wasm" });
   emb = await loadEmbedder(PRETRAINED_DIR);
   threshold = readCard(PRETRAINED_DIR)!.threshold;
-  gallery = new Gallery(join(tmpdir(), `bl-claims-${process.pid}.db`), {
+  gallery = new Gallery(`${tmpPath("claims")}.db`, {
     dim: emb.dim,
     modelVersion: emb.version,
   });

@@ -1,14 +1,22 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { afterAll } from "vitest";
 import type { Clock } from "../core/clock.ts";
 import { silentLogger } from "../core/log.ts";
 import type { AlarmInput, Reading, SourceContext } from "../drivers/types.ts";
 import { saveNetwork } from "./embed/embedder.ts";
 import { buildNetwork } from "./embed/network.ts";
 
-export const tmpPath = (name: string): string =>
-  join(tmpdir(), `bl-${name}-${process.pid}-${Math.random().toString(36).slice(2)}`);
+const root = join(tmpdir(), `bl-models-${process.pid}`);
+// Registered while the importing test file is collected: its temp files go when the file is done.
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A fresh path under the test process's temp folder (removed after each test file). */
+export function tmpPath(name: string): string {
+  mkdirSync(root, { recursive: true });
+  return join(root, `${name}-${Math.random().toString(36).slice(2)}`);
+}
 
 /** An untrained model directory with a minimal card (rollout tests need files, not accuracy). */
 export async function tinyModelDir(version: string): Promise<string> {

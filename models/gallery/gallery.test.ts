@@ -1,8 +1,7 @@
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { isCode } from "../../core/errors.ts";
 import { rng } from "../synth/rng.ts";
+import { tmpPath } from "../test-helpers.ts";
 import { Gallery } from "./gallery.ts";
 import { TemplateMatrix } from "./matrix.ts";
 
@@ -12,7 +11,7 @@ const unit = (r: () => number, dim = 8) => {
   const n = Math.hypot(...v);
   return v.map((x) => x / n);
 };
-const path = () => join(tmpdir(), `bl-gallery-${process.pid}-${Math.random().toString(36).slice(2)}.db`);
+const path = () => `${tmpPath("gallery")}.db`;
 
 describe("TemplateMatrix", () => {
   it("returns the best template per pig, best pig first, like a brute-force search", () => {

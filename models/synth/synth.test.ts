@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jsQR from "jsqr";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
+import { tmpPath } from "../test-helpers.ts";
 import { generateDataset } from "./dataset.ts";
 import { pigFromTag } from "./qr.ts";
 
-const tmp = () => join(tmpdir(), `bl-synth-${process.pid}-${Math.random().toString(36).slice(2)}`);
+const tmp = () => tmpPath("synth");
 
 describe("synthetic pig faces", () => {
   it("writes DIR/<pigId>/*.jpg deterministically from a seed", async () => {
