@@ -42,6 +42,17 @@ export function agentConfigSchema() {
         compression: z.enum(["brotli", "deflate", "none"]).default("brotli"),
         reconnectBase: duration().default(1000),
         reconnectCap: duration().default(120_000),
+        /** Metered links: bytes per 24 h for telemetry and media (alarms and evidence are exempt); unset = unlimited. */
+        dailyBudget: bytes().optional(),
+      })
+      .prefault({}),
+    /** The outbox's disk bounds (docs/durability.md). */
+    outbox: z
+      .strictObject({
+        /** Pending bytes above which media, then the oldest telemetry, is evicted (each eviction recorded as a gap). */
+        quota: bytes().default(2 * 1024 ** 3),
+        /** Free disk below which evictable data goes and only alarms are still taken. */
+        minFreeDisk: bytes().default(100 * 1024 ** 2),
       })
       .prefault({}),
     clock: z
@@ -59,6 +70,30 @@ export function agentConfigSchema() {
     /** How often the agent appends a signed seal of every stream's head (evidence of what existed by when). */
     sealInterval: duration().default(3_600_000),
     sources: z.array(sourceConfigSchema()).default([]),
+    /** The read-only gateway page and /metrics on the LAN (docs/install-pi.md); port 0 picks a free port. */
+    http: z
+      .strictObject({
+        enabled: z.boolean().default(true),
+        port: z.number().int().min(0).max(65_535).default(8081),
+        host: z.string().min(1).default("0.0.0.0"),
+        /** When set, the page and /metrics need HTTP basic auth with this password. */
+        password: z.string().min(8).optional(),
+        /** Extra regions to draw on a camera's snapshot (aiming a camera); faces pipelines' ROIs are drawn anyway. */
+        rois: z
+          .record(
+            z.string(),
+            z.array(
+              z.strictObject({
+                left: z.number().int().min(0),
+                top: z.number().int().min(0),
+                width: z.number().int().positive(),
+                height: z.number().int().positive(),
+              }),
+            ),
+          )
+          .default({}),
+      })
+      .prefault({}),
   });
 }
 

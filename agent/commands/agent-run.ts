@@ -5,6 +5,8 @@ import { createLogger } from "../../core/log.ts";
 import { Agent } from "../agent.ts";
 import { args, type CommandSpec, need, out } from "../cli-kit.ts";
 import { agentConfigSchema } from "../config.ts";
+import { type GatewayHttp, startGatewayHttp } from "../http/server.ts";
+import { startSystemdNotify } from "../http/systemd-notify.ts";
 
 const usage = "barnlink agent --config FILE";
 
@@ -17,9 +19,22 @@ export const agentRun: CommandSpec = {
     const cfg = loadConfigFile(need(a.values.config, "--config FILE", usage), agentConfigSchema());
     const agent = new Agent(cfg, { log: createLogger(`agent:${cfg.device}`) });
     await agent.start();
+    // The gateway page is for installers; a port clash must not stop the barn's data.
+    let web: GatewayHttp | undefined;
+    if (cfg.http.enabled) {
+      web = await startGatewayHttp(agent, cfg.http).catch((e: Error) => {
+        agent.log.warn({ err: e.message, port: cfg.http.port }, "gateway page not started");
+        return undefined;
+      });
+      if (web) agent.log.info({ url: web.url }, "gateway page listening");
+    }
+    const sd = startSystemdNotify(agent.log, () => Array.isArray(agent.outbox.status()));
     // The demo runs agents as child processes and reads their status over IPC.
     const ipc = process.send
-      ? setInterval(() => process.send?.({ type: "status", status: agent.status() }), 500)
+      ? setInterval(
+          () => process.send?.({ type: "status", status: agent.status(), gatewayUrl: web?.url }),
+          500,
+        )
       : undefined;
     process.on("message", async (m: { type?: string; timeoutMs?: number }) => {
       if (m?.type === "drain") {
@@ -34,6 +49,9 @@ export const agentRun: CommandSpec = {
       process.once("disconnect", resolve);
     });
     clearInterval(ipc);
+    sd.stopping();
+    sd.stop();
+    await web?.close();
     await agent.stop();
     // An open IPC channel keeps a forked process alive.
     if (process.connected) process.disconnect();

@@ -6,6 +6,7 @@ import { configCheck } from "./config-check.ts";
 import { decode } from "./decode.ts";
 import { demo } from "./demo.ts";
 import { driversListCmd, driversProbeCmd } from "./drivers.ts";
+import { scenario } from "./scenario.ts";
 import { status } from "./status.ts";
 
 /** Every `barnlink` subcommand. One line each. */
@@ -23,4 +24,5 @@ export const commands: CommandSpec[] = [
   devicesList,
   driversListCmd,
   driversProbeCmd,
+  scenario,
 ];

@@ -14,6 +14,8 @@ export interface DemoBarn {
     size: number;
   }>;
   extraSources?: unknown[];
+  /** Extra agent `http` settings (the gateway page listens on a free loopback port in the demo). */
+  http?: Record<string, unknown>;
 }
 
 /** The demo's barns: two healthy ones and one hit by a heat wave from day 0.5 (its next tranche is held). */
@@ -50,6 +52,7 @@ export function writeAgentConfig(
     sync: { linger: "200ms", ackTimeout: "10s", reconnectBase: "250ms", reconnectCap: "5s" },
     clock: { synced: "always", speed: o.speed, start: o.start, origin: o.origin },
     sealInterval: "5s",
+    http: { port: 0, host: "127.0.0.1", ...b.http },
     sources: [
       {
         driver: "sim-barn",
