@@ -81,7 +81,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
         schema: s as { type: string },
       });
     }
-    (paths[r.path] ??= {})[r.method] = {
+    paths[r.path] = paths[r.path] ?? {};
+    paths[r.path]![r.method] = {
       summary: r.summary,
       description: `Roles: ${r.roles.join(", ")}.`,
       security: [{ bearer: [] }],
