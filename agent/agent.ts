@@ -7,10 +7,11 @@ import { type Logger, silentLogger } from "../core/log.ts";
 import { CameraHub } from "../drivers/camera-types.ts";
 import { driverByName } from "../drivers/registry.ts";
 import type { AlarmInput, Reading, Source, SourceContext } from "../drivers/types.ts";
+import { ERR_OUTBOX_FULL } from "../sync/errors.ts";
 import { classOf, isKind, kinds } from "../sync/kinds.ts";
 import { Link } from "../sync/link.ts";
 import type { Command } from "../sync/messages.ts";
-import { SqliteOutbox } from "../sync/outbox/sqlite-outbox.ts";
+import { SqliteOutbox, type StorageEvent } from "../sync/outbox/sqlite-outbox.ts";
 import type { AgentConfig } from "./config.ts";
 
 export type CommandHandler = (cmd: Command, agent: Agent) => void | Promise<void>;
@@ -71,7 +72,24 @@ export class Agent {
     this.key = loadOrCreateKey(join(c.dataDir, "device.key"));
     if (this.key.created)
       this.log.info({ publicKey: this.key.publicKeyB64 }, "created the device key; register it in the cloud");
-    this.outbox = new SqliteOutbox(join(c.dataDir, "outbox.db"), c.device);
+    this.outbox = new SqliteOutbox(join(c.dataDir, "outbox.db"), c.device, {
+      quota: c.outbox.quota,
+      minFreeDisk: c.outbox.minFreeDisk,
+      onStorage: (e) => queueMicrotask(() => this.onStorage(e)),
+    });
+    const rec = this.outbox.recovery;
+    if (rec) {
+      const detail = { quarantined: rec.quarantined, records: rec.records, errors: rec.errors.slice(0, 5) };
+      this.log.error(detail, "the outbox was corrupt: quarantined, salvaged, continuing in a fresh file");
+      this.raise({
+        code: "outbox.corrupt",
+        severity: "critical",
+        subject: "outbox",
+        active: true,
+        message: `outbox quarantined as ${rec.quarantined}; ${rec.records} pending records salvaged`,
+        detail,
+      });
+    }
     this.link = new Link({
       url: c.cloud.mqtt.url,
       device: c.device,
@@ -92,6 +110,7 @@ export class Agent {
       window: c.sync.window,
       ackTimeoutMs: c.sync.ackTimeout,
       compression: c.sync.compression,
+      dailyBudget: c.sync.dailyBudget,
       reconnect: { baseMs: c.sync.reconnectBase, capMs: c.sync.reconnectCap },
       firstSight: (id) => this.outbox.firstSight(id),
       onCommand: (cmd) => this.runCommand(cmd),
@@ -129,10 +148,34 @@ export class Agent {
     const durable = good.some((g) => classOf(g.kind) !== "telemetry" && classOf(g.kind) !== "media")
       ? "full"
       : "normal";
-    this.outbox.append(good, { durable });
+    try {
+      this.outbox.append(good, { durable });
+    } catch (e) {
+      // Full: the outbox counted and refused them (docs/durability.md); the storage alarm is raised.
+      if (!ERR_OUTBOX_FULL.is(e)) throw e;
+      this.log.warn({ source, records: good.length }, e.message);
+      return;
+    }
     this.counters.appended += good.length;
     for (const g of good) this.latest.set(g.stream, { kind: g.kind, body: g.body, t: g.t.wall, source });
     this.link.kick();
+  }
+
+  private onStorage(e: StorageEvent) {
+    if (e.type === "evicted") {
+      this.log.warn({ ranges: e.ranges }, "outbox over quota: evicted the oldest evictable records");
+      return;
+    }
+    this.raise({
+      code: "outbox.full",
+      severity: "critical",
+      subject: "outbox",
+      active: e.active,
+      message: e.active
+        ? "outbox full of never-evict data: telemetry and media refused, evidence kept down to the disk floor"
+        : "outbox has room again",
+      detail: { pendingBytes: e.pendingBytes, freeDisk: e.freeDisk },
+    });
   }
 
   private badReading(source: string, r: Reading, why: string) {
@@ -180,8 +223,30 @@ export class Agent {
 
   private async runCommand(cmd: Command) {
     const h = this.commandHandlers.get(cmd.name);
-    this.log.info({ id: cmd.id, name: cmd.name }, h ? "command" : "unknown command ignored");
-    if (h) await h(cmd, this);
+    if (h) {
+      this.log.info({ id: cmd.id, name: cmd.name }, "command");
+      await h(cmd, this);
+      return;
+    }
+    // Otherwise the sources that know the command act on it (census.interval: the barn's census).
+    let handled = false;
+    for (const s of this.sources) if (s.command && (await s.command(cmd.name, cmd.args))) handled = true;
+    this.log.info(
+      { id: cmd.id, name: cmd.name, args: cmd.args },
+      handled ? "command" : "unknown command ignored",
+    );
+    // The command and its effect become evidence too: the lender can see the demand was met.
+    this.emit([
+      {
+        stream: "commands",
+        kind: "event",
+        body: {
+          input: cmd.name,
+          state: handled ? "applied" : "ignored",
+          detail: { id: cmd.id, args: cmd.args },
+        },
+      },
+    ]);
   }
 
   /** Stops taking readings (the link keeps draining what is stored). */

@@ -57,6 +57,11 @@ export interface Source {
   stop(): Promise<void>;
   /** Reads every configured point once (for `barnlink drivers probe`). Optional. */
   probe?(ctx: Pick<SourceContext, "clock" | "log">): Promise<ProbeResult[]>;
+  /**
+   * Handles a verified command from the cloud (e.g. `census.interval` {every: "6h"} when a lender
+   * demands more evidence). Returns true if it acted on it. Optional.
+   */
+  command?(name: string, args: Record<string, unknown>): boolean | Promise<boolean>;
 }
 
 export interface DriverDef<S extends z.ZodType = z.ZodType> {

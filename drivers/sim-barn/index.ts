@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseDuration } from "../../core/config.ts";
 import { duration, ident } from "../../core/zod-helpers.ts";
 import type { DriverDef, Reading, Source, SourceContext } from "../types.ts";
 import { type BarnParams, divertedKgPerDay, stateAt } from "./model.ts";
@@ -55,9 +56,11 @@ class SimBarn implements Source {
   private water = 0;
   private deliveries = 0;
   private lastScheduled = -1;
+  private censusInterval: number;
 
   constructor(private readonly c: SimBarnConfig) {
     this.name = c.name;
+    this.censusInterval = c.censusInterval;
   }
 
   async start(ctx: SourceContext): Promise<void> {
@@ -127,7 +130,7 @@ class SimBarn implements Source {
         r("silo.weight", this.silo, "kg"),
         r("water.total", this.water, "L"),
       );
-      if (this.lastT - this.lastCensus >= this.c.censusInterval) {
+      if (this.lastT - this.lastCensus >= this.censusInterval) {
         this.lastCensus = this.lastT;
         out.push({
           stream: "census",
@@ -135,7 +138,7 @@ class SimBarn implements Source {
           t,
           body: {
             barn: this.c.barn,
-            from: this.lastT - this.c.censusInterval,
+            from: this.lastT - this.censusInterval,
             to: this.lastT,
             count: s.head,
             method: "simulated",
@@ -148,6 +151,17 @@ class SimBarn implements Source {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+  }
+
+  /** `census.interval` {every}: the lender wants head counts more often (risk went up). */
+  command(name: string, args: Record<string, unknown>): boolean {
+    if (name !== "census.interval" || typeof args.every !== "string") return false;
+    try {
+      this.censusInterval = parseDuration(args.every);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async probe() {
