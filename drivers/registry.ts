@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { cameraDriver } from "./camera/index.ts";
 import { ERR_DRIVER_UNKNOWN } from "./errors.ts";
+import { facesDriver } from "./faces/index.ts";
 import { gpioDriver } from "./gpio/index.ts";
 import { lineDriver } from "./line/index.ts";
 import { modbusDriver } from "./modbus/index.ts";
@@ -19,6 +20,7 @@ export const drivers: DriverDef[] = [
   gpioDriver as DriverDef,
   cameraDriver as DriverDef,
   simCameraDriver as DriverDef,
+  facesDriver as DriverDef,
 ];
 
 export function driverByName(name: string): DriverDef | undefined {
