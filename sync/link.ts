@@ -8,8 +8,9 @@ import { type Logger, silentLogger } from "../core/log.ts";
 import { Backoff } from "./backoff.ts";
 import { signHead } from "./chain.ts";
 import { type Batch, type Compression, encodeBatch, type Segment } from "./codec.ts";
+import { PRIORITY } from "./kinds.ts";
 import { type Command, verifyAck, verifyCommand } from "./messages.ts";
-import type { Outbox, PendingItem } from "./outbox/types.ts";
+import { gapKey, type Outbox, type PendingItem } from "./outbox/types.ts";
 import { ackTopic, cmdTopic, stateTopic, upTopic } from "./topics.ts";
 
 export interface LinkOptions {
@@ -34,6 +35,8 @@ export interface LinkOptions {
   onCommand?: (cmd: Command) => void | Promise<void>;
   /** Returns true the first time a command id is seen (persisted by the caller). */
   firstSight?: (id: string) => boolean;
+  /** Metered links: bytes per 24 h (monotonic) for telemetry and media; alarms and evidence are exempt. */
+  dailyBudget?: number;
 }
 
 interface InFlight {
@@ -43,6 +46,8 @@ interface InFlight {
   sentAt: number;
   attempts: number;
   records: number;
+  /** Counted against the daily budget (it carries telemetry or media). */
+  metered: boolean;
 }
 
 export interface LinkStats {
@@ -58,6 +63,8 @@ export interface LinkStats {
   forgedAcks: number;
   forgedCommands: number;
   lastAckAt: number | null;
+  /** Metered bytes sent in the current 24 h budget window. */
+  budgetUsed: number;
 }
 
 /**
@@ -70,6 +77,9 @@ export class Link extends EventEmitter {
   private readonly inflight = new Map<string, InFlight>();
   /** Highest seq per stream already put in a batch (in flight or acked) since start. */
   private readonly cursors = new Map<string, number>();
+  /** Gaps put in a batch since start (a gap may cover records already in flight, so not by cursor). */
+  private readonly gapsSent = new Set<string>();
+  private budgetWindowStart = 0;
   private readonly backoff: Backoff;
   private readonly log: Logger;
   private readonly maxRecords: number;
@@ -95,6 +105,7 @@ export class Link extends EventEmitter {
     forgedAcks: 0,
     forgedCommands: 0,
     lastAckAt: null,
+    budgetUsed: 0,
   };
 
   constructor(private readonly opts: LinkOptions) {
@@ -185,15 +196,19 @@ export class Link extends EventEmitter {
     try {
       while (this.inflight.size < this.window) {
         const items = this.opts.outbox.pending(
-          { maxRecords: this.maxRecords, maxBytes: this.maxBytes },
+          { maxRecords: this.maxRecords, maxBytes: this.maxBytes, maxPriority: this.priorityAllowed() },
           this.cursors,
+          this.gapsSent,
         );
         if (items.length === 0) break;
         const f = this.build(items);
         this.inflight.set(f.id, f);
         for (const it of items) {
-          const end = it.type === "gap" ? it.to : it.last;
-          if (end > (this.cursors.get(it.stream) ?? 0)) this.cursors.set(it.stream, end);
+          if (it.type === "gap") {
+            this.gapsSent.add(gapKey(it.stream, it.from));
+            continue;
+          }
+          if (it.last > (this.cursors.get(it.stream) ?? 0)) this.cursors.set(it.stream, it.last);
         }
         this.send(f, false);
       }
@@ -238,7 +253,20 @@ export class Link extends EventEmitter {
     };
     const frame = encodeBatch(batch, this.opts.compression ?? "brotli");
     const records = items.reduce((n, it) => n + (it.type === "records" ? it.records.length : 0), 0);
-    return { id: batch.id, frame, items, sentAt: 0, attempts: 0, records };
+    const metered = items.some((it) => it.type === "records" && it.priority >= PRIORITY.telemetry);
+    return { id: batch.id, frame, items, sentAt: 0, attempts: 0, records, metered };
+  }
+
+  /** Over the daily budget only alarms and evidence go; the window is 24 h of monotonic time. */
+  private priorityAllowed(): number {
+    const budget = this.opts.dailyBudget;
+    if (budget === undefined) return PRIORITY.media;
+    const now = this.opts.clock.mono();
+    if (now - this.budgetWindowStart >= 86_400_000) {
+      this.budgetWindowStart = now;
+      this.stats.budgetUsed = 0;
+    }
+    return this.stats.budgetUsed >= budget ? PRIORITY.evidence : PRIORITY.media;
   }
 
   private send(f: InFlight, resend: boolean) {
@@ -248,6 +276,7 @@ export class Link extends EventEmitter {
     if (resend) this.stats.batchesResent++;
     else this.stats.batchesSent++;
     this.stats.bytesSent += f.frame.length;
+    if (f.metered) this.stats.budgetUsed += f.frame.length;
     this.client.publish(upTopic(this.opts.device), f.frame, { qos: 1 }, (err) => {
       if (err) this.log.debug({ err: err.message, batch: f.id }, "publish failed; will resend");
     });
@@ -300,9 +329,12 @@ export class Link extends EventEmitter {
           this.inflight.delete(ack.batch);
           // Rewind so the records are sent again after a pause; they are never dropped here.
           for (const it of f.items) {
-            const start = it.type === "gap" ? it.from : it.first;
+            if (it.type === "gap") {
+              this.gapsSent.delete(gapKey(it.stream, it.from));
+              continue;
+            }
             const cur = this.cursors.get(it.stream) ?? 0;
-            if (cur >= start) this.cursors.set(it.stream, start - 1);
+            if (cur >= it.first) this.cursors.set(it.stream, it.first - 1);
           }
           setTimeout(() => this.kick(0), Math.min(this.ackTimeoutMs, 60_000)).unref();
         }
@@ -351,14 +383,19 @@ export class Link extends EventEmitter {
     const c = this.client;
     if (!c) return;
     if (c.connected) {
-      await new Promise<void>((r) =>
+      // A link that died unnoticed never PUBACKs: stopping must not wait for it.
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, 2000);
         c.publish(
           stateTopic(this.opts.device),
           JSON.stringify({ state: "offline" }),
           { qos: 1, retain: true },
-          () => r(),
-        ),
-      );
+          () => {
+            clearTimeout(t);
+            r();
+          },
+        );
+      });
     }
     await c.endAsync(true);
   }

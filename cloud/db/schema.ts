@@ -54,6 +54,14 @@ export interface GapsTable {
   received_at: number;
 }
 
+/** Wall minus monotonic time of a boot, from its first synchronised record (migration 0002). */
+export interface BootClocksTable {
+  device: string;
+  boot: string;
+  offset_ms: number;
+  learnt_at: number;
+}
+
 export interface RejectsTable {
   id: Generated<number>;
   device: string | null;
@@ -71,4 +79,5 @@ export interface DB extends LendingTables {
   streams: StreamsTable;
   gaps: GapsTable;
   rejects: RejectsTable;
+  boot_clocks: BootClocksTable;
 }

@@ -40,6 +40,15 @@ export async function commitSegments(
       await lockStream(db, trx, device, s.stream);
       touched.add(s.stream);
       if (s.type === "gap") {
+        // Records evicted while already in flight may have arrived: the gap counts only what is missing.
+        const stored = await trx
+          .selectFrom("records")
+          .select((eb) => eb.fn.countAll<number>().as("n"))
+          .where("device", "=", device)
+          .where("stream", "=", s.stream)
+          .where("seq", ">=", s.from)
+          .where("seq", "<=", s.to)
+          .executeTakeFirst();
         await trx
           .insertInto("gaps")
           .values({
@@ -47,7 +56,7 @@ export async function commitSegments(
             stream: s.stream,
             from_seq: s.from,
             to_seq: s.to,
-            count: s.to - s.from + 1,
+            count: s.to - s.from + 1 - Number(stored?.n ?? 0),
             reason: s.reason,
             prev: s.prev,
             hash: s.hash,

@@ -12,6 +12,7 @@ import { deviceOfTopic } from "../../sync/topics.ts";
 import type { Db } from "../db/connect.ts";
 import { DeviceKeys } from "../devices.ts";
 import { commitSegments } from "./evidence-store.ts";
+import { TimeCorrector } from "./time-correction.ts";
 import { verifyBatch } from "./verify.ts";
 
 export interface IngestCounters {
@@ -43,6 +44,7 @@ export class Ingest {
     rejectedByCode: {},
   };
   readonly keys: DeviceKeys;
+  private readonly time: TimeCorrector;
   constructor(
     private readonly db: Db,
     private readonly cloudKey: KeyPair,
@@ -50,6 +52,7 @@ export class Ingest {
     private readonly now: () => number = Date.now,
   ) {
     this.keys = new DeviceKeys(db);
+    this.time = new TimeCorrector(db, now);
   }
 
   async handle(topic: string, payload: Buffer): Promise<IngestResult> {
@@ -77,6 +80,10 @@ export class Ingest {
       this.counters.batches++;
       this.counters.records += res.inserted;
       this.counters.duplicates += res.duplicates;
+      // After commit, outside its transaction: a failure leaves times uncorrected, never data lost.
+      await this.time
+        .afterCommit(batch.device, segments)
+        .catch((e) => this.log.warn({ err: (e as Error).message }, "time correction failed"));
       return { ack: this.ack(batch.device, batch.id, "committed", res.ranges) };
     } catch (e) {
       const err =

@@ -1,16 +1,23 @@
+import { statfsSync } from "node:fs";
+import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { canonicalJson } from "../../core/canonical.ts";
+import { monoMs } from "../../core/clock.ts";
 import { ERR_BAD_RECORD, ERR_STORAGE } from "../../core/errors.ts";
 import { genesis, linkFromParts } from "../chain.ts";
-import { isKind, kinds, priorityOf } from "../kinds.ts";
-import type {
-  AppendedRef,
-  AppendInput,
-  BatchLimits,
-  Outbox,
-  PendingItem,
-  PendingRun,
-  StreamStatus,
+import { ERR_OUTBOX_FULL } from "../errors.ts";
+import { isKind, kinds, PRIORITY, priorityOf } from "../kinds.ts";
+import { type EvictedRange, evictOldest } from "./evict.ts";
+import { isCorruption, quarantineAndSalvage, type Salvage } from "./salvage.ts";
+import {
+  type AppendedRef,
+  type AppendInput,
+  type BatchLimits,
+  gapKey,
+  type Outbox,
+  type PendingItem,
+  type PendingRun,
+  type StreamStatus,
 } from "./types.ts";
 
 const SCHEMA = `
@@ -27,7 +34,8 @@ CREATE INDEX IF NOT EXISTS records_priority ON records(priority, stream, seq);
 CREATE TABLE IF NOT EXISTS commands(id TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS gaps(
   stream TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
-  prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, PRIMARY KEY(stream, from_seq));
+  prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, count INTEGER,
+  PRIMARY KEY(stream, from_seq));
 `;
 
 interface StreamState {
@@ -58,7 +66,26 @@ interface RecordRow {
 export interface SqliteOutboxOptions {
   /** Validate bodies against their kind's schema on append (default true). */
   validate?: boolean;
+  /** Pending bytes (the records' canonical size + 64 each) above which media, then telemetry, is evicted. */
+  quota?: number;
+  /** Free bytes on the outbox's filesystem below which evictable data goes and evidence is refused. */
+  minFreeDisk?: number;
+  /** Free bytes on the filesystem holding `dir` (tests pass a fake). */
+  freeDisk?: (dir: string) => number;
+  /** Told when the outbox becomes full (only never-evict data over quota) or recovers, and of each eviction. */
+  onStorage?: (e: StorageEvent) => void;
+  /** Run PRAGMA quick_check on open (default true): finds a damaged file before it is written to. */
+  check?: boolean;
 }
+
+export type StorageEvent =
+  | { type: "full"; active: boolean; pendingBytes: number; freeDisk: number }
+  | { type: "evicted"; ranges: EvictedRange[] };
+
+const freeDiskOf = (dir: string) => {
+  const s = statfsSync(dir);
+  return Number(s.bavail) * Number(s.bsize);
+};
 
 /**
  * The outbox on SQLite (better-sqlite3, WAL). Each append call is one transaction: the chain link of
@@ -71,25 +98,29 @@ export class SqliteOutbox implements Outbox {
   private readonly validate: boolean;
   private readonly insert: Database.Statement;
   private readonly upsertStream: Database.Statement;
+  /** Set when this outbox was started from a quarantined corrupt file (the agent raises an alarm). */
+  readonly recovery?: Omit<Salvage, "records" | "gaps"> & { records: number; gaps: number };
+  /** Records refused because the outbox was full (telemetry/media) or below the disk floor (evidence). */
+  refused = 0;
+  private totalBytes = 0;
+  private full = false;
+  private diskCheckedAt = -Infinity;
+  private freeDisk = Infinity;
 
   constructor(
     readonly path: string,
     readonly device: string,
-    opts: SqliteOutboxOptions = {},
+    private readonly opts: SqliteOutboxOptions = {},
   ) {
     this.validate = opts.validate ?? true;
+    let salvage: Salvage | undefined;
     try {
-      this.db = new Database(path);
-      this.db.pragma("journal_mode = WAL");
-      this.db.pragma("synchronous = NORMAL");
-      this.db.pragma("busy_timeout = 5000");
-      this.db.exec(SCHEMA);
+      this.db = this.open(path, opts.check ?? true);
     } catch (e) {
-      throw ERR_STORAGE(
-        `outbox ${path}: ${(e as Error).message}`,
-        { sqliteCode: (e as { code?: string }).code },
-        e,
-      );
+      if (!isCorruption(e)) throw e;
+      // Never delete a damaged outbox: move it aside, keep what reads, carry on in a fresh file.
+      salvage = quarantineAndSalvage(path);
+      this.db = this.open(path, false);
     }
     const owner = this.db.prepare("SELECT value FROM meta WHERE key='device'").get() as
       | { value: string }
@@ -104,7 +135,83 @@ export class SqliteOutbox implements Outbox {
     this.upsertStream = this.db.prepare(
       "INSERT INTO streams(stream, last_seq, last_hash, priority) VALUES (?,?,?,?) ON CONFLICT(stream) DO UPDATE SET last_seq=excluded.last_seq, last_hash=excluded.last_hash",
     );
+    if (salvage) {
+      this.restore(salvage);
+      const { records, gaps, ...rest } = salvage;
+      this.recovery = { ...rest, records: records.length, gaps: gaps.length };
+    }
     this.loadState();
+  }
+
+  private open(path: string, check: boolean): Database.Database {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(path);
+      db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("busy_timeout = 5000");
+      if (check) {
+        const r = db.pragma("quick_check(1)", { simple: true });
+        if (r !== "ok") throw Object.assign(new Error(`quick_check: ${r}`), { code: "SQLITE_CORRUPT" });
+      }
+      db.exec(SCHEMA);
+      const cols = db.prepare("PRAGMA table_info(gaps)").all() as Array<{ name: string }>;
+      if (!cols.some((c) => c.name === "count")) db.exec("ALTER TABLE gaps ADD COLUMN count INTEGER");
+      return db;
+    } catch (e) {
+      db?.close();
+      throw ERR_STORAGE(
+        `outbox ${path}: ${(e as Error).message}`,
+        { sqliteCode: (e as { code?: string }).code },
+        e,
+      );
+    }
+  }
+
+  /** Writes salvaged heads, records and gaps into the fresh file, unchanged (seqs and links continue). */
+  private restore(s: Salvage) {
+    const cols = [
+      "stream",
+      "seq",
+      "priority",
+      "kind",
+      "t_wall",
+      "t_boot",
+      "t_mono",
+      "t_synced",
+      "body",
+      "prev",
+      "hash",
+      "bytes",
+    ];
+    const gcols = ["stream", "from_seq", "to_seq", "reason", "prev", "hash", "priority", "count"];
+    this.db.transaction(() => {
+      const heads = new Map(s.heads.map((h) => [h.stream, h]));
+      // A stream seen only in records: its head is its highest salvaged record.
+      for (const r of s.records) {
+        const h = heads.get(String(r.stream));
+        if (!h || Number(r.seq) > h.lastSeq)
+          heads.set(String(r.stream), {
+            stream: String(r.stream),
+            lastSeq: Number(r.seq),
+            lastHash: r.hash as Buffer,
+            ackedSeq: h?.ackedSeq ?? 0,
+            evicted: h?.evicted ?? 0,
+            priority: Number(r.priority),
+          });
+      }
+      const hs = this.db.prepare(
+        "INSERT INTO streams(stream, last_seq, last_hash, acked_seq, evicted, priority) VALUES (?,?,?,?,?,?)",
+      );
+      for (const h of heads.values())
+        hs.run(h.stream, h.lastSeq, h.lastHash, h.ackedSeq, h.evicted, h.priority);
+      for (const r of s.records) this.insert.run(...cols.map((c) => r[c]));
+      const g = this.db.prepare(
+        `INSERT OR IGNORE INTO gaps(${gcols.join(",")}) VALUES (${gcols.map(() => "?").join(",")})`,
+      );
+      for (const r of s.gaps) g.run(...gcols.map((c) => r[c] ?? null));
+      this.db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('recovered', ?)").run(s.quarantined);
+    })();
   }
 
   private loadState() {
@@ -136,6 +243,7 @@ export class SqliteOutbox implements Outbox {
         s.pending = c.n;
         s.pendingBytes = c.b;
       }
+      this.totalBytes += c.b;
     }
   }
 
@@ -153,6 +261,7 @@ export class SqliteOutbox implements Outbox {
       }
       return { ...it, canonical: canonicalJson(it.body) };
     });
+    this.makeRoom(prepared);
     const full = opts.durable === "full";
     if (full) this.db.pragma("synchronous = FULL");
     try {
@@ -220,11 +329,86 @@ export class SqliteOutbox implements Outbox {
       );
     }
     // Only after the commit does memory move on: a failed transaction leaves the chain where it was.
-    for (const [stream, s] of touched) this.streams.set(stream, s);
+    for (const [stream, s] of touched) {
+      this.totalBytes += s.pendingBytes - (this.streams.get(stream)?.pendingBytes ?? 0);
+      this.streams.set(stream, s);
+    }
     return out;
   };
 
-  pending(limits: BatchLimits, after: ReadonlyMap<string, number>): PendingItem[] {
+  /**
+   * Before an append: evict media, then the oldest telemetry, while over quota or under the disk
+   * floor. When only never-evict data is left the outbox is full: telemetry and media are refused
+   * (BL_OUTBOX_FULL), evidence is still taken until the free-disk floor, alarms always.
+   */
+  private makeRoom(items: Array<{ kind: string; canonical: string }>) {
+    const { quota, minFreeDisk } = this.opts;
+    if (quota === undefined && minFreeDisk === undefined) return;
+    const incoming = items.reduce((n, it) => n + it.canonical.length + 64, 0);
+    const now = monoMs();
+    if (minFreeDisk !== undefined && now - this.diskCheckedAt > 1000) {
+      // Pages freed by eviction or acks are reused by later inserts: they count as free space.
+      const freePages = Number(this.db.pragma("freelist_count", { simple: true }));
+      const pageSize = Number(this.db.pragma("page_size", { simple: true }));
+      this.freeDisk = (this.opts.freeDisk ?? freeDiskOf)(dirname(this.path)) + freePages * pageSize;
+      this.diskCheckedAt = now;
+    }
+    let need = 0;
+    if (quota !== undefined && this.totalBytes + incoming > quota)
+      need = this.totalBytes + incoming - Math.floor(quota * 0.9);
+    if (minFreeDisk !== undefined && this.freeDisk - incoming < minFreeDisk)
+      need = Math.max(need, minFreeDisk - this.freeDisk + incoming + 1024 * 1024);
+    if (need > 0) this.evict(need);
+    const overQuota = quota !== undefined && this.totalBytes + incoming > quota;
+    const belowFloor = minFreeDisk !== undefined && this.freeDisk - incoming < minFreeDisk;
+    this.setFull(overQuota || belowFloor);
+    if (!overQuota && !belowFloor) return;
+    const worst = Math.max(...items.map((it) => priorityOf(it.kind)));
+    const best = Math.min(...items.map((it) => priorityOf(it.kind)));
+    const refuse = worst >= PRIORITY.telemetry || (belowFloor && best > PRIORITY.alarm) ? items.length : 0;
+    if (refuse) {
+      this.refused += refuse;
+      throw ERR_OUTBOX_FULL(
+        `outbox full (${this.totalBytes} bytes pending, quota ${quota ?? "none"}, ${this.freeDisk} bytes free, floor ${minFreeDisk ?? "none"}): ${items.length} record(s) refused`,
+      );
+    }
+  }
+
+  private evict(need: number) {
+    let ranges: EvictedRange[] = [];
+    try {
+      ranges = this.db.transaction(() => evictOldest(this.db, need, "quota"))();
+    } catch (e) {
+      throw ERR_STORAGE(`outbox eviction failed: ${(e as Error).message}`, undefined, e);
+    }
+    for (const r of ranges) {
+      const s = this.streams.get(r.stream)!;
+      s.pending -= r.count;
+      s.pendingBytes -= r.bytes;
+      s.evicted += r.count;
+      this.totalBytes -= r.bytes;
+      // Deleting rows frees pages for reuse, not disk: count them as free so the floor is not re-hit.
+      this.freeDisk += r.bytes;
+    }
+    if (ranges.length) this.opts.onStorage?.({ type: "evicted", ranges });
+  }
+
+  private setFull(full: boolean) {
+    if (full === this.full) return;
+    this.full = full;
+    this.opts.onStorage?.({
+      type: "full",
+      active: full,
+      pendingBytes: this.totalBytes,
+      freeDisk: this.freeDisk,
+    });
+  }
+
+  pending(
+    limits: BatchLimits,
+    after: ReadonlyMap<string, number>,
+    gapsSent?: ReadonlySet<string>,
+  ): PendingItem[] {
     const out: PendingItem[] = [];
     let records = 0;
     let bytes = 0;
@@ -238,7 +422,9 @@ export class SqliteOutbox implements Outbox {
       priority: number;
     }>;
     for (const g of gaps) {
-      if ((after.get(g.stream) ?? 0) >= g.to_seq) continue;
+      // A gap may cover records already sent (evicted while in flight): it still has to go once.
+      if (gapsSent ? gapsSent.has(gapKey(g.stream, g.from_seq)) : (after.get(g.stream) ?? 0) >= g.to_seq)
+        continue;
       out.push({
         type: "gap",
         stream: g.stream,
@@ -251,7 +437,7 @@ export class SqliteOutbox implements Outbox {
       });
     }
     const order = [...this.streams.entries()]
-      .filter(([, s]) => s.pending > 0)
+      .filter(([, s]) => s.pending > 0 && s.priority <= (limits.maxPriority ?? PRIORITY.media))
       .sort((a, b) => a[1].priority - b[1].priority || (a[0] < b[0] ? -1 : 1));
     const select = this.db.prepare("SELECT * FROM records WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?");
     for (const [stream] of order) {
@@ -322,6 +508,7 @@ export class SqliteOutbox implements Outbox {
     if (r.mismatch) return -1;
     s.pending -= r.deleted;
     s.pendingBytes -= r.bytes;
+    this.totalBytes -= r.bytes;
     if (r.acked !== undefined) s.ackedSeq = r.acked;
     return r.deleted;
   }

@@ -53,6 +53,8 @@ export interface StreamStatus {
 export interface BatchLimits {
   maxRecords: number;
   maxBytes: number;
+  /** Only streams of this priority or more urgent (a metered link over its daily budget). */
+  maxPriority?: number;
 }
 
 /**
@@ -63,10 +65,17 @@ export interface Outbox {
   readonly device: string;
   append(items: AppendInput[], opts?: { durable?: "full" | "normal" }): AppendedRef[];
   /** Pending items in send order (priority, then stream, then seq), skipping seqs ≤ `after[stream]`. */
-  pending(limits: BatchLimits, after: ReadonlyMap<string, number>): PendingItem[];
+  pending(
+    limits: BatchLimits,
+    after: ReadonlyMap<string, number>,
+    gapsSent?: ReadonlySet<string>,
+  ): PendingItem[];
   /** The cloud committed `stream` `from..to` whose last link is `hash`: delete them. Returns rows deleted. */
   acknowledge(stream: string, from: number, to: number, hash: Buffer): number;
   heads(): Array<{ stream: string; seq: number; hash: Buffer }>;
   status(): StreamStatus[];
   close(): void;
 }
+
+/** How the link names a gap it has put in a batch. */
+export const gapKey = (stream: string, from: number): string => `${stream}\0${from}`;

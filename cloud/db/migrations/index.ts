@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import { lending0100 } from "../../lending/migration.ts";
 import type { Dialect } from "../connect.ts";
 import { evidence0001 } from "./0001-evidence.ts";
+import { bootClocks0002 } from "./0002-boot-clocks.ts";
 
 /**
  * Every module's migrations, by name. Names sort in apply order: 00xx evidence and ingest,
@@ -10,6 +11,7 @@ import { evidence0001 } from "./0001-evidence.ts";
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001_evidence": evidence0001(dialect),
+    "0002_boot_clocks": bootClocks0002(dialect),
     "0100_lending_core": lending0100(dialect),
   };
 }

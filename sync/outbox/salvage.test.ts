@@ -1,0 +1,67 @@
+import { closeSync, existsSync, openSync, readdirSync, statSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tmpDir } from "../../test/helpers/services.ts";
+import { SqliteOutbox } from "./sqlite-outbox.ts";
+
+const t = (i: number) => ({ wall: 1_700_000_000_000 + i, boot: "b", mono: i, synced: true });
+const reading = (i: number, stream = "env.temperature") => ({
+  stream,
+  kind: "reading",
+  body: { value: i, unit: "degC", quality: "ok" as const },
+  t: t(i),
+});
+
+function scribble(path: string, at: number, len: number) {
+  const fd = openSync(path, "r+");
+  writeSync(fd, Buffer.alloc(len, 0xa5), 0, len, at);
+  closeSync(fd);
+}
+
+function filled(n: number) {
+  const dir = tmpDir();
+  const path = join(dir, "outbox.db");
+  const ob = new SqliteOutbox(path, "barn-1");
+  for (let i = 0; i < n; i += 500)
+    ob.append(
+      Array.from({ length: 500 }, (_, k) => reading(i + k + 1)).concat([reading(i + 1, "env.humidity")]),
+    );
+  const heads = ob.heads();
+  // Fold the WAL into the main file so scribbling on it hits real pages.
+  ob.db.pragma("wal_checkpoint(TRUNCATE)");
+  ob.close();
+  return { dir, path, heads };
+}
+
+describe("a corrupt outbox", () => {
+  it("is quarantined (never deleted), readable rows and heads salvaged, seqs and chains continue", () => {
+    const { dir, path, heads } = filled(5000);
+    const size = statSync(path).size;
+    // Damage pages in the middle of the records table.
+    scribble(path, Math.floor(size / 2), 8192);
+    const ob = new SqliteOutbox(path, "barn-1");
+    expect(ob.recovery).toBeDefined();
+    expect(existsSync(ob.recovery!.quarantined)).toBe(true);
+    expect(readdirSync(dir).some((f) => f.includes(".corrupt-"))).toBe(true);
+    expect(ob.recovery!.records).toBeGreaterThan(1000);
+    // Heads continue: the next append gets the next seq and chains from the old head.
+    const before = heads.find((h) => h.stream === "env.temperature")!;
+    const ref = ob.append([reading(5001)])[0]!;
+    expect(ref.seq).toBe(before.seq + 1);
+    const row = ob.db
+      .prepare("SELECT prev FROM records WHERE stream = ? AND seq = ?")
+      .get("env.temperature", ref.seq) as { prev: Buffer };
+    expect(row.prev.equals(before.hash)).toBe(true);
+    ob.close();
+  });
+
+  it("whose header is destroyed (SQLITE_NOTADB) is quarantined and a fresh outbox starts", () => {
+    const { path } = filled(500);
+    scribble(path, 0, 100);
+    const ob = new SqliteOutbox(path, "barn-1");
+    expect(ob.recovery?.errors.length).toBeGreaterThan(0);
+    expect(existsSync(ob.recovery!.quarantined)).toBe(true);
+    expect(ob.append([reading(1)])[0]!.seq).toBeGreaterThan(0);
+    ob.close();
+  });
+});
