@@ -7,6 +7,7 @@ import { lineDriver } from "./line/index.ts";
 import { modbusDriver } from "./modbus/index.ts";
 import { simBarnDriver } from "./sim-barn/index.ts";
 import { simCameraDriver } from "./sim-camera/index.ts";
+import { simLoadDriver } from "./sim-load/index.ts";
 import type { DriverDef } from "./types.ts";
 
 /**
@@ -21,6 +22,7 @@ export const drivers: DriverDef[] = [
   cameraDriver as DriverDef,
   simCameraDriver as DriverDef,
   facesDriver as DriverDef,
+  simLoadDriver as DriverDef,
 ];
 
 export function driverByName(name: string): DriverDef | undefined {
