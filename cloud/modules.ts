@@ -1,5 +1,6 @@
 import type { ApiModule } from "./api/server.ts";
 import type { CloudContext } from "./context.ts";
+import { dashboardModule } from "./dashboard/module.ts";
 import { startLendingEngine } from "./lending/engine.ts";
 import { lendingRoutes } from "./lending/routes.ts";
 
@@ -14,7 +15,7 @@ export function cloudModules(o: ModuleOptions = {}): {
   jobs: Array<(ctx: CloudContext) => { stop(): Promise<void> | void }>;
 } {
   return {
-    modules: [{ routes: lendingRoutes }],
+    modules: [{ routes: lendingRoutes }, dashboardModule()],
     jobs: [(ctx) => startLendingEngine(ctx, { intervalMs: o.lendingIntervalMs ?? 60_000 })],
   };
 }

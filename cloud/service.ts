@@ -8,6 +8,7 @@ import { type ApiToken, hashToken } from "./api/auth.ts";
 import { type ApiModule, buildServer } from "./api/server.ts";
 import type { CloudConfig } from "./config.ts";
 import type { CloudContext } from "./context.ts";
+import { registerCloudMetrics } from "./dashboard/metrics.ts";
 import { openDb } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { registerDevice } from "./devices.ts";
@@ -83,6 +84,11 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     keys: ingest.keys,
     modules: opts.modules,
     health: () => ({ mqtt: sub.client.connected, ingest: ingest.counters }),
+  });
+  registerCloudMetrics(http, ctx, {
+    ingest,
+    mqttConnected: () => sub.client.connected,
+    token: process.env.BARNLINK_METRICS_TOKEN,
   });
   const url = await http.listen({ host: config.http.host, port: config.http.port });
   const jobs = (opts.jobs ?? []).map((j) => j(ctx));

@@ -13,6 +13,7 @@ import { parseDuration } from "../../core/config.ts";
 import { ERR_USAGE } from "../../core/errors.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { createLogger } from "../../core/log.ts";
+import { ProgressBar } from "../../core/progress.ts";
 import { args, type CommandSpec, out } from "../cli-kit.ts";
 import { demoBarns, writeAgentConfig } from "../demo/configs.ts";
 import { seedDemoLending } from "../demo/lending-setup.ts";
@@ -73,13 +74,17 @@ export const demo: CommandSpec = {
     );
 
     const token = randomBytes(18).toString("base64url");
+    const auditorToken = randomBytes(18).toString("base64url");
     const start = new Date(Date.UTC(2026, 2, 1)).toISOString();
     const cloudCfg = cloudConfigSchema.parse({
       database: { url: join(dir, "cloud.db") },
       mqtt: { url: broker.url },
       http: { port: httpPort },
       keyFile: join(dir, "cloud.key"),
-      tokens: [{ name: "demo-admin", role: "admin", token }],
+      tokens: [
+        { name: "demo-admin", role: "admin", token },
+        { name: "demo-auditor", role: "auditor", token: auditorToken },
+      ],
     });
     const simStart = Date.parse(start);
     const t0 = Date.now();
@@ -98,6 +103,8 @@ export const demo: CommandSpec = {
     }
     out(`cloud API + dashboard ${cloud.url}/#token=${token}`);
     out(`API token (admin)     ${token}`);
+    out(`API token (auditor)   ${auditorToken}   (read-only dashboard)`);
+    out(`cloud metrics         ${cloud.url}/metrics`);
 
     const barns = demoBarns(dir, nBarns);
     // Barns report for a day before the pigs are placed and the first tranche falls due.
@@ -107,8 +114,15 @@ export const demo: CommandSpec = {
     const modbus = await startDemoModbus(dir, now);
     out(modbus.note);
     if (modbus.source && barns[0]) barns[0].extraSources = [modbus.source];
+    // Barn 1 gets a synthetic pen camera, so its gateway page shows a snapshot with a region drawn.
+    barns[0]!.extraSources = [
+      ...(barns[0]!.extraSources ?? []),
+      { driver: "sim-camera", name: "pen-1", fps: 1, pigs: 3 },
+    ];
+    barns[0]!.http = { rois: { "pen-1": [{ left: 40, top: 40, width: 120, height: 90 }] } };
     const children = new Map<string, ChildProcess>();
     const last = new Map<string, AgentStatus>();
+    const gateways = new Map<string, string>();
     for (const [i, b] of barns.entries()) {
       mkdirSync(b.dataDir, { recursive: true });
       const key = loadOrCreateKey(join(b.dataDir, "device.key"));
@@ -126,8 +140,9 @@ export const demo: CommandSpec = {
       const child = fork(BIN, ["agent", "--config", b.configFile], {
         stdio: ["ignore", logFd, logFd, "ipc"],
       });
-      child.on("message", (m: { type: string; status?: AgentStatus }) => {
+      child.on("message", (m: { type: string; status?: AgentStatus; gatewayUrl?: string }) => {
         if (m.type === "status" && m.status) last.set(b.device, m.status);
+        if (m.gatewayUrl) gateways.set(b.device, m.gatewayUrl);
       });
       children.set(b.device, child);
     }
@@ -135,6 +150,8 @@ export const demo: CommandSpec = {
     const readyBy = Date.now() + 60_000;
     while (last.size < nBarns && Date.now() < readyBy) await new Promise((r) => setTimeout(r, 100));
     out(`${last.size}/${nBarns} simulated barns running as agent processes; logs and data in ${dir}`);
+    for (const b of barns)
+      if (gateways.has(b.device)) out(`gateway page ${b.device.padEnd(8)} ${gateways.get(b.device)}/`);
     out(
       `simulated time: ${speed}× (one barn-day every ${(86_400 / speed).toFixed(1)} s)${durationMs ? `; stopping after ${a.values.duration}` : "; Ctrl-C stops"}`,
     );
@@ -182,6 +199,12 @@ export const demo: CommandSpec = {
     clearInterval(ticker);
     if (tty) process.stdout.write("\n");
     out("stopping sources and draining every outbox…");
+    const backlog = barns.reduce((n, b) => n + pending(last.get(b.device)), 0);
+    const bar = new ProgressBar("draining outboxes", Math.max(1, backlog), process.stdout);
+    const drainTicker = setInterval(() => {
+      const left = barns.reduce((n, b) => n + pending(last.get(b.device)), 0);
+      bar.update(Math.max(0, backlog - left), "records committed");
+    }, 250);
 
     const drained = await Promise.all(
       [...children.entries()].map(
@@ -199,6 +222,9 @@ export const demo: CommandSpec = {
           }),
       ),
     );
+    clearInterval(drainTicker);
+    bar.update(bar.total, "records committed");
+    bar.end();
     const committed = await committedOf();
     let allGood = true;
     out("");

@@ -10,6 +10,8 @@ import { demoPage } from "./page.ts";
 export interface ApiModule {
   /** Registers routes under /api/v1 (auth already applied). */
   routes(app: FastifyInstance, ctx: CloudContext): Promise<void>;
+  /** Registers routes outside the authenticated scope (the dashboard's static pages). */
+  publicRoutes?(app: FastifyInstance, ctx: CloudContext): Promise<void>;
 }
 
 /**
@@ -47,7 +49,11 @@ export async function buildServer(
   // The API's description is public: it holds no data, and integrators read it before they have a token.
   const openapi = openApiDocument("1");
   app.get("/api/docs", async () => openapi);
-  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(demoPage()));
+  // The device list stays at /devices; `/` is the dashboard when its module is mounted.
+  app.get("/devices", async (_req, reply) => reply.type("text/html; charset=utf-8").send(demoPage()));
+  for (const m of opts.modules ?? []) await m.publicRoutes?.(app, ctx);
+  if (!app.hasRoute({ method: "GET", url: "/" }))
+    app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(demoPage()));
   await app.register(async (api) => {
     api.addHook("onRequest", requireAuth(tokens));
     await evidenceRoutes(api, ctx, opts.keys);

@@ -19,7 +19,9 @@ function lastValue(v) {
   if (v.kind === "delivery") return `${b.kg} kg delivered`;
   if (v.kind === "event") return `${esc(b.input)} = ${esc(b.state)}`;
   if (v.kind === "sighting") return `${esc(b.pig ?? "unknown")} (${Number(b.score).toFixed(2)})`;
-  return esc(JSON.stringify(b).slice(0, 60));
+  if (v.kind === "media")
+    return `${esc(b.mime ?? "media")} · sha256 ${esc(String(b.sha256 ?? "").slice(0, 12))}…`;
+  return esc(JSON.stringify(b).slice(0, 48));
 }
 
 function render(s) {
