@@ -13,6 +13,7 @@ import { Link } from "../sync/link.ts";
 import type { Command } from "../sync/messages.ts";
 import { SqliteOutbox, type StorageEvent } from "../sync/outbox/sqlite-outbox.ts";
 import type { AgentConfig } from "./config.ts";
+import { registerModelCommands } from "./model-rollout.ts";
 
 export type CommandHandler = (cmd: Command, agent: Agent) => void | Promise<void>;
 
@@ -61,6 +62,7 @@ export class Agent {
         : systemClock(config.clock.synced));
     this.onCommand("sync.now", () => this.link.kick(0));
     this.onCommand("seal.now", () => this.seal());
+    registerModelCommands(this, () => this.sources);
   }
 
   onCommand(name: string, handler: CommandHandler): void {

@@ -36,6 +36,8 @@ export const cloudConfigSchema = z.strictObject({
     .prefault({}),
   /** The cloud's Ed25519 key: signs acks, commands and model packages. Created (mode 0600) if missing. */
   keyFile: z.string().default("./data/cloud.key"),
+  /** Signed pig-face model packages published for rollout (`barnlink model publish`), served at /models/. */
+  modelsDir: z.string().default("./data/models"),
   /** API bearer tokens. Give `sha256` (hex of the token) rather than `token` in production configs. */
   tokens: z
     .array(

@@ -3,10 +3,13 @@ import type { CloudContext } from "./context.ts";
 import { dashboardModule } from "./dashboard/module.ts";
 import { startLendingEngine } from "./lending/engine.ts";
 import { lendingRoutes } from "./lending/routes.ts";
+import { modelApiRoutes, modelPackageRoutes } from "./models/routes.ts";
 
 export interface ModuleOptions {
   /** Lending engine timer period (ms of real time). */
   lendingIntervalMs?: number;
+  /** Where signed model packages are kept and served from (`modelsDir` in the cloud config). */
+  modelsDir?: string;
 }
 
 /** The cloud modules (lending, models, dashboard) mounted by `barnlink cloud run` and the demo. */
@@ -15,7 +18,13 @@ export function cloudModules(o: ModuleOptions = {}): {
   jobs: Array<(ctx: CloudContext) => { stop(): Promise<void> | void }>;
 } {
   return {
-    modules: [{ routes: lendingRoutes }, dashboardModule()],
+    modules: [
+      { routes: lendingRoutes },
+      dashboardModule(),
+      ...(o.modelsDir
+        ? [{ routes: modelApiRoutes(o.modelsDir), publicRoutes: modelPackageRoutes(o.modelsDir) }]
+        : []),
+    ],
     jobs: [(ctx) => startLendingEngine(ctx, { intervalMs: o.lendingIntervalMs ?? 60_000 })],
   };
 }

@@ -81,6 +81,7 @@ export const demo: CommandSpec = {
       mqtt: { url: broker.url },
       http: { port: httpPort },
       keyFile: join(dir, "cloud.key"),
+      modelsDir: join(dir, "models"),
       tokens: [
         { name: "demo-admin", role: "admin", token },
         { name: "demo-auditor", role: "auditor", token: auditorToken },
@@ -90,7 +91,7 @@ export const demo: CommandSpec = {
     const t0 = Date.now();
     // The cloud runs on the barns' simulated clock so the lending engine sees barn-days pass.
     const now = () => simStart + (Date.now() - t0) * speed;
-    const mods = cloudModules({ lendingIntervalMs: 500 });
+    const mods = cloudModules({ lendingIntervalMs: 500, modelsDir: cloudCfg.modelsDir });
     let cloud: Awaited<ReturnType<typeof startCloud>>;
     try {
       cloud = await startCloud(cloudCfg, { log, modules: mods.modules, jobs: mods.jobs, now });

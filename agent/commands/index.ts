@@ -6,6 +6,7 @@ import { configCheck } from "./config-check.ts";
 import { decode } from "./decode.ts";
 import { demo } from "./demo.ts";
 import { driversListCmd, driversProbeCmd } from "./drivers.ts";
+import { modelCommands } from "./model.ts";
 import { scenario } from "./scenario.ts";
 import { status } from "./status.ts";
 
@@ -25,4 +26,5 @@ export const commands: CommandSpec[] = [
   driversListCmd,
   driversProbeCmd,
   scenario,
+  ...modelCommands,
 ];

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { Agent } from "../../agent/agent.ts";
 import { type AgentConfig, agentConfigSchema } from "../../agent/config.ts";
+import type { ApiModule } from "../../cloud/api/server.ts";
 import { type BrokerHandle, startBroker } from "../../cloud/broker/broker.ts";
 import { cloudConfigSchema } from "../../cloud/config.ts";
 import { registerDevice } from "../../cloud/devices.ts";
@@ -28,6 +29,7 @@ export interface Stack {
 export async function startStack(o: {
   broker: "aedes" | "mosquitto";
   db: "sqlite" | "postgres";
+  modules?: ApiModule[];
 }): Promise<Stack> {
   const dir = tmpDir();
   const broker: BrokerHandle | undefined = o.broker === "aedes" ? await startBroker({ port: 0 }) : undefined;
@@ -45,7 +47,7 @@ export async function startStack(o: {
       { name: "auditor", role: "auditor", token: AUDITOR_TOKEN },
     ],
   });
-  const cloud = await startCloud(cfg, { schema: fresh.schema });
+  const cloud = await startCloud(cfg, { schema: fresh.schema, modules: o.modules });
   const agents: Agent[] = [];
   return {
     mqttUrl,

@@ -1,0 +1,53 @@
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { installModel, readCurrent } from "../models/rollout/install.ts";
+import type { Agent } from "./agent.ts";
+
+interface Reloadable {
+  reloadModel?(): Promise<string | null>;
+}
+
+/**
+ * `model.install` {version, url, sha256}: fetch the signed package from the cloud, check its hash,
+ * install it (signature and every file verified; the switch is atomic; the previous version is
+ * kept for rollback), reload the faces sources, and record the outcome as evidence. A refused
+ * package changes nothing: the running model keeps running.
+ */
+export function registerModelCommands(agent: Agent, sources: () => unknown[]): void {
+  const root = join(agent.config.dataDir, "models");
+  agent.onCommand("model.install", async (cmd) => {
+    const { version, url, sha256 } = cmd.args as { version?: string; url?: string; sha256?: string };
+    const report = (state: string, detail: Record<string, unknown>) =>
+      agent.emit([
+        {
+          stream: "model",
+          kind: "event",
+          body: { input: "model.version", state, detail: { version, ...detail } },
+        },
+      ]);
+    try {
+      if (!url || !version) throw new Error("model.install needs url and version");
+      const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
+      if (!res.ok) throw new Error(`fetching ${url}: HTTP ${res.status}`);
+      const bytes = Buffer.from(await res.arrayBuffer());
+      const got = createHash("sha256").update(bytes).digest("hex");
+      if (sha256 && got !== sha256)
+        throw new Error(`package hash ${got} differs from the command's ${sha256}`);
+      const cur = installModel(bytes, agent.config.cloud.publicKey, root);
+      for (const s of sources()) await (s as Reloadable).reloadModel?.();
+      agent.log.info({ version: cur.version, previous: cur.previous }, "model installed");
+      report(cur.version, { previous: cur.previous, installed: true });
+    } catch (e) {
+      const reason = (e as Error).message;
+      agent.log.error({ version, reason }, "model package refused; the current model keeps running");
+      report("refused", { reason, running: readCurrent(root)?.version ?? null });
+      agent.raise({
+        code: "model.refused",
+        severity: "warning",
+        subject: `model ${version ?? "?"}`,
+        active: true,
+        message: reason,
+      });
+    }
+  });
+}
