@@ -268,12 +268,15 @@ async function advanceCommitted(trx: Transaction<DB>, device: string, stream: st
       c++;
       moved = true;
     }
+    // A gap may start below c + 1: records evicted while in flight can arrive and be stored too.
     const gap = await trx
       .selectFrom("gaps")
       .select("to_seq")
       .where("device", "=", device)
       .where("stream", "=", stream)
-      .where("from_seq", "=", c + 1)
+      .where("from_seq", "<=", c + 1)
+      .where("to_seq", ">", c)
+      .orderBy("to_seq", "desc")
       .executeTakeFirst();
     if (gap) {
       c = Number(gap.to_seq);
