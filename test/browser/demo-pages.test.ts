@@ -53,7 +53,7 @@ describe.runIf(ok)("dashboard and gateway pages in chromium (live demo)", () => 
     await page.click("#signin-form button[type=submit]");
     await page.waitForSelector("table.batches tr[data-batch]");
     expect(await page.locator("table.batches tr[data-batch]").count()).toBe(3);
-    await expect.poll(() => page.locator(".who .role").textContent()).toBe("admin");
+    await expect.poll(() => page.locator(".who .role").textContent(), { timeout: 15_000 }).toBe("admin");
     await page.screenshot({ path: shot("dashboard-portfolio.png"), fullPage: true });
 
     await page.click('a[href="#/batch/batch-barn-3"]');
@@ -80,7 +80,7 @@ describe.runIf(ok)("dashboard and gateway pages in chromium (live demo)", () => 
     expect(inked).toBeGreaterThan(100);
 
     const held = page.locator(".tranche.t-hold").filter({ hasText: "gate (c)" }).first();
-    await expect.poll(() => held.count()).toBeGreaterThan(0);
+    await expect.poll(() => held.count(), { timeout: 15_000 }).toBeGreaterThan(0);
     expect(await held.locator(".reasons li").first().textContent()).toMatch(
       /environment within species bands/,
     );
@@ -128,7 +128,7 @@ describe.runIf(ok)("dashboard and gateway pages in chromium (live demo)", () => 
     const errors: string[] = [];
     page.on("pageerror", (e) => errors.push(e.message));
     await page.goto(`${demo.gateways.get("barn-1")}/`);
-    await expect.poll(() => page.locator("#device").textContent()).toBe("barn-1");
+    await expect.poll(() => page.locator("#device").textContent(), { timeout: 15_000 }).toBe("barn-1");
     await page.waitForSelector("#sources td");
     expect(await page.locator("#sources").textContent()).toMatch(/env\.temperature/);
     expect(await page.locator("#streams").textContent()).toMatch(/silo\.weight/);
