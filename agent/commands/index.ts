@@ -6,6 +6,7 @@ import { configCheck } from "./config-check.ts";
 import { decode } from "./decode.ts";
 import { demo } from "./demo.ts";
 import { driversListCmd, driversProbeCmd } from "./drivers.ts";
+import { loadgen } from "./loadgen.ts";
 import { modelCommands } from "./model.ts";
 import { scenario } from "./scenario.ts";
 import { status } from "./status.ts";
@@ -23,6 +24,7 @@ export const commands: CommandSpec[] = [
   cloudKey,
   devicesAdd,
   devicesList,
+  loadgen,
   driversListCmd,
   driversProbeCmd,
   scenario,

@@ -1,0 +1,122 @@
+import { randomBytes } from "node:crypto";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Agent } from "../../agent/agent.ts";
+import { agentConfigSchema } from "../../agent/config.ts";
+import { cloudConfigSchema } from "../../cloud/config.ts";
+import { registerDevice } from "../../cloud/devices.ts";
+import { type CloudHandle, startCloud } from "../../cloud/service.ts";
+import {
+  freshDb,
+  MOSQUITTO_URL,
+  mosquittoAvailable,
+  PG_URL,
+  postgresAvailable,
+  tmpDir,
+} from "../helpers/services.ts";
+import { TEST_TOKEN, uniqueDevice, until } from "../helpers/stack.ts";
+
+const DEVICES = 4;
+const PER_DEVICE = 6000;
+
+/**
+ * Scale-out on existing engines: two cloud instances share the ingest through an MQTT 5 shared
+ * subscription ($share/<group>/barnlink/v1/+/up, MQTT 5.0 §4.8.2) on one Mosquitto, over one
+ * PostgreSQL. Batches of one stream land on both instances; per-stream row locks keep the result
+ * identical to a single instance: every record once, chains intact, committed seq = last seq.
+ */
+describe("two cloud instances, shared subscription, one PostgreSQL", () => {
+  let ready = false;
+  let fresh: Awaited<ReturnType<typeof freshDb>>;
+  const clouds: CloudHandle[] = [];
+  const agents: Agent[] = [];
+  const dir = tmpDir();
+  beforeAll(async () => {
+    if (!(await mosquittoAvailable()) || !(await postgresAvailable())) return;
+    fresh = await freshDb("postgres");
+    const group = `g${randomBytes(4).toString("hex")}`;
+    for (const n of [1, 2]) {
+      const cfg = cloudConfigSchema.parse({
+        instance: `${group}-${n}`,
+        database: { url: PG_URL },
+        mqtt: { url: MOSQUITTO_URL, sharedGroup: group },
+        http: { port: 0 },
+        keyFile: join(dir, "cloud.key"),
+        tokens: [{ name: "admin", role: "admin", token: TEST_TOKEN }],
+      });
+      clouds.push(await startCloud(cfg, { schema: fresh.schema }));
+    }
+    ready = true;
+  });
+  afterAll(async () => {
+    for (const a of agents) await a.stop().catch(() => {});
+    for (const c of clouds) await c.stop();
+    await fresh?.drop();
+  });
+
+  it("commits every record of every device exactly once, whichever instance takes a batch", async (t) => {
+    if (!ready) return t.skip();
+    for (let d = 0; d < DEVICES; d++) {
+      const id = uniqueDevice("scale");
+      const a = new Agent(
+        agentConfigSchema().parse({
+          device: id,
+          dataDir: join(dir, id),
+          cloud: { mqtt: { url: MOSQUITTO_URL }, publicKey: clouds[0]!.publicKey },
+          // Small batches and a wide window: many batches of one stream in flight on both instances.
+          sync: {
+            linger: 10,
+            batchMaxRecords: 200,
+            window: 16,
+            ackTimeout: 5000,
+            reconnectBase: 100,
+            reconnectCap: 1000,
+          },
+          http: { enabled: false },
+          clock: { synced: "always" },
+        }),
+      );
+      await a.start();
+      await registerDevice(clouds[0]!.ctx.db, id, a.key.publicKeyB64, null, Date.now());
+      agents.push(a);
+    }
+    for (let i = 0; i < PER_DEVICE; i += 500)
+      for (const a of agents)
+        a.emit(
+          Array.from({ length: 500 }, (_, j) => ({
+            stream: `env.t${j % 2}`,
+            kind: "reading",
+            body: { value: i + j, unit: "degC" },
+          })),
+        );
+    for (const a of agents)
+      a.emit([
+        { stream: "census", kind: "census", body: { barn: "a", from: 0, to: 1, count: 9, method: "manual" } },
+      ]);
+    await until(
+      () => agents.every((a) => a.outbox.status().every((s) => s.pending === 0)),
+      60_000,
+      "all acked",
+    );
+    for (const a of agents) {
+      const r = await fetch(`${clouds[1]!.url}/api/v1/devices/${a.config.device}`, {
+        headers: { authorization: `Bearer ${TEST_TOKEN}` },
+      });
+      const d = (await r.json()) as { streams: Record<string, Record<string, unknown>> };
+      for (const s of a.outbox.status())
+        expect(d.streams[s.stream], s.stream).toMatchObject({
+          committedSeq: s.lastSeq,
+          count: s.lastSeq,
+          chain: "ok",
+          openGaps: [],
+        });
+    }
+    const batches = clouds.map((c) => c.ingest.counters.batches);
+    expect(
+      batches.every((b) => b > 0),
+      `batches per instance ${batches}`,
+    ).toBe(true);
+    expect(clouds.reduce((n, c) => n + c.ingest.counters.records, 0)).toBe(DEVICES * (PER_DEVICE + 1));
+    expect(clouds.reduce((n, c) => n + c.ingest.counters.rejected, 0)).toBe(0);
+  }, 120_000);
+});
