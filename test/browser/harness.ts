@@ -42,9 +42,9 @@ export interface Demo {
 
 /**
  * `barnlink demo` as a child process (what `npm start` runs), on free ports, until stopped. Resolves
- * once it has printed the dashboard URL, both tokens and every gateway page.
+ * once it has printed the dashboard URL, both tokens and barn 1's gateway page.
  */
-export async function startDemo(barns = 3): Promise<Demo> {
+export async function startDemo(): Promise<Demo> {
   const child: ChildProcess = spawn(
     process.execPath,
     [join(ROOT, "bin/barnlink.js"), "demo", "--duration", "10m", "--http-port", "0", "--mqtt-port", "0"],
@@ -61,14 +61,15 @@ export async function startDemo(barns = 3): Promise<Demo> {
   const gateways = new Map<string, string>();
   while (Date.now() < end) {
     for (const m of out.matchAll(/gateway page (\S+)\s+(http\S+?)\/?$/gm)) gateways.set(m[1]!, m[2]!);
-    if (gateways.size >= barns && /simulated time:/.test(out)) break;
+    // Only barn 1 (camera, Modbus) is needed: a slow barn must not fail the pages' tests.
+    if (gateways.has("barn-1") && /simulated time:/.test(out)) break;
     if (child.exitCode !== null) throw new Error(`demo exited early:\n${out}`);
     await new Promise((r) => setTimeout(r, 200));
   }
   const cloudUrl = /cloud API \+ dashboard (http:\/\/\S+?)\/#token=/.exec(out)?.[1];
   const adminToken = /API token \(admin\)\s+(\S+)/.exec(out)?.[1];
   const auditorToken = /API token \(auditor\)\s+(\S+)/.exec(out)?.[1];
-  if (!cloudUrl || !adminToken || !auditorToken || gateways.size < barns) {
+  if (!cloudUrl || !adminToken || !auditorToken || !gateways.has("barn-1")) {
     child.kill("SIGKILL");
     throw new Error(`demo did not print its URLs in time:\n${out}`);
   }
