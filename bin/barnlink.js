@@ -4,4 +4,7 @@ import { register } from "tsx/esm/api";
 
 register();
 const { main } = await import("../agent/cli.ts");
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+// A command that has returned is done: a handle left open somewhere must not keep the process alive.
+setTimeout(() => process.exit(code), 3000).unref();

@@ -18,7 +18,13 @@ export const agentRun: CommandSpec = {
     const a = args(argv, { config: { type: "string", short: "c" } }, usage);
     const cfg = loadConfigFile(need(a.values.config, "--config FILE", usage), agentConfigSchema());
     const agent = new Agent(cfg, { log: createLogger(`agent:${cfg.device}`) });
-    await agent.start();
+    try {
+      await agent.start();
+    } catch (e) {
+      // Whatever started (the MQTT link, other sources) stops, so the process exits with the error.
+      await agent.stop().catch(() => {});
+      throw e;
+    }
     // The gateway page is for installers; a port clash must not stop the barn's data.
     let web: GatewayHttp | undefined;
     if (cfg.http.enabled) {

@@ -108,8 +108,8 @@ export const demo: CommandSpec = {
     out(`cloud metrics         ${cloud.url}/metrics`);
 
     const barns = demoBarns(dir, nBarns);
-    // Barns report for a day before the pigs are placed and the first tranche falls due.
-    const placedAt = simStart + 86_400_000;
+    // Barns report for a day and a half before the pigs are placed and the first tranche falls due.
+    const placedAt = simStart + 1.5 * 86_400_000;
     await seedDemoLending(cloud.ctx, barns, placedAt);
     // Barn 1 also reads real Modbus RTU over a socat pty pair from a pymodbus slave, when both exist.
     const modbus = await startDemoModbus(dir, now);

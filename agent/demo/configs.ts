@@ -7,6 +7,9 @@ export interface DemoBarn {
   name: string;
   dataDir: string;
   configFile: string;
+  /** Head placed: barn-2 is a smallholder's pen of 12, counted by pig faces rather than a census sensor. */
+  head: number;
+  faces: boolean;
   anomalies: Array<{
     kind: "heat-wave" | "head-drop" | "feed-diversion";
     fromDay: number;
@@ -28,6 +31,8 @@ export function demoBarns(dir: string, n: number): DemoBarn[] {
         ["Hillside co-op, barn 1", "Hillside co-op, barn 2", "River farm, barn A"][i] ?? `Demo barn ${i + 1}`,
       dataDir: join(dir, device),
       configFile: join(dir, `${device}.yaml`),
+      head: i === 1 ? 12 : 500,
+      faces: i === 1,
       anomalies: i === 2 ? [{ kind: "heat-wave", fromDay: 0.2, toDay: 1.5, size: 11 }] : [],
     };
   });
@@ -58,7 +63,9 @@ export function writeAgentConfig(
         driver: "sim-barn",
         name: "barn",
         barn: b.device,
-        headPlaced: 500,
+        headPlaced: b.head,
+        // A barn counted by faces needs no census sensor.
+        census: !b.faces,
         placedAt: o.placedAt,
         startAt: o.start,
         interval: "5m",
@@ -67,6 +74,24 @@ export function writeAgentConfig(
         seed: o.seed,
         anomalies: b.anomalies,
       },
+      ...(b.faces
+        ? [
+            {
+              driver: "faces",
+              name: "faces",
+              camera: "feeder",
+              barn: b.device,
+              rois: [{ left: 96, top: 40, width: 128, height: 128 }],
+              gallery: `${b.dataDir}/faces.db`,
+              model: `${b.dataDir}/models`,
+              censusWindow: "12h",
+              unseenDays: 3,
+              // Simulated: a synthetic herd at the feeder (no camera here); short visits, frames often
+              // enough to see every pig within a barn-day of the fast clock.
+              synthetic: { pigs: b.head, strangers: 0, strangerRate: 0, visitFrames: 1, interval: "50ms" },
+            },
+          ]
+        : []),
       ...(b.extraSources ?? []),
     ],
   };

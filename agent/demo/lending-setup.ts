@@ -38,6 +38,8 @@ export async function seedDemoLending(ctx: CloudContext, barns: DemoBarn[], plac
       maxDrawdownDays: 60,
       annualRate: "4.35%",
       waterfall: ["fees", "interest", "principal"],
+      // The smallholder's pen takes ~15 kg deliveries: count silo rises from 5 kg.
+      thresholds: { deliveryMinStepKg: 5 },
       debtor: { name: "Hillside Pig Co-operative", account: "6222020200998877665", bic: "ABOCCNBJXXX" },
     }),
     now,
@@ -50,7 +52,7 @@ export async function seedDemoLending(ctx: CloudContext, barns: DemoBarn[], plac
         facilityId: facility.id,
         barn: b.device,
         species: "finishing-pig",
-        headPlaced: 500,
+        headPlaced: b.head,
         placedAt,
         trancheDays: 1,
         devices: [b.device],

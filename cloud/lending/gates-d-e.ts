@@ -34,8 +34,13 @@ export async function gateFeedUse(ctx: GateContext, head: number): Promise<GateR
   const span = vals.length >= 2 ? [vals[0]!.t, vals.at(-1)!.t] : [ctx.from, Math.min(ctx.to, ctx.asOf)];
   const expected = expectedIntakeKg(ctx, head, span[0]!, span[1]!);
   const base = { gate: "d" as const, name: "feed use consistent with plan", cites: rangesOf(vals) };
-  // Below one delivery step the silo's own resolution and noise swamp the comparison.
-  if (expected < Math.max(1, ctx.th.deliveryMinStepKg)) {
+  // Too little feed due to judge: below one delivery step, or under a quarter-day of the herd's
+  // intake (a window that only just reaches past placement), the silo's resolution and the timing
+  // of the last reading swamp the comparison.
+  const quarterDay = ctx.profile.feedIntakeKg.length
+    ? (at(ctx.profile.feedIntakeKg, Math.max(0, ageDays(ctx, span[1]!))) * head) / 4
+    : 0;
+  if (expected < Math.max(1, ctx.th.deliveryMinStepKg, quarterDay)) {
     return {
       ...base,
       pass: true,

@@ -23,6 +23,8 @@ export const simBarnConfig = z.strictObject({
   deliveries: z.strictObject({ every: duration(), phase: z.number().min(0).max(1).default(0.25) }).optional(),
   /** Simulated time between readings (clock time: in the demo the clock runs fast). */
   interval: duration().default(300_000),
+  /** Whether this barn reports a census (off where cameras count the herd instead). */
+  census: z.boolean().default(true),
   /** Simulated time between census records. */
   censusInterval: duration().default(86_400_000),
   /** How often the source wakes up, in real time. */
@@ -130,7 +132,7 @@ class SimBarn implements Source {
         r("silo.weight", this.silo, "kg"),
         r("water.total", this.water, "L"),
       );
-      if (this.lastT - this.lastCensus >= this.censusInterval) {
+      if (this.c.census && this.lastT - this.lastCensus >= this.censusInterval) {
         this.lastCensus = this.lastT;
         out.push({
           stream: "census",
@@ -155,7 +157,7 @@ class SimBarn implements Source {
 
   /** `census.interval` {every}: the lender wants head counts more often (risk went up). */
   command(name: string, args: Record<string, unknown>): boolean {
-    if (name !== "census.interval" || typeof args.every !== "string") return false;
+    if (!this.c.census || name !== "census.interval" || typeof args.every !== "string") return false;
     try {
       this.censusInterval = parseDuration(args.every);
       return true;

@@ -49,6 +49,8 @@ export const facesConfig = z.strictObject({
       strangerRate: z.number().min(0).max(1).default(0.05),
       tagRate: z.number().min(0).max(1).default(0.1),
       absent: z.array(z.string()).default([]),
+      /** Frames a visit lasts, at most (a pig lingers at the feeder for a few frames). */
+      visitFrames: z.number().int().min(1).max(100).default(4),
       /** Real time between frames; a demo clock running fast needs frames often enough to see the herd. */
       interval: duration().default(200),
     })

@@ -28,7 +28,7 @@ export async function startSyntheticFeeder(
     strangers: s.strangers,
     strangerRate: s.strangerRate,
     tagRate: s.tagRate,
-    maxVisit: 4,
+    maxVisit: s.visitFrames,
     absent: s.absent,
     roi: { x: r.left, y: r.top, w: r.width, h: r.height },
     seed: s.seed,
