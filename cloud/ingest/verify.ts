@@ -1,7 +1,7 @@
 import type { KeyObject } from "node:crypto";
 import { canonicalJson } from "../../core/canonical.ts";
 import { ERR_BAD_RECORD, ERR_BAD_SIGNATURE, ERR_CHAIN_BROKEN } from "../../core/errors.ts";
-import { link, verifyHead } from "../../sync/chain.ts";
+import { linkFromParts, verifyHead } from "../../sync/chain.ts";
 import { type Batch, segmentRecords } from "../../sync/codec.ts";
 import { isKind, kinds } from "../../sync/kinds.ts";
 
@@ -76,12 +76,14 @@ export function verifyBatch(batch: Batch, key: KeyObject): VerifiedSegment[] {
         );
       }
       const prev = h;
-      h = link(prev, r);
+      // Canonical body once: it is both what the link hashes and what is stored.
+      const body = canonicalJson(r.body);
+      h = linkFromParts(prev, batch.device, s.stream, r.seq, r.t, r.kind, body);
       records.push({
         seq: r.seq,
         kind: r.kind,
         t: r.t,
-        body: canonicalJson(r.body),
+        body,
         prev: prev.toString("hex"),
         hash: h.toString("hex"),
       });
