@@ -8,6 +8,7 @@ import { modbusDriver } from "./modbus/index.ts";
 import { simBarnDriver } from "./sim-barn/index.ts";
 import { simCameraDriver } from "./sim-camera/index.ts";
 import { simLoadDriver } from "./sim-load/index.ts";
+import { simPatrolDriver } from "./sim-patrol/index.ts";
 import type { DriverDef } from "./types.ts";
 
 /**

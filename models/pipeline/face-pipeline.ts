@@ -87,7 +87,11 @@ export class FacePipeline {
           continue;
         }
         const crop = await cropRaw(data, info.width, info.height, box, this.embedder.size);
+        const t0 = performance.now();
         const vec = this.embedder.embed(crop, 1);
+        // Inference time for /metrics: the mean per face is inference_ms_total / inference_frames_total.
+        this.sink.count?.("inference_ms_total", { camera: this.o.camera }, performance.now() - t0);
+        this.sink.count?.("inference_frames_total", { camera: this.o.camera });
         const visit = this.visit(ri).add(vec, frame.t.mono);
         const best = this.gallery.match(visit.fused, 1)[0];
         let pig: string | null = best && best.score >= this.o.threshold ? best.pig : null;
