@@ -24,6 +24,7 @@ export const drivers: DriverDef[] = [
   simCameraDriver as DriverDef,
   facesDriver as DriverDef,
   simLoadDriver as DriverDef,
+  simPatrolDriver as DriverDef,
 ];
 
 export function driverByName(name: string): DriverDef | undefined {

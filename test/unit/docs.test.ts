@@ -27,14 +27,18 @@ describe("docs match the code", () => {
       if (!relative(ROOT, f).startsWith("core/errors.ts")) await import(f);
     }
     const doc = read("docs/errors.md");
-    const missing = declaredErrors().filter((e) => !new RegExp(`\\|\\s*\`${e.code}\`\\s*\\|\\s*${e.statusCode}\\s*\\|`).test(doc));
+    const missing = declaredErrors().filter(
+      (e) => !new RegExp(`\\|\\s*\`${e.code}\`\\s*\\|\\s*${e.statusCode}\\s*\\|`).test(doc),
+    );
     expect(missing.map((e) => `| \`${e.code}\` | ${e.statusCode} | ${e.description} |`).join("\n")).toBe("");
     expect(declaredErrors().length).toBeGreaterThan(15);
   });
 
   it("every agent and cloud config key is in docs/configuration.md", () => {
     const doc = read("docs/configuration.md");
-    const keys = [...schemaKeys(agentConfigSchema(), ["sources"]), ...schemaKeys(cloudConfigSchema)].map((k) => k.path);
+    const keys = [...schemaKeys(agentConfigSchema(), ["sources"]), ...schemaKeys(cloudConfigSchema)].map(
+      (k) => k.path,
+    );
     expect(keys.filter((k) => !doc.includes(`\`${k}\``))).toEqual([]);
   });
 
