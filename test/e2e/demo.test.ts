@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 
@@ -28,6 +28,28 @@ describe("npm start -- --duration", () => {
     }
     expect(r.stdout).toMatch(/tranche decisions/);
     expect(r.stdout).toMatch(/release/);
+  });
+
+  it("stops cleanly on Ctrl-C (SIGINT): drains, prints the summary, exits 0", async () => {
+    const child = spawn(
+      process.execPath,
+      [BIN, "demo", "--barns", "1", "--http-port", "0", "--mqtt-port", "0"],
+      {
+        env: { ...process.env, BARNLINK_LOG: "error" },
+      },
+    );
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => {
+      stdout += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    const end = Date.now() + 90_000;
+    while (!/Ctrl-C stops/.test(stdout) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 3000));
+    child.kill("SIGINT");
+    expect(await exited).toBe(0);
+    expect(stdout).toMatch(/summary/);
+    expect(stdout).toMatch(/barn-1\s+\d+\s+\d+\s+0\s+every record committed/);
   });
 
   it("refuses bad arguments with exit 2", () => {
