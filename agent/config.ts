@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { bytes, duration, ident } from "../core/zod-helpers.ts";
+import { bytes, duration, ident, mqttUrl } from "../core/zod-helpers.ts";
 import { sourceConfigSchema } from "../drivers/registry.ts";
 
 /** The agent's configuration (docs/configuration.md documents every key). */
@@ -12,10 +12,7 @@ export function agentConfigSchema() {
     cloud: z.strictObject({
       mqtt: z
         .strictObject({
-          url: z
-            .string()
-            .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, "an mqtt://, mqtts://, ws:// or wss:// URL")
-            .default("mqtt://127.0.0.1:1883"),
+          url: mqttUrl(),
           username: z.string().optional(),
           password: z.string().optional(),
           caFile: z.string().optional(),

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ident } from "../core/zod-helpers.ts";
+import { ident, mqttUrl } from "../core/zod-helpers.ts";
 
 /** The cloud service's configuration (docs/configuration.md documents every key). */
 export const cloudConfigSchema = z.strictObject({
@@ -15,10 +15,7 @@ export const cloudConfigSchema = z.strictObject({
     .prefault({}),
   mqtt: z
     .strictObject({
-      url: z
-        .string()
-        .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, "an mqtt://, mqtts://, ws:// or wss:// URL")
-        .default("mqtt://127.0.0.1:1883"),
+      url: mqttUrl(),
       username: z.string().optional(),
       password: z.string().optional(),
       /** Share the ingest among instances: subscribes to $share/<group>/barnlink/v1/+/up (MQTT 5). */

@@ -33,3 +33,10 @@ export const ident = () =>
       /^[A-Za-z0-9][A-Za-z0-9_.-]*$/,
       "use letters, digits, '.', '_' or '-' (no spaces, '/', '+' or '#')",
     );
+
+/** A broker URL, as MQTT.js takes it; the demo's and a fresh machine's broker by default. */
+export const mqttUrl = () =>
+  z
+    .string()
+    .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, "an mqtt://, mqtts://, ws:// or wss:// URL")
+    .default("mqtt://127.0.0.1:1883");
