@@ -1,3 +1,4 @@
+import * as crypto from "node:crypto";
 import { createHash, type KeyObject } from "node:crypto";
 import { canonicalBytes, canonicalJson } from "../core/canonical.ts";
 import type { CaptureTime } from "../core/clock.ts";
@@ -35,6 +36,57 @@ export function link(prev: Buffer, r: RecordData): Buffer {
   return createHash("sha256").update(prev).update(recordBytes(r)).digest();
 }
 
+// JSON.stringify of the few names that repeat in every record (device, stream, kind, boot id).
+const quoted = new Map<string, string>();
+function jsonString(s: string): string {
+  let q = quoted.get(s);
+  if (q === undefined) {
+    q = JSON.stringify(s);
+    if (quoted.size >= 4096) quoted.clear();
+    quoted.set(s, q);
+  }
+  return q;
+}
+
+/**
+ * canonicalJson(t) for a capture time: written out directly when `t` is exactly the four own fields
+ * {boot: string, mono, synced: boolean, wall} with finite numbers (always, for records from the
+ * outbox or a decoded batch); anything else goes through canonicalJson.
+ */
+export function canonicalTime(t: CaptureTime): string {
+  const { boot, mono, synced, wall } = t;
+  if (
+    typeof boot === "string" &&
+    typeof mono === "number" &&
+    Number.isFinite(mono) &&
+    typeof synced === "boolean" &&
+    typeof wall === "number" &&
+    Number.isFinite(wall) &&
+    Object.keys(t).length === 4 &&
+    Object.hasOwn(t, "boot") &&
+    Object.hasOwn(t, "mono") &&
+    Object.hasOwn(t, "synced") &&
+    Object.hasOwn(t, "wall")
+  )
+    return `{"boot":${jsonString(boot)},"mono":${JSON.stringify(mono)},"synced":${synced},"wall":${JSON.stringify(wall)}}`;
+  return canonicalJson(t);
+}
+
+// One-shot SHA-256 (crypto.hash, Node ≥ 20.12) over prev ‖ text in a reused buffer: no Hash object
+// per record. Falls back to createHash where crypto.hash is missing or the text is large.
+const oneShot = (crypto as { hash?: (alg: string, data: Buffer, enc: "buffer") => Buffer }).hash;
+const scratch = Buffer.allocUnsafe(16 * 1024);
+
+/** SHA-256(prev ‖ utf8(text)). */
+export function linkOfText(prev: Buffer, text: string): Buffer {
+  if (oneShot && prev.length === 32 && text.length * 3 <= scratch.length - 32) {
+    prev.copy(scratch, 0);
+    const n = scratch.write(text, 32, "utf8");
+    return oneShot("sha256", scratch.subarray(0, 32 + n), "buffer");
+  }
+  return createHash("sha256").update(prev).update(text, "utf8").digest();
+}
+
 /** Same as link(), from already-canonical body text (the outbox stores canonical text). */
 export function linkFromParts(
   prev: Buffer,
@@ -47,9 +99,9 @@ export function linkFromParts(
 ): Buffer {
   // Keys in sorted order: body, device, kind, seq, stream, t — identical to canonicalJson of the record.
   const text =
-    `{"body":${bodyCanonical},"device":${JSON.stringify(device)},"kind":${JSON.stringify(kind)},` +
-    `"seq":${seq},"stream":${JSON.stringify(stream)},"t":${canonicalJson(t)}}`;
-  return createHash("sha256").update(prev).update(text, "utf8").digest();
+    `{"body":${bodyCanonical},"device":${jsonString(device)},"kind":${jsonString(kind)},` +
+    `"seq":${seq},"stream":${jsonString(stream)},"t":${canonicalTime(t)}}`;
+  return linkOfText(prev, text);
 }
 
 /** A signed claim by a device that `stream` reached `seq` with link `hash`. */

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { canonicalJson } from "../core/canonical.ts";
 
 /**
  * Record kinds: one zod schema per kind, and the priority class that decides eviction and send
@@ -136,4 +137,52 @@ export function priorityOf(kind: string): number {
 
 export function classOf(kind: string): PriorityClass {
   return isKind(kind) ? kinds[kind].class : "telemetry";
+}
+
+const READING_KEYS = new Set(["value", "unit", "quality"]);
+
+/**
+ * The hot path for the most common kind: true only when zod would certainly accept `body` as a
+ * `reading` (a plain object with a finite `value`, a `unit` of ≤ 16 UTF-16 units, an optional
+ * `quality` of ok/suspect, no other key). False means "ask zod", never "invalid": callers fall back
+ * to the schema, so error messages and every odd input are zod's. sync/kinds.test.ts checks the
+ * implication against zod with fast-check.
+ */
+export function isPlainReading(body: unknown): body is { value: number; unit: string; quality?: string } {
+  if (typeof body !== "object" || body === null) return false;
+  const proto = Object.getPrototypeOf(body);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const b = body as Record<string, unknown>;
+  const keys = Object.keys(b);
+  if (keys.length < 2 || keys.length > 3) return false;
+  for (const k of keys) if (!READING_KEYS.has(k)) return false;
+  const { value, unit, quality } = b;
+  return (
+    typeof value === "number" &&
+    Number.isFinite(value) &&
+    typeof unit === "string" &&
+    unit.length <= 16 &&
+    (quality === undefined || quality === "ok" || quality === "suspect")
+  );
+}
+
+/** canonicalJson of a body isPlainReading accepted (keys sorted: quality, unit, value). */
+export function canonicalReading(b: { value: number; unit: string; quality?: string }): string {
+  const tail = `"unit":${JSON.stringify(b.unit)},"value":${JSON.stringify(b.value)}}`;
+  return b.quality === undefined ? `{${tail}` : `{"quality":"${b.quality}",${tail}`;
+}
+
+/** Validates a body against its kind (the reading fast path, else zod): null when valid, else the first issue. */
+export function bodyIssue(kind: string, body: unknown): string | null {
+  if (!isKind(kind)) return `unknown record kind '${kind}'`;
+  if (kind === "reading" && isPlainReading(body)) return null;
+  const r = kinds[kind].schema.safeParse(body);
+  if (r.success) return null;
+  const i = r.error.issues[0]!;
+  return `${kind} body ${i.path.join(".") || "(root)"}: ${i.message}`;
+}
+
+/** canonicalJson(body), with the reading fast path. */
+export function canonicalBody(kind: string, body: unknown): string {
+  return kind === "reading" && isPlainReading(body) ? canonicalReading(body) : canonicalJson(body);
 }

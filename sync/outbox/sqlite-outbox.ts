@@ -1,12 +1,11 @@
 import { statfsSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
-import { canonicalJson } from "../../core/canonical.ts";
 import { monoMs } from "../../core/clock.ts";
 import { ERR_BAD_RECORD, ERR_STORAGE } from "../../core/errors.ts";
 import { genesis, linkFromParts } from "../chain.ts";
 import { ERR_OUTBOX_FULL } from "../errors.ts";
-import { isKind, kinds, PRIORITY, priorityOf } from "../kinds.ts";
+import { bodyIssue, canonicalBody, isKind, PRIORITY, priorityOf } from "../kinds.ts";
 import { type EvictedRange, evictOldest } from "./evict.ts";
 import { isCorruption, quarantineAndSalvage, type Salvage } from "./salvage.ts";
 import {
@@ -37,6 +36,9 @@ CREATE TABLE IF NOT EXISTS gaps(
   prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, count INTEGER,
   PRIMARY KEY(stream, from_seq));
 `;
+
+const INSERT_RECORDS =
+  "INSERT INTO records(stream, seq, priority, kind, t_wall, t_boot, t_mono, t_synced, body, prev, hash, bytes) VALUES";
 
 interface StreamState {
   lastSeq: number;
@@ -129,9 +131,7 @@ export class SqliteOutbox implements Outbox {
     else if (owner.value !== device) {
       throw ERR_STORAGE(`outbox ${path} belongs to device '${owner.value}', not '${device}'`);
     }
-    this.insert = this.db.prepare(
-      "INSERT INTO records(stream, seq, priority, kind, t_wall, t_boot, t_mono, t_synced, body, prev, hash, bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-    );
+    this.insert = this.db.prepare(`${INSERT_RECORDS} (?,?,?,?,?,?,?,?,?,?,?,?)`);
     this.upsertStream = this.db.prepare(
       "INSERT INTO streams(stream, last_seq, last_hash, priority) VALUES (?,?,?,?) ON CONFLICT(stream) DO UPDATE SET last_seq=excluded.last_seq, last_hash=excluded.last_hash",
     );
@@ -249,33 +249,33 @@ export class SqliteOutbox implements Outbox {
 
   append(items: AppendInput[], opts: { durable?: "full" | "normal" } = {}): AppendedRef[] {
     if (items.length === 0) return [];
-    const prepared = items.map((it) => {
+    const canonicals = items.map((it) => {
       if (this.validate) {
-        if (!isKind(it.kind))
-          throw ERR_BAD_RECORD(`unknown record kind '${it.kind}' for stream ${it.stream}`);
-        const r = kinds[it.kind].schema.safeParse(it.body);
-        if (!r.success) {
-          const i = r.error.issues[0]!;
-          throw ERR_BAD_RECORD(`${it.stream}: ${it.kind} body ${i.path.join(".") || "(root)"}: ${i.message}`);
-        }
+        const issue = bodyIssue(it.kind, it.body);
+        if (issue !== null)
+          throw ERR_BAD_RECORD(
+            isKind(it.kind) ? `${it.stream}: ${issue}` : `${issue} for stream ${it.stream}`,
+          );
       }
-      return { ...it, canonical: canonicalJson(it.body) };
+      return canonicalBody(it.kind, it.body);
     });
-    this.makeRoom(prepared);
+    this.makeRoom(items, canonicals);
     const full = opts.durable === "full";
     if (full) this.db.pragma("synchronous = FULL");
     try {
-      return this.appendTx(prepared);
+      return this.appendTx(items, canonicals);
     } finally {
       if (full) this.db.pragma("synchronous = NORMAL");
     }
   }
 
-  private readonly appendTx = (items: Array<AppendInput & { canonical: string }>): AppendedRef[] => {
+  private readonly appendTx = (items: AppendInput[], canonicals: string[]): AppendedRef[] => {
     const touched = new Map<string, StreamState>();
     const out: AppendedRef[] = [];
     const run = this.db.transaction(() => {
-      for (const it of items) {
+      for (let i = 0; i < items.length; i++) {
+        const it = items[i]!;
+        const canonical = canonicals[i]!;
         let s = touched.get(it.stream);
         if (!s) {
           const base = this.streams.get(it.stream);
@@ -294,8 +294,8 @@ export class SqliteOutbox implements Outbox {
         }
         const seq = s.lastSeq + 1;
         const prio = priorityOf(it.kind);
-        const hash = linkFromParts(s.lastHash, this.device, it.stream, seq, it.t, it.kind, it.canonical);
-        const bytes = it.canonical.length + 64;
+        const hash = linkFromParts(s.lastHash, this.device, it.stream, seq, it.t, it.kind, canonical);
+        const bytes = canonical.length + 64;
         this.insert.run(
           it.stream,
           seq,
@@ -305,7 +305,7 @@ export class SqliteOutbox implements Outbox {
           it.t.boot,
           it.t.mono,
           it.t.synced ? 1 : 0,
-          it.canonical,
+          canonical,
           s.lastHash,
           hash,
           bytes,
@@ -341,10 +341,10 @@ export class SqliteOutbox implements Outbox {
    * floor. When only never-evict data is left the outbox is full: telemetry and media are refused
    * (BL_OUTBOX_FULL), evidence is still taken until the free-disk floor, alarms always.
    */
-  private makeRoom(items: Array<{ kind: string; canonical: string }>) {
+  private makeRoom(items: AppendInput[], canonicals: string[]) {
     const { quota, minFreeDisk } = this.opts;
     if (quota === undefined && minFreeDisk === undefined) return;
-    const incoming = items.reduce((n, it) => n + it.canonical.length + 64, 0);
+    const incoming = canonicals.reduce((n, c) => n + c.length + 64, 0);
     const now = monoMs();
     if (minFreeDisk !== undefined && now - this.diskCheckedAt > 1000) {
       // Pages freed by eviction or acks are reused by later inserts: they count as free space.
