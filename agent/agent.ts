@@ -75,6 +75,8 @@ export class Agent {
     if (this.key.created)
       this.log.info({ publicKey: this.key.publicKeyB64 }, "created the device key; register it in the cloud");
     this.outbox = new SqliteOutbox(join(c.dataDir, "outbox.db"), c.device, {
+      // emit() validates every body against its kind and is the only way in: not twice.
+      validate: false,
       quota: c.outbox.quota,
       minFreeDisk: c.outbox.minFreeDisk,
       onStorage: (e) => queueMicrotask(() => this.onStorage(e)),
