@@ -14,6 +14,12 @@ export interface Db {
   dialect: Dialect;
   /** PostgreSQL schema in use when not the default (tests use one each). */
   schema?: string;
+  /**
+   * SQLite only: the better-sqlite3 handle under Kysely, for hot bulk statements. Use it only inside a
+   * Kysely transaction (the connection is then held by that transaction, so the statements are part
+   * of it); never begin or commit through it.
+   */
+  sqlite?: Database.Database;
   close(): Promise<void>;
 }
 
@@ -45,5 +51,5 @@ export function openDb(url: string, opts: { schema?: string; poolSize?: number }
   sqlite.pragma("busy_timeout = 10000");
   sqlite.pragma("foreign_keys = ON");
   const kysely = new Kysely<DB>({ dialect: new SqliteDialect({ database: sqlite }) });
-  return { kysely, dialect, close: () => kysely.destroy() };
+  return { kysely, dialect, sqlite, close: () => kysely.destroy() };
 }

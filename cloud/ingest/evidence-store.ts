@@ -1,8 +1,9 @@
-import type { Transaction } from "kysely";
+import type Database from "better-sqlite3";
+import { sql, type Transaction } from "kysely";
 import { ERR_SEQ_CONFLICT } from "../../core/errors.ts";
 import type { Db } from "../db/connect.ts";
 import type { DB } from "../db/schema.ts";
-import type { VerifiedSegment } from "./verify.ts";
+import type { VerifiedRecord, VerifiedSegment } from "./verify.ts";
 
 export interface CommittedRange {
   stream: string;
@@ -17,7 +18,16 @@ export interface CommitResult {
   duplicates: number;
 }
 
-const CHUNK = 400;
+/** A stream's row, read once under the lock and written once at the end of the transaction. */
+interface StreamState {
+  committed: number;
+  maxSeq: number;
+  count: number;
+  headSeq: number | null;
+  head?: { seq: number; hash: string; sig: string };
+  /** Ranges known stored after this transaction (verified records inserted or already there). */
+  stored: Array<[number, number]>;
+}
 
 /**
  * Stores verified segments in one transaction, idempotently: (device, stream, seq) is unique, a
@@ -35,10 +45,13 @@ export async function commitSegments(
     let inserted = 0;
     let duplicates = 0;
     const ranges: CommittedRange[] = [];
-    const touched = new Set<string>();
+    const touched = new Map<string, StreamState>();
     for (const s of segments) {
-      await lockStream(db, trx, device, s.stream);
-      touched.add(s.stream);
+      let st = touched.get(s.stream);
+      if (!st) {
+        st = await lockStream(db, trx, device, s.stream);
+        touched.set(s.stream, st);
+      }
       if (s.type === "gap") {
         // Records evicted while already in flight may have arrived: the gap counts only what is missing.
         const stored = await trx
@@ -64,8 +77,8 @@ export async function commitSegments(
           })
           .onConflict((oc) => oc.columns(["device", "stream", "from_seq"]).doNothing())
           .execute();
-        await checkNeighbours(trx, device, s.stream, s.from, s.to, s.prev, s.hash);
-        await updateHead(trx, device, s.stream, s.to, s.hash, s.sig, now, 0);
+        await checkNeighbours(trx, st, device, s.stream, s.from, s.to, s.prev, s.hash);
+        updateHead(st, s.to, s.hash, s.sig, 0);
         ranges.push({ stream: s.stream, from: s.from, to: s.to, hash: s.hash });
         continue;
       }
@@ -78,7 +91,7 @@ export async function commitSegments(
         .where("seq", "<=", s.last)
         .execute();
       const have = new Map(existing.map((r) => [Number(r.seq), r.hash]));
-      const fresh = [];
+      const fresh: VerifiedRecord[] = [];
       for (const r of s.records) {
         const h = have.get(r.seq);
         if (h === undefined) fresh.push(r);
@@ -86,59 +99,124 @@ export async function commitSegments(
           throw ERR_SEQ_CONFLICT(`${s.stream} seq ${r.seq} is already stored with different content`);
         } else duplicates++;
       }
-      for (let i = 0; i < fresh.length; i += CHUNK) {
-        const rows = fresh.slice(i, i + CHUNK).map((r) => ({
-          device,
-          stream: s.stream,
-          seq: r.seq,
-          kind: r.kind,
-          t_wall: r.t.wall,
-          t_boot: r.t.boot,
-          t_mono: r.t.mono,
-          t_synced: r.t.synced ? 1 : 0,
-          t_corrected: null,
-          body: r.body,
-          prev: r.prev,
-          hash: r.hash,
-          received_at: now,
-        }));
-        const res = await trx
-          .insertInto("records")
-          .values(rows)
-          .onConflict((oc) => oc.columns(["device", "stream", "seq"]).doNothing())
-          .executeTakeFirst();
-        inserted += Number(res.numInsertedOrUpdatedRows ?? 0);
-      }
-      await checkNeighbours(trx, device, s.stream, s.first, s.last, s.prev, s.hash);
-      await updateHead(trx, device, s.stream, s.last, s.hash, s.sig, now, fresh.length);
+      if (fresh.length) inserted += await insertRecords(db, trx, device, s.stream, fresh, now);
+      // Every seq of the segment is now stored (inserted, or already there with the same link).
+      st.stored.push([s.first, s.last]);
+      await checkNeighbours(trx, st, device, s.stream, s.first, s.last, s.prev, s.hash);
+      updateHead(st, s.last, s.hash, s.sig, fresh.length);
       ranges.push({ stream: s.stream, from: s.first, to: s.last, hash: s.hash });
     }
-    for (const stream of touched) await advanceCommitted(trx, device, stream);
+    for (const [stream, st] of touched) {
+      const committed = await advanceCommitted(trx, device, stream, st);
+      await trx
+        .updateTable("streams")
+        .set({
+          count: st.count,
+          max_seq: st.maxSeq,
+          last_seen: now,
+          committed_seq: committed,
+          ...(st.head ? { head_seq: st.head.seq, head_hash: st.head.hash, head_sig: st.head.sig } : {}),
+        })
+        .where("device", "=", device)
+        .where("stream", "=", stream)
+        .execute();
+    }
     return { ranges, inserted, duplicates };
   });
 }
 
-async function lockStream(db: Db, trx: Transaction<DB>, device: string, stream: string) {
+const INSERT_SQLITE =
+  "INSERT INTO records(device, stream, seq, kind, t_wall, t_boot, t_mono, t_synced, t_corrected, body, prev, hash, received_at) " +
+  "VALUES (?,?,?,?,?,?,?,?,NULL,?,?,?,?) ON CONFLICT(device, stream, seq) DO NOTHING";
+const sqliteInserts = new WeakMap<Database.Database, Database.Statement>();
+
+/**
+ * The bulk insert, without Kysely's per-row query building: on SQLite one prepared statement run per
+ * row on the transaction's own connection; on PostgreSQL one INSERT … SELECT FROM unnest(arrays).
+ * Both ON CONFLICT DO NOTHING, as before (a row another writer stored first is not counted).
+ */
+async function insertRecords(
+  db: Db,
+  trx: Transaction<DB>,
+  device: string,
+  stream: string,
+  rows: VerifiedRecord[],
+  now: number,
+): Promise<number> {
+  if (db.sqlite) {
+    let st = sqliteInserts.get(db.sqlite);
+    if (!st) {
+      st = db.sqlite.prepare(INSERT_SQLITE);
+      sqliteInserts.set(db.sqlite, st);
+    }
+    let n = 0;
+    for (const r of rows) {
+      const t = r.t;
+      n += st.run(
+        device,
+        stream,
+        r.seq,
+        r.kind,
+        t.wall,
+        t.boot,
+        t.mono,
+        t.synced ? 1 : 0,
+        r.body,
+        r.prev,
+        r.hash,
+        now,
+      ).changes;
+    }
+    return n;
+  }
+  if (db.dialect === "postgres") {
+    const col = <T>(f: (r: VerifiedRecord) => T) => rows.map(f);
+    const res =
+      await sql`INSERT INTO records(device, stream, seq, kind, t_wall, t_boot, t_mono, t_synced, t_corrected, body, prev, hash, received_at)
+      SELECT ${device}, ${stream}, u.seq, u.kind, u.t_wall, u.t_boot, u.t_mono, u.t_synced, NULL, u.body, u.prev, u.hash, ${now}::bigint
+      FROM unnest(${col((r) => r.seq)}::bigint[], ${col((r) => r.kind)}::text[], ${col((r) => r.t.wall)}::bigint[],
+        ${col((r) => r.t.boot)}::text[], ${col((r) => r.t.mono)}::bigint[], ${col((r) => (r.t.synced ? 1 : 0))}::integer[],
+        ${col((r) => r.body)}::text[], ${col((r) => r.prev)}::text[], ${col((r) => r.hash)}::text[])
+        AS u(seq, kind, t_wall, t_boot, t_mono, t_synced, body, prev, hash)
+      ON CONFLICT (device, stream, seq) DO NOTHING`.execute(trx);
+    return Number(res.numAffectedRows ?? 0);
+  }
+  throw new Error(`no bulk insert for dialect ${db.dialect}`);
+}
+
+async function lockStream(
+  db: Db,
+  trx: Transaction<DB>,
+  device: string,
+  stream: string,
+): Promise<StreamState> {
   await trx
     .insertInto("streams")
     .values({ device, stream, committed_seq: 0, max_seq: 0, count: 0, chain_ok: 1 })
     .onConflict((oc) => oc.columns(["device", "stream"]).doNothing())
     .execute();
-  // On PostgreSQL two instances may take batches of one stream at once: serialise on its row.
-  if (db.dialect === "postgres") {
-    await trx
-      .selectFrom("streams")
-      .select("device")
-      .where("device", "=", device)
-      .where("stream", "=", stream)
-      .forUpdate()
-      .execute();
-  }
+  // On PostgreSQL two instances may take batches of one stream at once: serialise on its row, and
+  // read it under that lock.
+  let q = trx
+    .selectFrom("streams")
+    .select(["committed_seq", "max_seq", "count", "head_seq"])
+    .where("device", "=", device)
+    .where("stream", "=", stream);
+  if (db.dialect === "postgres") q = q.forUpdate();
+  const r = await q.executeTakeFirstOrThrow();
+  return {
+    committed: Number(r.committed_seq),
+    maxSeq: Number(r.max_seq),
+    count: Number(r.count),
+    headSeq: r.head_seq === null ? null : Number(r.head_seq),
+    stored: [],
+  };
 }
 
 /** The link before `from` and after `to`, where stored, must agree with this range. */
 async function checkNeighbours(
   trx: Transaction<DB>,
+  st: StreamState,
   device: string,
   stream: string,
   from: number,
@@ -147,7 +225,8 @@ async function checkNeighbours(
   hash: string,
 ) {
   const before = await linkAt(trx, device, stream, from - 1);
-  const after = await prevAt(trx, device, stream, to + 1);
+  // Nothing (no record, no gap) is stored above max_seq, so there is no later neighbour to check.
+  const after = st.maxSeq > to ? await prevAt(trx, device, stream, to + 1) : undefined;
   let error: string | null = null;
   if (before !== undefined && before !== prev)
     error = `link at seq ${from - 1} differs from the prev of seq ${from}`;
@@ -212,47 +291,30 @@ async function prevAt(
   return g?.prev;
 }
 
-async function updateHead(
+function updateHead(st: StreamState, seq: number, hash: string, sig: string, added: number) {
+  st.count += added;
+  st.maxSeq = Math.max(st.maxSeq, seq);
+  const headSeq = st.head?.seq ?? st.headSeq;
+  if (headSeq === null || seq > headSeq) st.head = { seq, hash, sig };
+}
+
+/**
+ * committed_seq: the highest seq such that every seq up to it is stored or covered by a recorded gap.
+ * Ranges this transaction stored are skipped over without reading them back.
+ */
+async function advanceCommitted(
   trx: Transaction<DB>,
   device: string,
   stream: string,
-  seq: number,
-  hash: string,
-  sig: string,
-  now: number,
-  added: number,
-) {
-  const cur = await trx
-    .selectFrom("streams")
-    .select(["head_seq", "max_seq", "count"])
-    .where("device", "=", device)
-    .where("stream", "=", stream)
-    .executeTakeFirstOrThrow();
-  const newer = cur.head_seq === null || seq > Number(cur.head_seq);
-  await trx
-    .updateTable("streams")
-    .set({
-      count: Number(cur.count) + added,
-      max_seq: Math.max(Number(cur.max_seq), seq),
-      last_seen: now,
-      ...(newer ? { head_seq: seq, head_hash: hash, head_sig: sig } : {}),
-    })
-    .where("device", "=", device)
-    .where("stream", "=", stream)
-    .execute();
-}
-
-/** committed_seq: the highest seq such that every seq up to it is stored or covered by a recorded gap. */
-async function advanceCommitted(trx: Transaction<DB>, device: string, stream: string) {
-  const cur = await trx
-    .selectFrom("streams")
-    .select("committed_seq")
-    .where("device", "=", device)
-    .where("stream", "=", stream)
-    .executeTakeFirstOrThrow();
-  let c = Number(cur.committed_seq);
-  const start = c;
+  st: StreamState,
+): Promise<number> {
+  let c = st.committed;
+  const known = [...st.stored].sort((a, b) => a[0] - b[0]);
+  const skipKnown = () => {
+    for (const [from, to] of known) if (from <= c + 1 && to > c) c = to;
+  };
   for (;;) {
+    skipKnown();
     const rows = await trx
       .selectFrom("records")
       .select("seq")
@@ -282,18 +344,8 @@ async function advanceCommitted(trx: Transaction<DB>, device: string, stream: st
       c = Number(gap.to_seq);
       continue;
     }
-    if (!moved || rows.length < 5000) {
-      if (!moved) break;
-      // The run may continue past this page only if the page was full.
-      if (rows.length < 5000) break;
-    }
+    // The run may continue past this page only if the page was full.
+    if (!moved || rows.length < 5000) break;
   }
-  if (c !== start) {
-    await trx
-      .updateTable("streams")
-      .set({ committed_seq: c })
-      .where("device", "=", device)
-      .where("stream", "=", stream)
-      .execute();
-  }
+  return c;
 }
