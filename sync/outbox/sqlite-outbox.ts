@@ -50,6 +50,14 @@ interface StreamState {
   pendingBytes: number;
 }
 
+/** Placeholder until a run's end links are read. */
+const NO_LINK = Buffer.alloc(0);
+
+type PendingRow = Pick<
+  RecordRow,
+  "seq" | "priority" | "kind" | "t_wall" | "t_boot" | "t_mono" | "t_synced" | "body" | "bytes"
+>;
+
 interface RecordRow {
   stream: string;
   seq: number;
@@ -150,6 +158,9 @@ export class SqliteOutbox implements Outbox {
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
       db.pragma("busy_timeout = 5000");
+      // 4 MiB of page cache, not better-sqlite3's 16 MiB default: the outbox is read and written in
+      // key order, and a gateway's memory is better left to the OS page cache.
+      db.pragma("cache_size = -4096");
       if (check) {
         const r = db.pragma("quick_check(1)", { simple: true });
         if (r !== "ok") throw Object.assign(new Error(`quick_check: ${r}`), { code: "SQLITE_CORRUPT" });
@@ -412,7 +423,7 @@ export class SqliteOutbox implements Outbox {
     const out: PendingItem[] = [];
     let records = 0;
     let bytes = 0;
-    const gaps = this.db.prepare("SELECT * FROM gaps ORDER BY priority, stream, from_seq").all() as Array<{
+    const gaps = this.stmt("SELECT * FROM gaps ORDER BY priority, stream, from_seq").all() as Array<{
       stream: string;
       from_seq: number;
       to_seq: number;
@@ -439,11 +450,15 @@ export class SqliteOutbox implements Outbox {
     const order = [...this.streams.entries()]
       .filter(([, s]) => s.pending > 0 && s.priority <= (limits.maxPriority ?? PRIORITY.media))
       .sort((a, b) => a[1].priority - b[1].priority || (a[0] < b[0] ? -1 : 1));
-    const select = this.db.prepare("SELECT * FROM records WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?");
+    const select = this.stmt(
+      "SELECT seq, priority, kind, t_wall, t_boot, t_mono, t_synced, body, bytes FROM records WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
+    );
+    const links = this.stmt("SELECT prev, hash FROM records WHERE stream = ? AND seq = ?");
     for (const [stream] of order) {
       if (records >= limits.maxRecords || bytes >= limits.maxBytes) break;
-      const rows = select.all(stream, after.get(stream) ?? 0, limits.maxRecords - records) as RecordRow[];
+      const rows = select.all(stream, after.get(stream) ?? 0, limits.maxRecords - records) as PendingRow[];
       let run: PendingRun | undefined;
+      const runs: PendingRun[] = [];
       for (const r of rows) {
         if (bytes + r.bytes > limits.maxBytes && records > 0) break;
         if (!run || r.seq !== run.last + 1) {
@@ -451,13 +466,14 @@ export class SqliteOutbox implements Outbox {
             type: "records",
             stream,
             first: r.seq,
-            prev: r.prev,
+            prev: NO_LINK,
             records: [],
             last: r.seq - 1,
-            hash: r.prev,
+            hash: NO_LINK,
             bytes: 0,
             priority: r.priority,
           };
+          runs.push(run);
           out.push(run);
         }
         run.records.push({
@@ -466,42 +482,57 @@ export class SqliteOutbox implements Outbox {
           body: JSON.parse(r.body),
         });
         run.last = r.seq;
-        run.hash = r.hash;
         run.bytes += r.bytes;
         if (r.priority < run.priority) run.priority = r.priority;
         records++;
         bytes += r.bytes;
       }
+      // Links only at the ends of each run (the rest is recomputed by the cloud): no blobs per row.
+      for (const rn of runs) {
+        rn.prev = (links.get(stream, rn.first) as { prev: Buffer }).prev;
+        rn.hash = (links.get(stream, rn.last) as { hash: Buffer }).hash;
+      }
     }
     return out;
+  }
+
+  private readonly stmts = new Map<string, Database.Statement>();
+  /** Prepared once per outbox, not per call. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.stmts.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.stmts.set(sql, st);
+    }
+    return st;
   }
 
   acknowledge(stream: string, from: number, to: number, hash: Buffer): number {
     const s = this.streams.get(stream);
     if (!s) return 0;
     const tx = this.db.transaction(() => {
-      const gap = this.db
-        .prepare("SELECT hash FROM gaps WHERE stream=? AND from_seq=? AND to_seq=?")
-        .get(stream, from, to) as { hash: Buffer } | undefined;
+      const gap = this.stmt("SELECT hash FROM gaps WHERE stream=? AND from_seq=? AND to_seq=?").get(
+        stream,
+        from,
+        to,
+      ) as { hash: Buffer } | undefined;
       if (gap) {
         if (!gap.hash.equals(hash)) return { deleted: 0, bytes: 0, mismatch: true };
-        this.db.prepare("DELETE FROM gaps WHERE stream=? AND from_seq=?").run(stream, from);
+        this.stmt("DELETE FROM gaps WHERE stream=? AND from_seq=?").run(stream, from);
         return { deleted: 0, bytes: 0, mismatch: false };
       }
-      const last = this.db.prepare("SELECT hash FROM records WHERE stream=? AND seq=?").get(stream, to) as
+      const last = this.stmt("SELECT hash FROM records WHERE stream=? AND seq=?").get(stream, to) as
         | { hash: Buffer }
         | undefined;
       if (!last) return { deleted: 0, bytes: 0, mismatch: false };
       // The ack must name the link we hold at `to`; anything else is not about our records.
       if (!last.hash.equals(hash)) return { deleted: 0, bytes: 0, mismatch: true };
-      const agg = this.db
-        .prepare(
-          "SELECT count(*) AS n, coalesce(sum(bytes),0) AS b FROM records WHERE stream=? AND seq BETWEEN ? AND ?",
-        )
-        .get(stream, from, to) as { n: number; b: number };
-      this.db.prepare("DELETE FROM records WHERE stream=? AND seq BETWEEN ? AND ?").run(stream, from, to);
+      const agg = this.stmt(
+        "SELECT count(*) AS n, coalesce(sum(bytes),0) AS b FROM records WHERE stream=? AND seq BETWEEN ? AND ?",
+      ).get(stream, from, to) as { n: number; b: number };
+      this.stmt("DELETE FROM records WHERE stream=? AND seq BETWEEN ? AND ?").run(stream, from, to);
       const acked = Math.max(s.ackedSeq, to);
-      this.db.prepare("UPDATE streams SET acked_seq=? WHERE stream=?").run(acked, stream);
+      this.stmt("UPDATE streams SET acked_seq=? WHERE stream=?").run(acked, stream);
       return { deleted: agg.n, bytes: agg.b, mismatch: false, acked };
     });
     const r = tx() as { deleted: number; bytes: number; mismatch: boolean; acked?: number };
