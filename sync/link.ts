@@ -254,7 +254,9 @@ export class Link extends EventEmitter {
     const frame = encodeBatch(batch, this.opts.compression ?? "brotli");
     const records = items.reduce((n, it) => n + (it.type === "records" ? it.records.length : 0), 0);
     const metered = items.some((it) => it.type === "records" && it.priority >= PRIORITY.telemetry);
-    return { id: batch.id, frame, items, sentAt: 0, attempts: 0, records, metered };
+    // The frame is all that is resent; keep only each run's range (for a rewind), not its records.
+    const kept = items.map((it): PendingItem => (it.type === "records" ? { ...it, records: [] } : it));
+    return { id: batch.id, frame, items: kept, sentAt: 0, attempts: 0, records, metered };
   }
 
   /** Over the daily budget only alarms and evidence go; the window is 24 h of monotonic time. */
