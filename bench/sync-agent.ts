@@ -9,6 +9,8 @@ import { SqliteOutbox } from "../sync/outbox/sqlite-outbox.ts";
 const [dir, url, cloudKey, device] = process.argv.slice(2) as [string, string, string, string];
 const key = loadOrCreateKey(join(dir, "device.key"));
 const outbox = new SqliteOutbox(join(dir, "outbox.db"), device, { validate: false, check: false });
+// RSS at rest: Node, tsx's loader, better-sqlite3, MQTT.js and the opened outbox, before any batch.
+const restRss = process.memoryUsage().rss;
 process.send!({ type: "ready", publicKey: key.publicKeyB64 });
 process.once("message", () => {
   const clock = systemClock("always");
@@ -25,8 +27,11 @@ process.once("message", () => {
     ackTimeoutMs: 60_000,
   });
   let peak = process.memoryUsage().rss;
+  let peakHeap = 0;
   const sample = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
+    const m = process.memoryUsage();
+    peak = Math.max(peak, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapTotal);
   }, 50);
   const start = Date.now();
   link.start();
@@ -40,6 +45,8 @@ process.once("message", () => {
         ok,
         ms,
         peakRss: peak,
+        restRss,
+        peakHeap,
         bytesSent: link.stats.bytesSent,
         resent: link.stats.batchesResent,
       },

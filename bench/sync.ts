@@ -106,6 +106,23 @@ function wire(): BenchLine[] {
   ];
 }
 
+/** Bundles bench/sync-agent.ts to node_modules/.cache (so its packages resolve) and returns the file. */
+async function compileAgent(): Promise<string> {
+  const { build } = await import("esbuild");
+  const out = join(import.meta.dirname, "../node_modules/.cache/barnlink-bench/sync-agent.mjs");
+  await build({
+    entryPoints: [join(import.meta.dirname, "sync-agent.ts")],
+    outfile: out,
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    packages: "external",
+    logLevel: "error",
+  });
+  return out;
+}
+
 async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<BenchLine[]> {
   const dir = tmpDir("barnlink-bench-");
   const fresh = await freshDb(db);
@@ -131,11 +148,23 @@ async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<Bench
   for (let i = 0; i < RECORDS; i += 5000)
     backlog.append(Array.from({ length: Math.min(5000, RECORDS - i) }, (_, k) => row(i + k)));
   backlog.close();
+  // BENCH_AGENT_RUNTIME=compiled runs the agent half bundled to plain JavaScript (esbuild, packages
+  // external) under plain node: no tsx loader thread in its RSS. Default: through tsx, like bin/barnlink.js.
+  const compiled = process.env.BENCH_AGENT_RUNTIME === "compiled" ? await compileAgent() : undefined;
+  const prof = process.env.BENCH_AGENT_PROF
+    ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_AGENT_PROF}`]
+    : [];
   const child = fork(
-    join(import.meta.dirname, "sync-agent.ts"),
+    compiled ?? join(import.meta.dirname, "sync-agent.ts"),
     [adir, MOSQUITTO_URL, clouds[0]!.publicKey, device],
+    // BENCH_AGENT_PROF=DIR writes the agent's CPU profile there (node --cpu-prof).
+    // BENCH_AGENT_NODE_FLAGS: extra node flags for the agent (e.g. --max-semi-space-size=2 on a small Pi).
     {
-      execArgv: ["--import", "tsx"],
+      execArgv: [
+        ...(compiled ? [] : ["--import", "tsx"]),
+        ...prof,
+        ...(process.env.BENCH_AGENT_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
+      ],
     },
   );
   const next = () =>
@@ -149,10 +178,16 @@ async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<Bench
   const res = await done;
   for (const c of clouds) await c.stop();
   await fresh.drop();
-  const label = `drain ${RECORDS.toLocaleString("en")} → Mosquitto → ${instances} cloud${instances > 1 ? "s" : ""} on ${db}`;
+  const label = `drain ${RECORDS.toLocaleString("en")} → Mosquitto → ${instances} cloud${instances > 1 ? "s" : ""} on ${db}${compiled ? " (agent compiled)" : ""}`;
   return [
     line(`${label}, committed and acked`, RECORDS / (Number(res.ms) / 1000), "records/s"),
     line(`agent peak RSS during ${label}`, Number(res.peakRss) / 1024 / 1024, "MB"),
+    line(
+      `agent RSS at rest before ${label} (Node${compiled ? "" : " + tsx"} + modules)`,
+      Number(res.restRss) / 1024 / 1024,
+      "MB",
+    ),
+    line(`agent peak V8 heap during ${label}`, Number(res.peakHeap) / 1024 / 1024, "MB"),
   ];
 }
 
