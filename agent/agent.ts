@@ -162,6 +162,19 @@ export class Agent {
     }
     this.counters.appended += good.length;
     for (const g of good) this.latest.set(g.stream, { kind: g.kind, body: g.body, t: g.t.wall, source });
+    const dock = this.config.sync.reconnectOn;
+    if (
+      dock &&
+      good.some(
+        (g) =>
+          g.kind === "event" &&
+          (g.body as { input?: string; state?: unknown }).input === dock &&
+          (g.body as { state?: unknown }).state === true,
+      )
+    ) {
+      // Docked: Wi-Fi is back, so upload now rather than after the reconnect backoff.
+      this.link.reconnectNow();
+    }
     this.link.kick();
   }
 

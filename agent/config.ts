@@ -41,6 +41,11 @@ export function agentConfigSchema() {
         reconnectCap: duration().default(120_000),
         /** Metered links: bytes per 24 h for telemetry and media (alarms and evidence are exempt); unset = unlimited. */
         dailyBudget: bytes().optional(),
+        /**
+         * An input whose `true` event means the network is back (a patrol robot's dock contact):
+         * the link reconnects at once instead of waiting out its backoff.
+         */
+        reconnectOn: z.string().max(64).optional(),
       })
       .prefault({}),
     /** The outbox's disk bounds (docs/durability.md). */

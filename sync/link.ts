@@ -181,6 +181,19 @@ export class Link extends EventEmitter {
     }, delay);
   }
 
+  /**
+   * The network is likely back (a patrol robot docked, a modem came up): reconnect now instead of
+   * waiting out the backoff, which may be minutes after a long outage.
+   */
+  reconnectNow(): void {
+    if (this.stopped || this.stats.connected || !this.reconnectTimer) return;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.backoff.reset();
+    this.stats.reconnects++;
+    this.client?.reconnect();
+  }
+
   /** Asks for a send soon (after the linger time, so small appends share a batch). */
   kick(delay = this.lingerMs): void {
     if (this.stopped || this.pumpTimer) return;
