@@ -192,6 +192,8 @@ async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<Bench
 }
 
 export async function benchSync(): Promise<BenchLine[]> {
+  // BENCH_SYNC_ONLY=append: the append comparison alone (seconds, not minutes).
+  if (process.env.BENCH_SYNC_ONLY === "append") return append();
   const out = [...append(), ...wire()];
   const only = process.env.BENCH_SYNC_DRAIN?.split(",");
   for (const [db, n] of [

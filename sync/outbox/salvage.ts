@@ -22,7 +22,10 @@ export interface SalvagedHead {
 export interface Salvage {
   quarantined: string;
   heads: SalvagedHead[];
-  /** Rows exactly as stored (seq, prev, hash unchanged): they re-enter the fresh outbox as they were. */
+  /**
+   * Rows exactly as stored (seq, prev, hash unchanged): they re-enter the fresh outbox as they were.
+   * `prev` is null on a row that follows its predecessor (layout 2).
+   */
   records: Array<Record<string, unknown>>;
   gaps: Array<Record<string, unknown>>;
   /** Tables or pages that could not be read. */
@@ -35,9 +38,9 @@ export interface Salvage {
  * and the cloud never sees a reused seq with other content), then records page by page, skipping
  * pages that fail. Greengrass's disk spooler deletes the database here; we do not.
  */
-export function quarantineAndSalvage(path: string, now = new Date()): Salvage {
+export function quarantineAndSalvage(path: string, now = new Date(), why = "corrupt"): Salvage {
   const stamp = now.toISOString().replace(/[:.]/g, "-");
-  const quarantined = `${path}.corrupt-${stamp}`;
+  const quarantined = `${path}.${why}-${stamp}`;
   for (const suffix of ["", "-wal", "-shm"]) {
     if (existsSync(path + suffix)) renameSync(path + suffix, quarantined + suffix);
   }

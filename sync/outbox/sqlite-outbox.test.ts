@@ -1,7 +1,9 @@
+import { existsSync } from "node:fs";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "../../test/helpers/services.ts";
-import { genesis, link } from "../chain.ts";
+import { genesis, link, verifyRun } from "../chain.ts";
 import { SqliteOutbox } from "./sqlite-outbox.ts";
 
 const t = (i: number) => ({ wall: 1_700_000_000_000 + i, boot: "b", mono: i, synced: true });
@@ -106,5 +108,117 @@ describe("SQLite outbox", () => {
     const path = join(tmpDir(), "o.db");
     new SqliteOutbox(path, "barn-1").close();
     expect(() => new SqliteOutbox(path, "barn-2")).toThrow(/belongs to device 'barn-1'/);
+  });
+});
+
+describe("SQLite outbox layout 2 (prev stored only where the row before is gone)", () => {
+  const runsVerify = (ob: SqliteOutbox, after = new Map<string, number>()) => {
+    const items = ob.pending({ maxRecords: 100_000, maxBytes: 1e9 }, after);
+    for (const run of items) {
+      if (run.type !== "records") continue;
+      const records = run.records.map((r, k) => ({
+        device: "barn-1",
+        stream: run.stream,
+        seq: run.first + k,
+        ...r,
+      }));
+      expect(verifyRun(run.prev, records, run.hash).ok).toBe(true);
+    }
+    return items;
+  };
+
+  it("gives every run its true prev after out-of-order acks, mid-call starts and a reopen", () => {
+    const path = join(tmpDir(), "o.db");
+    const ob = new SqliteOutbox(path, "barn-1");
+    const refs: Array<{ seq: number; hash: Buffer }> = [];
+    for (let i = 0; i < 30; i += 10)
+      refs.push(...ob.append(Array.from({ length: 10 }, (_, k) => reading(i + k + 1))));
+    // Ack 13..17 first (out of order, mid-call): the run from 18 must chain from the link at 17.
+    expect(ob.acknowledge("env.temperature", 13, 17, refs[16]!.hash)).toBe(5);
+    const items = runsVerify(ob);
+    expect(items.map((i) => (i.type === "records" ? [i.first, i.last] : []))).toEqual([
+      [1, 12],
+      [18, 30],
+    ]);
+    expect(items[1]!.prev.equals(refs[16]!.hash)).toBe(true);
+    // A run that starts mid-call because earlier rows are in flight.
+    const mid = runsVerify(ob, new Map([["env.temperature", 20]]));
+    expect(mid[0]!.prev.equals(refs[19]!.hash)).toBe(true);
+    // Ack everything, then append again: the next run chains from the last acked link.
+    expect(ob.acknowledge("env.temperature", 1, 12, refs[11]!.hash)).toBe(12);
+    expect(ob.acknowledge("env.temperature", 18, 30, refs[29]!.hash)).toBe(13);
+    ob.close();
+    const again = new SqliteOutbox(path, "barn-1");
+    again.append([reading(31), reading(32)]);
+    const next = runsVerify(again);
+    expect(next[0]!.prev.equals(refs[29]!.hash)).toBe(true);
+    expect(again.status()[0]).toMatchObject({ lastSeq: 32, ackedSeq: 30, pending: 2 });
+    again.close();
+  });
+
+  it("moves a layout-1 file aside and carries its rows, seqs and links into a fresh layout-2 file", () => {
+    const dir = tmpDir();
+    const path = join(dir, "outbox.db");
+    const g = genesis("barn-1", "env.temperature");
+    const old = new Database(path);
+    old.exec(`CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE streams(stream TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_hash BLOB NOT NULL,
+        acked_seq INTEGER NOT NULL DEFAULT 0, evicted INTEGER NOT NULL DEFAULT 0, priority INTEGER NOT NULL);
+      CREATE TABLE records(stream TEXT NOT NULL, seq INTEGER NOT NULL, priority INTEGER NOT NULL, kind TEXT NOT NULL,
+        t_wall INTEGER NOT NULL, t_boot TEXT NOT NULL, t_mono INTEGER NOT NULL, t_synced INTEGER NOT NULL,
+        body TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL, bytes INTEGER NOT NULL,
+        PRIMARY KEY(stream, seq)) WITHOUT ROWID;
+      CREATE INDEX records_priority ON records(priority, stream, seq);
+      CREATE TABLE gaps(stream TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
+        prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, count INTEGER, PRIMARY KEY(stream, from_seq));
+      CREATE TABLE commands(id TEXT PRIMARY KEY, at INTEGER NOT NULL);`);
+    old.prepare("INSERT INTO meta VALUES ('device', 'barn-1')").run();
+    // Seqs 1..2 acked; 3..4 pending, each row with its own prev (layout 1).
+    let h = g;
+    const hashes: Buffer[] = [];
+    for (let seq = 1; seq <= 4; seq++) {
+      const r = reading(seq);
+      const next = link(h, { device: "barn-1", stream: r.stream, seq, t: r.t, kind: r.kind, body: r.body });
+      if (seq > 2)
+        old
+          .prepare("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
+          .run(
+            r.stream,
+            seq,
+            2,
+            r.kind,
+            r.t.wall,
+            r.t.boot,
+            r.t.mono,
+            1,
+            JSON.stringify({ unit: "degC", value: seq }),
+            h,
+            next,
+            50,
+          );
+      hashes.push(next);
+      h = next;
+    }
+    old.prepare("INSERT INTO streams VALUES ('env.temperature', 4, ?, 2, 0, 2)").run(h);
+    old.close();
+    const ob = new SqliteOutbox(path, "barn-1");
+    expect(ob.recovery?.quarantined).toContain(".old-layout-");
+    expect(existsSync(ob.recovery!.quarantined)).toBe(true);
+    expect(ob.db.pragma("user_version", { simple: true })).toBe(2);
+    expect(ob.status()[0]).toMatchObject({ lastSeq: 4, ackedSeq: 2, pending: 2 });
+    expect(ob.append([reading(5)])[0]!.seq).toBe(5);
+    const items = runsVerify(ob);
+    expect(items[0]).toMatchObject({ first: 3, last: 5 });
+    expect(items[0]!.prev.equals(hashes[1]!)).toBe(true);
+    ob.close();
+  });
+
+  it("refuses a file of a newer layout", () => {
+    const path = join(tmpDir(), "o.db");
+    new SqliteOutbox(path, "barn-1").close();
+    const db = new Database(path);
+    db.pragma("user_version = 3");
+    db.close();
+    expect(() => new SqliteOutbox(path, "barn-1")).toThrow(/layout 3/);
   });
 });

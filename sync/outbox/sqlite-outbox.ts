@@ -5,7 +5,15 @@ import { monoMs } from "../../core/clock.ts";
 import { ERR_BAD_RECORD, ERR_STORAGE } from "../../core/errors.ts";
 import { genesis, linkFromParts } from "../chain.ts";
 import { ERR_OUTBOX_FULL } from "../errors.ts";
-import { bodyIssue, canonicalBody, isKind, PRIORITY, priorityOf } from "../kinds.ts";
+import {
+  bodyIssue,
+  canonicalBody,
+  canonicalReading,
+  isKind,
+  isPlainReading,
+  PRIORITY,
+  priorityOf,
+} from "../kinds.ts";
 import { type EvictedRange, evictOldest } from "./evict.ts";
 import { isCorruption, quarantineAndSalvage, type Salvage } from "./salvage.ts";
 import {
@@ -19,6 +27,14 @@ import {
   type StreamStatus,
 } from "./types.ts";
 
+/**
+ * Layout version, kept in PRAGMA user_version. 2: no per-row `prev` (a row's prev is the hash of the
+ * row before it; only a row whose predecessor is not stored carries it) and no priority index
+ * (eviction walks the evictable streams by primary key). A file of another layout is moved aside and
+ * salvaged into a fresh one (see the constructor); no gateway ran layout 1 in the field.
+ */
+export const OUTBOX_LAYOUT = 2;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS streams(
@@ -27,15 +43,19 @@ CREATE TABLE IF NOT EXISTS streams(
 CREATE TABLE IF NOT EXISTS records(
   stream TEXT NOT NULL, seq INTEGER NOT NULL, priority INTEGER NOT NULL, kind TEXT NOT NULL,
   t_wall INTEGER NOT NULL, t_boot TEXT NOT NULL, t_mono INTEGER NOT NULL, t_synced INTEGER NOT NULL,
-  body TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL, bytes INTEGER NOT NULL,
+  body TEXT NOT NULL, prev BLOB, hash BLOB NOT NULL, bytes INTEGER NOT NULL,
   PRIMARY KEY(stream, seq)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_priority ON records(priority, stream, seq);
 CREATE TABLE IF NOT EXISTS commands(id TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS gaps(
   stream TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
   prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, count INTEGER,
   PRIMARY KEY(stream, from_seq));
+PRAGMA user_version = ${OUTBOX_LAYOUT};
 `;
+
+const OLD_LAYOUT = "BL_OUTBOX_OLD_LAYOUT";
+const isOldLayout = (e: unknown) =>
+  (e as { details?: { sqliteCode?: string } })?.details?.sqliteCode === OLD_LAYOUT;
 
 const INSERT_RECORDS =
   "INSERT INTO records(stream, seq, priority, kind, t_wall, t_boot, t_mono, t_synced, body, prev, hash, bytes) VALUES";
@@ -127,9 +147,11 @@ export class SqliteOutbox implements Outbox {
     try {
       this.db = this.open(path, opts.check ?? true);
     } catch (e) {
-      if (!isCorruption(e)) throw e;
-      // Never delete a damaged outbox: move it aside, keep what reads, carry on in a fresh file.
-      salvage = quarantineAndSalvage(path);
+      const oldLayout = isOldLayout(e);
+      if (!isCorruption(e) && !oldLayout) throw e;
+      // Never delete a damaged outbox: move it aside, keep what reads, carry on in a fresh file. A
+      // file of the previous layout takes the same path: its rows, seqs and links carry over.
+      salvage = quarantineAndSalvage(path, new Date(), oldLayout ? "old-layout" : "corrupt");
       this.db = this.open(path, false);
     }
     const owner = this.db.prepare("SELECT value FROM meta WHERE key='device'").get() as
@@ -165,9 +187,14 @@ export class SqliteOutbox implements Outbox {
         const r = db.pragma("quick_check(1)", { simple: true });
         if (r !== "ok") throw Object.assign(new Error(`quick_check: ${r}`), { code: "SQLITE_CORRUPT" });
       }
+      const layout = Number(db.pragma("user_version", { simple: true }));
+      const used = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'records'").get() !== undefined;
+      if (used && layout !== OUTBOX_LAYOUT) {
+        throw Object.assign(new Error(`file layout ${layout}, this build reads layout ${OUTBOX_LAYOUT}`), {
+          code: layout < OUTBOX_LAYOUT ? OLD_LAYOUT : "BL_OUTBOX_NEWER_LAYOUT",
+        });
+      }
       db.exec(SCHEMA);
-      const cols = db.prepare("PRAGMA table_info(gaps)").all() as Array<{ name: string }>;
-      if (!cols.some((c) => c.name === "count")) db.exec("ALTER TABLE gaps ADD COLUMN count INTEGER");
       return db;
     } catch (e) {
       db?.close();
@@ -216,7 +243,21 @@ export class SqliteOutbox implements Outbox {
       );
       for (const h of heads.values())
         hs.run(h.stream, h.lastSeq, h.lastHash, h.ackedSeq, h.evicted, h.priority);
-      for (const r of s.records) this.insert.run(...cols.map((c) => r[c]));
+      // A row whose predecessor was lost (a damaged page) and that carries no prev of its own
+      // cannot be chained: it stays in the quarantined file only.
+      let kept: { stream: unknown; seq: number } | undefined;
+      let unchained = 0;
+      for (const r of s.records) {
+        const seq = Number(r.seq);
+        const follows = kept !== undefined && kept.stream === r.stream && kept.seq === seq - 1;
+        if (r.prev == null && !follows) {
+          unchained++;
+          continue;
+        }
+        this.insert.run(...cols.map((c) => r[c] ?? null));
+        kept = { stream: r.stream, seq };
+      }
+      if (unchained) s.errors.push(`${unchained} record(s) after a damaged page have no link to chain from`);
       const g = this.db.prepare(
         `INSERT OR IGNORE INTO gaps(${gcols.join(",")}) VALUES (${gcols.map(() => "?").join(",")})`,
       );
@@ -261,6 +302,8 @@ export class SqliteOutbox implements Outbox {
   append(items: AppendInput[], opts: { durable?: "full" | "normal" } = {}): AppendedRef[] {
     if (items.length === 0) return [];
     const canonicals = items.map((it) => {
+      // The reading fast path checked once: valid, and its canonical text (as bodyIssue + canonicalBody).
+      if (it.kind === "reading" && isPlainReading(it.body)) return canonicalReading(it.body);
       if (this.validate) {
         const issue = bodyIssue(it.kind, it.body);
         if (issue !== null)
@@ -288,6 +331,9 @@ export class SqliteOutbox implements Outbox {
         const it = items[i]!;
         const canonical = canonicals[i]!;
         let s = touched.get(it.stream);
+        // Only the first row of a stream in a call stores its prev (the row before it may be acked
+        // and deleted); every later one's prev is the hash of the row just before it.
+        const first = !s;
         if (!s) {
           const base = this.streams.get(it.stream);
           s = base
@@ -317,7 +363,7 @@ export class SqliteOutbox implements Outbox {
           it.t.mono,
           it.t.synced ? 1 : 0,
           canonical,
-          s.lastHash,
+          first ? s.lastHash : null,
           hash,
           bytes,
         );
@@ -454,6 +500,8 @@ export class SqliteOutbox implements Outbox {
       "SELECT seq, priority, kind, t_wall, t_boot, t_mono, t_synced, body, bytes FROM records WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
     );
     const links = this.stmt("SELECT prev, hash FROM records WHERE stream = ? AND seq = ?");
+    const link = (stream: string, seq: number) =>
+      links.get(stream, seq) as { prev: Buffer | null; hash: Buffer } | undefined;
     for (const [stream] of order) {
       if (records >= limits.maxRecords || bytes >= limits.maxBytes) break;
       const rows = select.all(stream, after.get(stream) ?? 0, limits.maxRecords - records) as PendingRow[];
@@ -489,8 +537,11 @@ export class SqliteOutbox implements Outbox {
       }
       // Links only at the ends of each run (the rest is recomputed by the cloud): no blobs per row.
       for (const rn of runs) {
-        rn.prev = (links.get(stream, rn.first) as { prev: Buffer }).prev;
-        rn.hash = (links.get(stream, rn.last) as { hash: Buffer }).hash;
+        // A run starts after a deleted range (its first row holds the link) or after rows in flight.
+        const prev = link(stream, rn.first)!.prev ?? link(stream, rn.first - 1)?.hash;
+        if (!prev) throw ERR_STORAGE(`outbox: no link before ${stream} seq ${rn.first}`);
+        rn.prev = prev;
+        rn.hash = link(stream, rn.last)!.hash;
       }
     }
     return out;
@@ -531,6 +582,12 @@ export class SqliteOutbox implements Outbox {
         "SELECT count(*) AS n, coalesce(sum(bytes),0) AS b FROM records WHERE stream=? AND seq BETWEEN ? AND ?",
       ).get(stream, from, to) as { n: number; b: number };
       this.stmt("DELETE FROM records WHERE stream=? AND seq BETWEEN ? AND ?").run(stream, from, to);
+      // The row after the range loses its predecessor: it keeps the link itself.
+      this.stmt("UPDATE records SET prev=? WHERE stream=? AND seq=? AND prev IS NULL").run(
+        hash,
+        stream,
+        to + 1,
+      );
       const acked = Math.max(s.ackedSeq, to);
       this.stmt("UPDATE streams SET acked_seq=? WHERE stream=?").run(acked, stream);
       return { deleted: agg.n, bytes: agg.b, mismatch: false, acked };
