@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, statSync, writeSync } fro
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "../../test/helpers/services.ts";
+import { verifyRun } from "../chain.ts";
 import { SqliteOutbox } from "./sqlite-outbox.ts";
 
 const t = (i: number) => ({ wall: 1_700_000_000_000 + i, boot: "b", mono: i, synced: true });
@@ -52,6 +53,17 @@ describe("a corrupt outbox", () => {
       .prepare("SELECT prev FROM records WHERE stream = ? AND seq = ?")
       .get("env.temperature", ref.seq) as { prev: Buffer };
     expect(row.prev.equals(before.hash)).toBe(true);
+    // Every salvaged run still chains: its prev and the records give its last link.
+    for (const run of ob.pending({ maxRecords: 100_000, maxBytes: 1e9 }, new Map())) {
+      if (run.type !== "records") continue;
+      const recs = run.records.map((r, k) => ({
+        device: "barn-1",
+        stream: run.stream,
+        seq: run.first + k,
+        ...r,
+      }));
+      expect(verifyRun(run.prev, recs, run.hash).ok).toBe(true);
+    }
     ob.close();
   });
 

@@ -332,7 +332,8 @@ export class SqliteOutbox implements Outbox {
         const canonical = canonicals[i]!;
         let s = touched.get(it.stream);
         // Only the first row of a stream in a call stores its prev (the row before it may be acked
-        // and deleted); every later one's prev is the hash of the row just before it.
+        // and deleted), and every 64th (so a damaged page strands at most 63 rows in salvage, see
+        // restore()); every other row's prev is the hash of the row just before it.
         const first = !s;
         if (!s) {
           const base = this.streams.get(it.stream);
@@ -363,7 +364,7 @@ export class SqliteOutbox implements Outbox {
           it.t.mono,
           it.t.synced ? 1 : 0,
           canonical,
-          first ? s.lastHash : null,
+          first || seq % 64 === 0 ? s.lastHash : null,
           hash,
           bytes,
         );
