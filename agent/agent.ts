@@ -84,13 +84,17 @@ export class Agent {
     const rec = this.outbox.recovery;
     if (rec) {
       const detail = { quarantined: rec.quarantined, records: rec.records, errors: rec.errors.slice(0, 5) };
-      this.log.error(detail, "the outbox was corrupt: quarantined, salvaged, continuing in a fresh file");
+      // An older layout moved aside is an upgrade, not damage: say so, and don't cry wolf.
+      const migrated = rec.quarantined.includes(".old-layout-");
+      if (migrated) this.log.info(detail, "outbox of an older layout carried over into a fresh file");
+      else
+        this.log.error(detail, "the outbox was corrupt: quarantined, salvaged, continuing in a fresh file");
       this.raise({
-        code: "outbox.corrupt",
-        severity: "critical",
+        code: migrated ? "outbox.migrated" : "outbox.corrupt",
+        severity: migrated ? "info" : "critical",
         subject: "outbox",
         active: true,
-        message: `outbox quarantined as ${rec.quarantined}; ${rec.records} pending records salvaged`,
+        message: `outbox ${migrated ? "moved aside" : "quarantined"} as ${rec.quarantined}; ${rec.records} pending records carried over`,
         detail,
       });
     }
