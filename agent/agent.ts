@@ -244,28 +244,28 @@ export class Agent {
 
   private async runCommand(cmd: Command) {
     const h = this.commandHandlers.get(cmd.name);
-    if (h) {
-      this.log.info({ id: cmd.id, name: cmd.name }, "command");
-      await h(cmd, this);
-      return;
+    let state = "ignored";
+    try {
+      if (h) {
+        await h(cmd, this);
+        state = "applied";
+      } else {
+        // Otherwise the sources that know the command act on it (census.interval: the barn's census).
+        for (const s of this.sources)
+          if (s.command && (await s.command(cmd.name, cmd.args))) state = "applied";
+      }
+    } catch (e) {
+      state = "failed";
+      this.log.error({ id: cmd.id, name: cmd.name, err: (e as Error).message }, "command failed");
     }
-    // Otherwise the sources that know the command act on it (census.interval: the barn's census).
-    let handled = false;
-    for (const s of this.sources) if (s.command && (await s.command(cmd.name, cmd.args))) handled = true;
-    this.log.info(
-      { id: cmd.id, name: cmd.name, args: cmd.args },
-      handled ? "command" : "unknown command ignored",
-    );
-    // The command and its effect become evidence too: the lender can see the demand was met.
+    this.log.info({ id: cmd.id, name: cmd.name, args: cmd.args, state }, "command");
+    // Every command and its outcome become evidence: the lender sees the demand was met, and the
+    // cloud stops re-sending it once this record is committed.
     this.emit([
       {
         stream: "commands",
         kind: "event",
-        body: {
-          input: cmd.name,
-          state: handled ? "applied" : "ignored",
-          detail: { id: cmd.id, args: cmd.args },
-        },
+        body: { input: cmd.name, state, detail: { id: cmd.id, args: cmd.args } },
       },
     ]);
   }

@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
+import type { MqttClient } from "mqtt";
 import { loadOrCreateKey } from "../core/keys.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
-import { type Command, signMessage } from "../sync/messages.ts";
-import { cmdTopic } from "../sync/topics.ts";
 import { type ApiToken, hashToken } from "./api/auth.ts";
 import { type ApiModule, buildServer } from "./api/server.ts";
+import { CommandQueue } from "./commands.ts";
 import type { CloudConfig } from "./config.ts";
 import type { CloudContext } from "./context.ts";
 import { registerCloudMetrics } from "./dashboard/metrics.ts";
@@ -46,6 +45,22 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
   for (const d of config.devices) await registerDevice(db, d.id, d.publicKey, d.name ?? null, now());
 
   const ingest = new Ingest(db, key, log, now);
+  // Commands are stored, then published; re-sent when their device comes online, closed by its evidence.
+  // Retained `online` states arrive as soon as the subscriber subscribes, before it is returned here.
+  let subscribed!: (c: MqttClient) => void;
+  const client = new Promise<MqttClient>((r) => {
+    subscribed = r;
+  });
+  const commands: CommandQueue = new CommandQueue(
+    db,
+    key,
+    async (topic, payload) => {
+      await (await client).publishAsync(topic, payload, { qos: 1 });
+    },
+    now,
+    log,
+  );
+  ingest.onCommitted = (device, segments) => commands.confirmFrom(device, segments);
   const sub = await startSubscriber(ingest, {
     url: config.mqtt.url,
     instance: config.instance,
@@ -54,25 +69,16 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     caFile: config.mqtt.caFile,
     sharedGroup: config.mqtt.sharedGroup,
     log,
+    onOnline: (device) => commands.online(device),
   });
+  subscribed(sub.client);
   const ctx: CloudContext = {
     db,
     log,
     key,
     now,
     sendCommand: async (device, name, args) => {
-      const at = now();
-      const cmd = signMessage<Command>(key.privateKey, {
-        v: 1,
-        type: "cmd",
-        device,
-        id: randomBytes(12).toString("hex"),
-        name,
-        args,
-        at,
-        expires: at + 24 * 3_600_000,
-      });
-      await sub.client.publishAsync(cmdTopic(device), JSON.stringify(cmd), { qos: 1 });
+      await commands.send(device, name, args);
     },
   };
   const tokens: ApiToken[] = config.tokens.map((t) => ({

@@ -73,7 +73,21 @@ export interface RejectsTable {
   received_at: number;
 }
 
+export interface DeviceCommandsTable {
+  id: string;
+  device: string;
+  name: string;
+  message: string;
+  created_at: number;
+  expires_at: number;
+  sends: number;
+  last_sent_at: number;
+  done_at: number | null;
+  outcome: string | null;
+}
+
 export interface DB extends LendingTables {
+  device_commands: DeviceCommandsTable;
   devices: DevicesTable;
   records: RecordsTable;
   streams: StreamsTable;

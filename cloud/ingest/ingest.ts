@@ -13,7 +13,7 @@ import type { Db } from "../db/connect.ts";
 import { DeviceKeys } from "../devices.ts";
 import { commitSegments } from "./evidence-store.ts";
 import { TimeCorrector } from "./time-correction.ts";
-import { verifyBatch } from "./verify.ts";
+import { type VerifiedSegment, verifyBatch } from "./verify.ts";
 
 export interface IngestCounters {
   batches: number;
@@ -55,6 +55,9 @@ export class Ingest {
     this.time = new TimeCorrector(db, now);
   }
 
+  /** Runs after each commit (outside its transaction), e.g. closing commands the device confirmed. */
+  onCommitted?: (device: string, segments: VerifiedSegment[]) => Promise<void>;
+
   async handle(topic: string, payload: Buffer): Promise<IngestResult> {
     const t = deviceOfTopic(topic);
     const topicDevice = t?.device ?? null;
@@ -84,6 +87,9 @@ export class Ingest {
       await this.time
         .afterCommit(batch.device, segments)
         .catch((e) => this.log.warn({ err: (e as Error).message }, "time correction failed"));
+      await this.onCommitted?.(batch.device, segments).catch((e) =>
+        this.log.warn({ err: (e as Error).message }, "after-commit hook failed"),
+      );
       return { ack: this.ack(batch.device, batch.id, "committed", res.ranges) };
     } catch (e) {
       const err =

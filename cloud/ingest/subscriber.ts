@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "../../core/log.ts";
-import { ackTopic, UP_WILDCARD } from "../../sync/topics.ts";
+import { ackTopic, deviceOfTopic, STATE_WILDCARD, UP_WILDCARD } from "../../sync/topics.ts";
 import type { Ingest } from "./ingest.ts";
 
 export interface SubscriberOptions {
@@ -12,6 +12,8 @@ export interface SubscriberOptions {
   caFile?: string;
   sharedGroup?: string;
   log: Logger;
+  /** Called when a device publishes `online` on its state topic. */
+  onOnline?: (device: string) => Promise<unknown>;
 }
 
 /**
@@ -38,6 +40,22 @@ export async function startSubscriber(
   client.handleMessage = (packet, done) => {
     const topic = packet.topic;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const t = deviceOfTopic(topic);
+    if (t?.channel === "state") {
+      // A device's retained online/offline state: an online device gets its unconfirmed commands again.
+      let online = false;
+      try {
+        online = (JSON.parse(payload.toString("utf8")) as { state?: unknown }).state === "online";
+      } catch {}
+      // Released at once: the hook publishes, and its PUBACKs arrive on the stream this handler holds.
+      done();
+      if (online) {
+        Promise.resolve(o.onOnline?.(t.device)).catch((e) =>
+          o.log.warn({ err: (e as Error).message }, "online hook failed"),
+        );
+      }
+      return;
+    }
     ingest
       .handle(topic, payload)
       .then((res) => {
@@ -59,6 +77,8 @@ export async function startSubscriber(
     });
   });
   client.on("connect", () => client.subscribe(filter, { qos: 1 }));
+  // Not shared: every instance hears every device come online (a resend is harmless: commands run once).
+  if (o.onOnline) await client.subscribeAsync(STATE_WILDCARD, { qos: 1 });
   o.log.info({ filter, url: o.url }, "ingest subscribed");
   return { client, stop: () => client.endAsync() };
 }

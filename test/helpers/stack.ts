@@ -7,6 +7,7 @@ import { type BrokerHandle, startBroker } from "../../cloud/broker/broker.ts";
 import { cloudConfigSchema } from "../../cloud/config.ts";
 import { registerDevice } from "../../cloud/devices.ts";
 import { type CloudHandle, startCloud } from "../../cloud/service.ts";
+import { loadOrCreateKey } from "../../core/keys.ts";
 import { freshDb, MOSQUITTO_URL, PG_URL, tmpDir } from "./services.ts";
 
 export const TEST_TOKEN = "test-admin-token-0123456789";
@@ -63,8 +64,10 @@ export async function startStack(o: {
         clock: { synced: "always" },
       });
       const a = new Agent({ ...config, ...rest });
+      // Registered before it starts, as an installer would: its first batch must not race the registration.
+      const key = loadOrCreateKey(join(config.dataDir, "device.key"));
+      if (register) await registerDevice(cloud.ctx.db, device, key.publicKeyB64, null, Date.now());
       await a.start();
-      if (register) await registerDevice(cloud.ctx.db, device, a.key.publicKeyB64, null, Date.now());
       agents.push(a);
       return a;
     },

@@ -3,6 +3,7 @@ import { lending0100 } from "../../lending/migration.ts";
 import type { Dialect } from "../connect.ts";
 import { evidence0001 } from "./0001-evidence.ts";
 import { bootClocks0002 } from "./0002-boot-clocks.ts";
+import { commands0003 } from "./0003-commands.ts";
 
 /**
  * Every module's migrations, by name. Names sort in apply order: 00xx evidence and ingest,
@@ -12,6 +13,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001_evidence": evidence0001(dialect),
     "0002_boot_clocks": bootClocks0002(dialect),
+    "0003_commands": commands0003(dialect),
     "0100_lending_core": lending0100(dialect),
   };
 }
