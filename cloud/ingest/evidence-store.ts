@@ -242,54 +242,40 @@ async function checkNeighbours(
   }
 }
 
-async function linkAt(
+/**
+ * A neighbour's link as stored: `side: "hash"` is the link at `seq` (a record, or a gap ending
+ * there); `side: "prev"` is the link before `seq` (a record, or a gap starting there).
+ */
+async function storedLink(
   trx: Transaction<DB>,
   device: string,
   stream: string,
   seq: number,
+  side: "hash" | "prev",
 ): Promise<string | undefined> {
   if (seq < 1) return undefined;
   const r = await trx
     .selectFrom("records")
-    .select("hash")
+    .select(side)
     .where("device", "=", device)
     .where("stream", "=", stream)
     .where("seq", "=", seq)
     .executeTakeFirst();
-  if (r) return r.hash;
+  if (r) return (r as Record<string, string>)[side];
   const g = await trx
     .selectFrom("gaps")
-    .select("hash")
+    .select(side)
     .where("device", "=", device)
     .where("stream", "=", stream)
-    .where("to_seq", "=", seq)
+    .where(side === "hash" ? "to_seq" : "from_seq", "=", seq)
     .executeTakeFirst();
-  return g?.hash;
+  return g ? (g as Record<string, string>)[side] : undefined;
 }
 
-async function prevAt(
-  trx: Transaction<DB>,
-  device: string,
-  stream: string,
-  seq: number,
-): Promise<string | undefined> {
-  const r = await trx
-    .selectFrom("records")
-    .select("prev")
-    .where("device", "=", device)
-    .where("stream", "=", stream)
-    .where("seq", "=", seq)
-    .executeTakeFirst();
-  if (r) return r.prev;
-  const g = await trx
-    .selectFrom("gaps")
-    .select("prev")
-    .where("device", "=", device)
-    .where("stream", "=", stream)
-    .where("from_seq", "=", seq)
-    .executeTakeFirst();
-  return g?.prev;
-}
+const linkAt = (trx: Transaction<DB>, device: string, stream: string, seq: number) =>
+  storedLink(trx, device, stream, seq, "hash");
+const prevAt = (trx: Transaction<DB>, device: string, stream: string, seq: number) =>
+  storedLink(trx, device, stream, seq, "prev");
 
 function updateHead(st: StreamState, seq: number, hash: string, sig: string, added: number) {
   st.count += added;
