@@ -117,9 +117,16 @@ describe("two cloud instances, shared subscription, one PostgreSQL", () => {
       `batches per instance ${batches}`,
     ).toBe(true);
     expect(clouds.reduce((n, c) => n + c.ingest.counters.records, 0)).toBe(DEVICES * (PER_DEVICE + 1));
-    expect(
-      clouds.reduce((n, c) => n + c.ingest.counters.rejected, 0),
-      JSON.stringify(clouds.map((c) => c.ingest.counters.rejectedByCode)),
-    ).toBe(0);
+    // Rejections of these devices only: on the shared Mosquitto the instances also see other tests' traffic.
+    const rejected = await clouds[0]!.ctx.db.kysely
+      .selectFrom("rejects")
+      .select(["device", "code", "reason"])
+      .where(
+        "device",
+        "in",
+        agents.map((a) => a.config.device),
+      )
+      .execute();
+    expect(rejected).toEqual([]);
   }, 120_000);
 });
