@@ -187,6 +187,22 @@ export class Agent {
       this.log.warn({ ranges: e.ranges }, "outbox over quota: evicted the oldest evictable records");
       return;
     }
+    if (e.type === "damaged") {
+      // Stored records no longer match their chain (altered or damaged on disk): that stream is held,
+      // nothing derived from it is signed or sent; the rows stay in the outbox for inspection.
+      this.log.error(
+        { stream: e.stream, why: e.message },
+        "outbox stream held: records fail their chain check",
+      );
+      this.raise({
+        code: "outbox.damaged",
+        severity: "critical",
+        subject: e.stream,
+        active: true,
+        message: `stream ${e.stream} held, not sent: ${e.message}`,
+      });
+      return;
+    }
     this.raise({
       code: "outbox.full",
       severity: "critical",

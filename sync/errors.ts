@@ -9,5 +9,5 @@ export const ERR_OUTBOX_FULL = defineError(
 export const ERR_OUTBOX_CORRUPT = defineError(
   "BL_OUTBOX_CORRUPT",
   500,
-  "The outbox file is corrupt (SQLITE_CORRUPT/SQLITE_NOTADB): it was quarantined, readable rows salvaged into a fresh outbox.",
+  "The outbox is damaged: the file (SQLITE_CORRUPT/SQLITE_NOTADB; quarantined at start, readable rows salvaged into a fresh outbox) or a stream's stored records, which no longer match their chain link (that stream is held, not sent).",
 );

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../core/canonical.ts";
-import { canonicalTime, link, linkFromParts } from "./chain.ts";
+import { canonicalTime, link, linkFromColumns, linkFromParts } from "./chain.ts";
 import { bodyIssue, canonicalBody, canonicalReading, isPlainReading, kinds } from "./kinds.ts";
 
 const zodAccepts = (b: unknown) => kinds.reading.schema.safeParse(b).success;
@@ -107,6 +107,37 @@ describe("canonicalTime and linkFromParts", () => {
           expect(linkFromParts(prev, device, stream, seq, t, "reading", canonicalJson(body))).toEqual(
             link(prev, r),
           );
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+  it("linkFromColumns gives the same link as link() over the canonical record", () => {
+    fc.assert(
+      fc.property(
+        time,
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        fc.nat(),
+        fc.jsonValue(),
+        (t, device, stream, kind, seq, body) => {
+          const prev = Buffer.alloc(32, seq % 251);
+          const r = { device, stream, seq, t, kind, body };
+          expect(
+            linkFromColumns(
+              prev,
+              device,
+              stream,
+              seq,
+              kind,
+              canonicalJson(body),
+              t.wall,
+              t.boot,
+              t.mono,
+              t.synced,
+            ),
+          ).toEqual(link(prev, r));
         },
       ),
       { numRuns: 2000 },

@@ -20,10 +20,18 @@ export function readOutboxStatus(path: string): { device: string; streams: Strea
       acked_seq: number;
       evicted: number;
     }>;
+    // Layout 3 keys records by stream number; older files (before the agent upgraded them) by name.
+    const numbered = (db.pragma("table_info(records)") as Array<{ name: string }>).some(
+      (c) => c.name === "sid",
+    );
     const counts = new Map(
       (
         db
-          .prepare("SELECT stream, count(*) AS n, coalesce(sum(bytes),0) AS b FROM records GROUP BY stream")
+          .prepare(
+            numbered
+              ? "SELECT s.stream, count(*) AS n, coalesce(sum(r.bytes),0) AS b FROM records r JOIN streams s USING (sid) GROUP BY s.stream"
+              : "SELECT stream, count(*) AS n, coalesce(sum(bytes),0) AS b FROM records GROUP BY stream",
+          )
           .all() as Array<{ stream: string; n: number; b: number }>
       ).map((c) => [c.stream, c]),
     );

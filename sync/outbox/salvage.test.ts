@@ -50,7 +50,7 @@ describe("a corrupt outbox", () => {
     const ref = ob.append([reading(5001)])[0]!;
     expect(ref.seq).toBe(before.seq + 1);
     const row = ob.db
-      .prepare("SELECT prev FROM records WHERE stream = ? AND seq = ?")
+      .prepare("SELECT prev FROM records JOIN streams USING (sid) WHERE stream = ? AND seq = ?")
       .get("env.temperature", ref.seq) as { prev: Buffer };
     expect(row.prev.equals(before.hash)).toBe(true);
     // Every salvaged run still chains: its prev and the records give its last link.

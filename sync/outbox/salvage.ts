@@ -19,14 +19,28 @@ export interface SalvagedHead {
   priority: number;
 }
 
+/** A stored record in a form independent of the file's layout (names, not numbers). */
+export interface SalvagedRecord {
+  stream: string;
+  seq: number;
+  kind: string;
+  t_wall: number;
+  t_boot: string;
+  t_mono: number;
+  t_synced: number;
+  body: string;
+  /** The link before this row where the file stored it (null where the row follows its predecessor). */
+  prev: Buffer | null;
+  /** This row's link where the file stored it (every row before layout 3). */
+  hash: Buffer | null;
+  bytes: number;
+}
+
 export interface Salvage {
   quarantined: string;
   heads: SalvagedHead[];
-  /**
-   * Rows exactly as stored (seq, prev, hash unchanged): they re-enter the fresh outbox as they were.
-   * `prev` is null on a row that follows its predecessor (layout 2).
-   */
-  records: Array<Record<string, unknown>>;
+  /** Readable rows in (stream, seq) order with the links they stored; the outbox re-checks them. */
+  records: SalvagedRecord[];
   gaps: Array<Record<string, unknown>>;
   /** Tables or pages that could not be read. */
   errors: string[];
@@ -76,26 +90,84 @@ export function quarantineAndSalvage(path: string, now = new Date(), why = "corr
         priority: Number(h.priority ?? 2),
       });
     }
-    const streams = new Set(out.heads.map((h) => h.stream));
-    for (const s of tryAll(
-      "record streams",
-      () => db.prepare("SELECT DISTINCT stream FROM records").all() as Array<{ stream: string }>,
-      [],
-    ))
-      streams.add(s.stream);
+    // Layout 3 names streams, boot ids and kinds by number; older layouts store the names in each row.
+    const numbered = tryAll(
+      "records columns",
+      () => (db.pragma("table_info(records)") as Array<{ name: string }>).some((c) => c.name === "sid"),
+      false,
+    );
+    const names = (sql: string) =>
+      new Map(
+        tryAll(sql, () => db.prepare(sql).raw().all() as Array<[number, string]>, []).map(([id, n]) => [
+          id,
+          n,
+        ]),
+      );
+    const streamOf = numbered ? names("SELECT sid, stream FROM streams") : new Map<number, string>();
+    const boots = numbered ? names("SELECT bid, boot FROM boots") : new Map<number, string>();
+    const kinds = numbered ? names("SELECT kid, kind FROM kinds") : new Map<number, string>();
+    // Streams named in the streams table, plus any the records hold (a full scan: may hit a bad page).
+    const keys: Array<string | number> = numbered
+      ? [
+          ...new Set([
+            ...streamOf.keys(),
+            ...tryAll(
+              "record streams",
+              () => db.prepare("SELECT DISTINCT sid FROM records").pluck().all() as number[],
+              [],
+            ),
+          ]),
+        ]
+      : [
+          ...new Set([
+            ...out.heads.map((h) => h.stream),
+            ...tryAll(
+              "record streams",
+              () => db.prepare("SELECT DISTINCT stream FROM records").pluck().all() as string[],
+              [],
+            ),
+          ]),
+        ];
     const page = tryAll(
       "records",
-      () => db.prepare("SELECT * FROM records WHERE stream = ? AND seq > ? ORDER BY seq LIMIT 500"),
+      () =>
+        db.prepare(
+          `SELECT * FROM records WHERE ${numbered ? "sid" : "stream"} = ? AND seq > ? ORDER BY seq LIMIT 500`,
+        ),
       null,
     );
-    for (const stream of page ? streams : []) {
+    let unnamed = 0;
+    const neutral = (r: Record<string, unknown>): SalvagedRecord | undefined => {
+      const stream = numbered ? streamOf.get(Number(r.sid)) : String(r.stream);
+      const kind = numbered ? kinds.get(Number(r.kid)) : String(r.kind);
+      const boot = numbered ? boots.get(Number(r.bid)) : String(r.t_boot);
+      if (stream === undefined || kind === undefined || boot === undefined) {
+        unnamed++;
+        return undefined;
+      }
+      return {
+        stream,
+        seq: Number(r.seq),
+        kind,
+        t_wall: Number(r.t_wall),
+        t_boot: boot,
+        t_mono: Number(r.t_mono),
+        t_synced: Number(r.t_synced),
+        body: String(r.body),
+        prev: (r.prev as Buffer | null) ?? null,
+        hash: (r.hash as Buffer | null) ?? null,
+        bytes: Number(r.bytes),
+      };
+    };
+    for (const key of page ? keys : []) {
       let after = 0;
       let step = 1;
-      const end = out.heads.find((h) => h.stream === stream)?.lastSeq ?? Number.MAX_SAFE_INTEGER;
+      const name = numbered ? streamOf.get(Number(key)) : String(key);
+      const end = out.heads.find((h) => h.stream === name)?.lastSeq ?? Number.MAX_SAFE_INTEGER;
       for (let guard = 0; guard < 1_000_000 && after < end; guard++) {
         const rows = tryAll(
-          `records ${stream} after ${after}`,
-          () => page!.all(stream, after),
+          `records ${name ?? key} after ${after}`,
+          () => page!.all(key, after),
           null,
         ) as Array<Record<string, unknown>> | null;
         if (rows === null) {
@@ -106,10 +178,16 @@ export function quarantineAndSalvage(path: string, now = new Date(), why = "corr
         }
         step = 1;
         if (rows.length === 0) break;
-        out.records.push(...rows);
+        for (const r of rows) {
+          const n = neutral(r);
+          if (n) out.records.push(n);
+        }
         after = Number(rows.at(-1)!.seq);
       }
     }
+    if (unnamed) out.errors.push(`${unnamed} record(s) whose stream, kind or boot id name was unreadable`);
+    // Restore relies on (stream, seq) order.
+    out.records.sort((a, b) => (a.stream < b.stream ? -1 : a.stream > b.stream ? 1 : a.seq - b.seq));
     out.gaps = tryAll(
       "gaps",
       () => db.prepare("SELECT * FROM gaps").all() as Array<Record<string, unknown>>,

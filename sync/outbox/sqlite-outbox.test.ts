@@ -2,9 +2,11 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { canonicalJson } from "../../core/canonical.ts";
 import { tmpDir } from "../../test/helpers/services.ts";
 import { genesis, link, verifyRun } from "../chain.ts";
-import { SqliteOutbox } from "./sqlite-outbox.ts";
+import { readOutboxStatus } from "./read-status.ts";
+import { OUTBOX_LAYOUT, SqliteOutbox, type StorageEvent } from "./sqlite-outbox.ts";
 
 const t = (i: number) => ({ wall: 1_700_000_000_000 + i, boot: "b", mono: i, synced: true });
 const reading = (i: number, stream = "env.temperature") => ({
@@ -111,7 +113,7 @@ describe("SQLite outbox", () => {
   });
 });
 
-describe("SQLite outbox layout 2 (prev stored only where the row before is gone)", () => {
+describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () => {
   const runsVerify = (ob: SqliteOutbox, after = new Map<string, number>()) => {
     const items = ob.pending({ maxRecords: 100_000, maxBytes: 1e9 }, after);
     for (const run of items) {
@@ -156,7 +158,7 @@ describe("SQLite outbox layout 2 (prev stored only where the row before is gone)
     again.close();
   });
 
-  it("moves a layout-1 file aside and carries its rows, seqs and links into a fresh layout-2 file", () => {
+  it("moves a layout-1 file aside and carries its rows, seqs and links into a fresh file of the current layout", () => {
     const dir = tmpDir();
     const path = join(dir, "outbox.db");
     const g = genesis("barn-1", "env.temperature");
@@ -204,7 +206,7 @@ describe("SQLite outbox layout 2 (prev stored only where the row before is gone)
     const ob = new SqliteOutbox(path, "barn-1");
     expect(ob.recovery?.quarantined).toContain(".old-layout-");
     expect(existsSync(ob.recovery!.quarantined)).toBe(true);
-    expect(ob.db.pragma("user_version", { simple: true })).toBe(2);
+    expect(ob.db.pragma("user_version", { simple: true })).toBe(OUTBOX_LAYOUT);
     expect(ob.status()[0]).toMatchObject({ lastSeq: 4, ackedSeq: 2, pending: 2 });
     expect(ob.append([reading(5)])[0]!.seq).toBe(5);
     const items = runsVerify(ob);
@@ -213,12 +215,144 @@ describe("SQLite outbox layout 2 (prev stored only where the row before is gone)
     ob.close();
   });
 
+  it("stores a link only at each call's end and where rows may go, yet gives every run its true ends", () => {
+    const ob = new SqliteOutbox(join(tmpDir(), "o.db"), "barn-1");
+    const refs = ob.append(Array.from({ length: 300 }, (_, k) => reading(k + 1)));
+    refs.push(...ob.append(Array.from({ length: 5 }, (_, k) => reading(301 + k))));
+    // What `barnlink status` reads from the file while the agent runs is what the outbox holds.
+    const { pendingBytes, ...counts } = ob.status()[0]!;
+    expect(readOutboxStatus(ob.path).streams).toEqual([{ ...counts, pendingBytes }]);
+    const stored = ob.db.prepare("SELECT seq FROM records WHERE hash IS NOT NULL").pluck().all();
+    expect(stored).toEqual([300, 305]);
+    const prevs = ob.db.prepare("SELECT seq FROM records WHERE prev IS NOT NULL").pluck().all();
+    expect(prevs).toEqual([1, 64, 128, 192, 256, 301]);
+    // Drain in batches whose ends fall anywhere: each run's prev and head are the true links.
+    for (const size of [7, 63, 64, 65, 100, 299]) {
+      const cursor = new Map<string, number>();
+      for (let n = 0; n < 305; ) {
+        const [run] = ob.pending({ maxRecords: size, maxBytes: 1e9 }, cursor);
+        if (run?.type !== "records") throw new Error("records expected");
+        expect(
+          run.prev.equals(run.first === 1 ? genesis("barn-1", run.stream) : refs[run.first - 2]!.hash),
+        ).toBe(true);
+        expect(run.hash.equals(refs[run.last - 1]!.hash)).toBe(true);
+        cursor.set(run.stream, run.last);
+        n = run.last;
+      }
+    }
+    ob.close();
+  });
+
+  it("checks recomputed links against the next stored one: a row altered on disk holds its stream", () => {
+    const events: StorageEvent[] = [];
+    const ob = new SqliteOutbox(join(tmpDir(), "o.db"), "barn-1", { onStorage: (e) => events.push(e) });
+    ob.append(Array.from({ length: 300 }, (_, k) => reading(k + 1)).concat([reading(1, "env.humidity")]));
+    const alter = (seq: number) =>
+      ob.db
+        .prepare(
+          "UPDATE records SET body = ? WHERE seq = ? AND sid = (SELECT sid FROM streams WHERE stream = 'env.temperature')",
+        )
+        .run('{"unit":"degC","value":99}', seq);
+    // Outside any recomputed stretch the stored links still bind the run: the head the agent signs
+    // no longer matches the rows, so the cloud (verifyRun) refuses them.
+    alter(150);
+    const [whole] = ob.pending({ maxRecords: 1000, maxBytes: 1e9 }, new Map([["env.humidity", 1]]));
+    if (whole?.type !== "records") throw new Error("records expected");
+    const recs = whole.records.map((r, k) => ({ device: "barn-1", stream: whole.stream, seq: k + 1, ...r }));
+    expect(verifyRun(whole.prev, recs, whole.hash).ok).toBe(false);
+    expect(events).toEqual([]);
+    // A batch ending at 260 recomputes the link there from the one stored at 256 and checks it up
+    // to the head at 300: the altered row 290 is found, the stream is held, nothing of it is sent.
+    alter(290);
+    const items = ob.pending({ maxRecords: 260, maxBytes: 1e9 }, new Map());
+    expect(items.map((i) => i.stream)).toEqual(["env.humidity"]);
+    expect(events).toEqual([
+      { type: "damaged", stream: "env.temperature", message: expect.stringMatching(/do not match/) },
+    ]);
+    expect(ob.status().find((s) => s.stream === "env.temperature")?.damaged).toMatch(/do not match/);
+    // It stays held (reported once), and its rows stay on disk for inspection.
+    expect(ob.pending({ maxRecords: 1000, maxBytes: 1e9 }, new Map()).map((i) => i.stream)).toEqual([
+      "env.humidity",
+    ]);
+    expect(events).toHaveLength(1);
+    expect(ob.status().find((s) => s.stream === "env.temperature")?.pending).toBe(300);
+    ob.close();
+  });
+
+  it("refuses a capture time that is not exactly {wall, boot, mono, synced}", () => {
+    const ob = new SqliteOutbox(join(tmpDir(), "o.db"), "barn-1");
+    const bad = [
+      { ...reading(1), t: { ...t(1), synced: 1 } },
+      { ...reading(1), t: { ...t(1), wall: Number.NaN } },
+      { ...reading(1), t: { ...t(1), boot: 7 } },
+      { ...reading(1), t: undefined },
+    ];
+    for (const b of bad) expect(() => ob.append([b as never])).toThrow(/capture time must be/);
+    expect(ob.status()).toEqual([]);
+    ob.close();
+  });
+
+  it("carries a layout-2 file (prev only where needed, a link on every row) over", () => {
+    const dir = tmpDir();
+    const path = join(dir, "outbox.db");
+    const old = new Database(path);
+    old.exec(`CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE streams(stream TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_hash BLOB NOT NULL,
+        acked_seq INTEGER NOT NULL DEFAULT 0, evicted INTEGER NOT NULL DEFAULT 0, priority INTEGER NOT NULL);
+      CREATE TABLE records(stream TEXT NOT NULL, seq INTEGER NOT NULL, priority INTEGER NOT NULL, kind TEXT NOT NULL,
+        t_wall INTEGER NOT NULL, t_boot TEXT NOT NULL, t_mono INTEGER NOT NULL, t_synced INTEGER NOT NULL,
+        body TEXT NOT NULL, prev BLOB, hash BLOB NOT NULL, bytes INTEGER NOT NULL,
+        PRIMARY KEY(stream, seq)) WITHOUT ROWID;
+      CREATE TABLE gaps(stream TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
+        prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, count INTEGER, PRIMARY KEY(stream, from_seq));
+      CREATE TABLE commands(id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+      PRAGMA user_version = 2;`);
+    old.prepare("INSERT INTO meta VALUES ('device', 'barn-1')").run();
+    let h = genesis("barn-1", "env.temperature");
+    const hashes: Buffer[] = [];
+    const ins = old.prepare("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+    for (let seq = 1; seq <= 100; seq++) {
+      const r = reading(seq);
+      const next = link(h, { device: "barn-1", stream: r.stream, seq, t: r.t, kind: r.kind, body: r.body });
+      // Seqs 1..10 acked and gone; 11 (after the acked range) and 64 keep their prev.
+      if (seq > 10)
+        ins.run(
+          r.stream,
+          seq,
+          2,
+          r.kind,
+          r.t.wall,
+          r.t.boot,
+          r.t.mono,
+          1,
+          canonicalJson(r.body),
+          seq === 11 || seq === 64 ? h : null,
+          next,
+          70,
+        );
+      hashes.push(next);
+      h = next;
+    }
+    old.prepare("INSERT INTO streams VALUES ('env.temperature', 100, ?, 10, 0, 2)").run(h);
+    old.close();
+    const ob = new SqliteOutbox(path, "barn-1");
+    expect(ob.recovery?.quarantined).toContain(".old-layout-");
+    expect(ob.recovery?.errors).toEqual([]);
+    expect(ob.recovery?.records).toBe(90);
+    expect(ob.status()[0]).toMatchObject({ lastSeq: 100, ackedSeq: 10, pending: 90 });
+    expect(ob.append([reading(101)])[0]!.seq).toBe(101);
+    const items = runsVerify(ob);
+    expect(items[0]).toMatchObject({ first: 11, last: 101 });
+    expect(items[0]!.prev.equals(hashes[9]!)).toBe(true);
+    ob.close();
+  });
+
   it("refuses a file of a newer layout", () => {
     const path = join(tmpDir(), "o.db");
     new SqliteOutbox(path, "barn-1").close();
     const db = new Database(path);
-    db.pragma("user_version = 3");
+    db.pragma(`user_version = ${OUTBOX_LAYOUT + 1}`);
     db.close();
-    expect(() => new SqliteOutbox(path, "barn-1")).toThrow(/layout 3/);
+    expect(() => new SqliteOutbox(path, "barn-1")).toThrow(new RegExp(`layout ${OUTBOX_LAYOUT + 1}`));
   });
 });

@@ -3,8 +3,8 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { monoMs } from "../../core/clock.ts";
 import { ERR_BAD_RECORD, ERR_STORAGE } from "../../core/errors.ts";
-import { genesis, linkFromParts } from "../chain.ts";
-import { ERR_OUTBOX_FULL } from "../errors.ts";
+import { genesis, linkFromColumns } from "../chain.ts";
+import { ERR_OUTBOX_CORRUPT, ERR_OUTBOX_FULL } from "../errors.ts";
 import {
   bodyIssue,
   canonicalBody,
@@ -15,7 +15,7 @@ import {
   priorityOf,
 } from "../kinds.ts";
 import { type EvictedRange, evictOldest } from "./evict.ts";
-import { isCorruption, quarantineAndSalvage, type Salvage } from "./salvage.ts";
+import { isCorruption, quarantineAndSalvage, type Salvage, type SalvagedRecord } from "./salvage.ts";
 import {
   type AppendedRef,
   type AppendInput,
@@ -28,23 +28,30 @@ import {
 } from "./types.ts";
 
 /**
- * Layout version, kept in PRAGMA user_version. 2: no per-row `prev` (a row's prev is the hash of the
- * row before it; only a row whose predecessor is not stored carries it) and no priority index
- * (eviction walks the evictable streams by primary key). A file of another layout is moved aside and
- * salvaged into a fresh one (see the constructor); no gateway ran layout 1 in the field.
+ * Layout version, kept in PRAGMA user_version.
+ * 2: a row stores `prev` only where its predecessor may be missing; no priority index.
+ * 3: normalised and sparse. Streams, boot ids and kinds are small integers (`sid`, `bid`, `kid`) with
+ *    their names in `streams`, `boots` and `kinds`, so a row no longer repeats a 36-character boot id
+ *    and the stream name; the link (`hash`) is still computed for every row inside the append
+ *    transaction, but stored only on the last row of each stream in each append call (and where a row
+ *    must stand for a deleted neighbour): the links in between are recomputed from the rows and
+ *    checked against the next stored link (linkAt), so a row altered on disk is caught before it is
+ *    signed. A file of an older layout is moved aside and carried over into a fresh one (constructor).
  */
-export const OUTBOX_LAYOUT = 2;
+export const OUTBOX_LAYOUT = 3;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS streams(
-  stream TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_hash BLOB NOT NULL,
+  sid INTEGER PRIMARY KEY, stream TEXT NOT NULL UNIQUE, last_seq INTEGER NOT NULL, last_hash BLOB NOT NULL,
   acked_seq INTEGER NOT NULL DEFAULT 0, evicted INTEGER NOT NULL DEFAULT 0, priority INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS boots(bid INTEGER PRIMARY KEY, boot TEXT NOT NULL UNIQUE);
+CREATE TABLE IF NOT EXISTS kinds(kid INTEGER PRIMARY KEY, kind TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS records(
-  stream TEXT NOT NULL, seq INTEGER NOT NULL, priority INTEGER NOT NULL, kind TEXT NOT NULL,
-  t_wall INTEGER NOT NULL, t_boot TEXT NOT NULL, t_mono INTEGER NOT NULL, t_synced INTEGER NOT NULL,
-  body TEXT NOT NULL, prev BLOB, hash BLOB NOT NULL, bytes INTEGER NOT NULL,
-  PRIMARY KEY(stream, seq)) WITHOUT ROWID;
+  sid INTEGER NOT NULL, seq INTEGER NOT NULL, kid INTEGER NOT NULL,
+  t_wall INTEGER NOT NULL, t_mono INTEGER NOT NULL, bid INTEGER NOT NULL, t_synced INTEGER NOT NULL,
+  body TEXT NOT NULL, prev BLOB, hash BLOB, bytes INTEGER NOT NULL,
+  PRIMARY KEY(sid, seq)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS commands(id TEXT PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS gaps(
   stream TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
@@ -57,10 +64,11 @@ const OLD_LAYOUT = "BL_OUTBOX_OLD_LAYOUT";
 const isOldLayout = (e: unknown) =>
   (e as { details?: { sqliteCode?: string } })?.details?.sqliteCode === OLD_LAYOUT;
 
-const INSERT_RECORDS =
-  "INSERT INTO records(stream, seq, priority, kind, t_wall, t_boot, t_mono, t_synced, body, prev, hash, bytes) VALUES";
+/** Rows between two stored links are at most this far apart (prev every 64th seq): bounds linkAt. */
+const ANCHOR_EVERY = 64;
 
 interface StreamState {
+  sid: number;
   lastSeq: number;
   lastHash: Buffer;
   ackedSeq: number;
@@ -73,23 +81,15 @@ interface StreamState {
 /** Placeholder until a run's end links are read. */
 const NO_LINK = Buffer.alloc(0);
 
-type PendingRow = Pick<
-  RecordRow,
-  "seq" | "priority" | "kind" | "t_wall" | "t_boot" | "t_mono" | "t_synced" | "body" | "bytes"
->;
-
-interface RecordRow {
-  stream: string;
+/** A row as the drain and linkAt read it. */
+interface RowData {
   seq: number;
-  priority: number;
-  kind: string;
+  kid: number;
   t_wall: number;
-  t_boot: string;
   t_mono: number;
+  bid: number;
   t_synced: number;
   body: string;
-  prev: Buffer;
-  hash: Buffer;
   bytes: number;
 }
 
@@ -102,7 +102,10 @@ export interface SqliteOutboxOptions {
   minFreeDisk?: number;
   /** Free bytes on the filesystem holding `dir` (tests pass a fake). */
   freeDisk?: (dir: string) => number;
-  /** Told when the outbox becomes full (only never-evict data over quota) or recovers, and of each eviction. */
+  /**
+   * Told when the outbox becomes full (only never-evict data over quota) or recovers, of each
+   * eviction, and when a stream's stored records no longer match their chain (held, never sent).
+   */
   onStorage?: (e: StorageEvent) => void;
   /** Run PRAGMA quick_check on open (default true): finds a damaged file before it is written to. */
   check?: boolean;
@@ -110,7 +113,8 @@ export interface SqliteOutboxOptions {
 
 export type StorageEvent =
   | { type: "full"; active: boolean; pendingBytes: number; freeDisk: number }
-  | { type: "evicted"; ranges: EvictedRange[] };
+  | { type: "evicted"; ranges: EvictedRange[] }
+  | { type: "damaged"; stream: string; message: string };
 
 const freeDiskOf = (dir: string) => {
   const s = statfsSync(dir);
@@ -119,15 +123,26 @@ const freeDiskOf = (dir: string) => {
 
 /**
  * The outbox on SQLite (better-sqlite3, WAL). Each append call is one transaction: the chain link of
- * every record is computed inside it, so a crash can never leave a record stored without its link or
- * a link that skips a record.
+ * every record is computed inside it from the link before, so a crash can never leave a record
+ * stored out of its chain or a link that skips a record.
  */
 export class SqliteOutbox implements Outbox {
   readonly db: Database.Database;
   private readonly streams = new Map<string, StreamState>();
   private readonly validate: boolean;
   private readonly insert: Database.Statement;
-  private readonly upsertStream: Database.Statement;
+  private readonly newStream: Database.Statement;
+  private readonly updateStream: Database.Statement;
+  private readonly newBoot: Database.Statement;
+  private readonly newKind: Database.Statement;
+  /** Boot ids and kinds by name and by number (both tables only grow). */
+  private readonly bootIds = new Map<string, number>();
+  private readonly bootNames = new Map<number, string>();
+  private readonly kindIds = new Map<string, number>();
+  private readonly kindNames = new Map<number, string>();
+  private readonly kindPriority = new Map<number, number>();
+  /** Streams whose stored records failed their chain check: held, with the reason. */
+  private readonly damaged = new Map<string, string>();
   /** Set when this outbox was started from a quarantined corrupt file (the agent raises an alarm). */
   readonly recovery?: Omit<Salvage, "records" | "gaps"> & { records: number; gaps: number };
   /** Records refused because the outbox was full (telemetry/media) or below the disk floor (evidence). */
@@ -150,7 +165,7 @@ export class SqliteOutbox implements Outbox {
       const oldLayout = isOldLayout(e);
       if (!isCorruption(e) && !oldLayout) throw e;
       // Never delete a damaged outbox: move it aside, keep what reads, carry on in a fresh file. A
-      // file of the previous layout takes the same path: its rows, seqs and links carry over.
+      // file of an older layout takes the same path: its rows, seqs and links carry over.
       salvage = quarantineAndSalvage(path, new Date(), oldLayout ? "old-layout" : "corrupt");
       this.db = this.open(path, false);
     }
@@ -161,14 +176,21 @@ export class SqliteOutbox implements Outbox {
     else if (owner.value !== device) {
       throw ERR_STORAGE(`outbox ${path} belongs to device '${owner.value}', not '${device}'`);
     }
-    this.insert = this.db.prepare(`${INSERT_RECORDS} (?,?,?,?,?,?,?,?,?,?,?,?)`);
-    this.upsertStream = this.db.prepare(
-      "INSERT INTO streams(stream, last_seq, last_hash, priority) VALUES (?,?,?,?) ON CONFLICT(stream) DO UPDATE SET last_seq=excluded.last_seq, last_hash=excluded.last_hash",
+    this.insert = this.db.prepare(
+      "INSERT INTO records(sid, seq, kid, t_wall, t_mono, bid, t_synced, body, prev, hash, bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
     );
+    this.newStream = this.db.prepare(
+      "INSERT INTO streams(stream, last_seq, last_hash, priority) VALUES (?, 0, ?, ?)",
+    );
+    this.updateStream = this.db.prepare(
+      "UPDATE streams SET last_seq = ?, last_hash = ?, priority = ? WHERE sid = ?",
+    );
+    this.newBoot = this.db.prepare("INSERT INTO boots(boot) VALUES (?)");
+    this.newKind = this.db.prepare("INSERT INTO kinds(kind) VALUES (?)");
     if (salvage) {
-      this.restore(salvage);
+      const restored = this.restore(salvage);
       const { records, gaps, ...rest } = salvage;
-      this.recovery = { ...rest, records: records.length, gaps: gaps.length };
+      this.recovery = { ...rest, records: restored, gaps: gaps.length };
     }
     this.loadState();
   }
@@ -206,68 +228,163 @@ export class SqliteOutbox implements Outbox {
     }
   }
 
-  /** Writes salvaged heads, records and gaps into the fresh file, unchanged (seqs and links continue). */
-  private restore(s: Salvage) {
-    const cols = [
-      "stream",
-      "seq",
-      "priority",
-      "kind",
-      "t_wall",
-      "t_boot",
-      "t_mono",
-      "t_synced",
-      "body",
-      "prev",
-      "hash",
-      "bytes",
-    ];
-    const gcols = ["stream", "from_seq", "to_seq", "reason", "prev", "hash", "priority", "count"];
+  /**
+   * Writes salvaged heads, records and gaps into the fresh file: seqs and links continue. Each
+   * stream's rows are re-linked from their content and checked against every link the old file
+   * stored; rows that cannot be chained (after a damaged page, with no stored link to start from) or
+   * that disagree with a stored link stay in the quarantined file only. Returns the rows carried over.
+   */
+  private restore(s: Salvage): number {
+    let restored = 0;
     this.db.transaction(() => {
+      const sids = new Map<string, number>();
       const heads = new Map(s.heads.map((h) => [h.stream, h]));
-      // A stream seen only in records: its head is its highest salvaged record.
-      for (const r of s.records) {
-        const h = heads.get(String(r.stream));
-        if (!h || Number(r.seq) > h.lastSeq)
-          heads.set(String(r.stream), {
-            stream: String(r.stream),
-            lastSeq: Number(r.seq),
-            lastHash: r.hash as Buffer,
-            ackedSeq: h?.ackedSeq ?? 0,
-            evicted: h?.evicted ?? 0,
-            priority: Number(r.priority),
-          });
-      }
-      const hs = this.db.prepare(
-        "INSERT INTO streams(stream, last_seq, last_hash, acked_seq, evicted, priority) VALUES (?,?,?,?,?,?)",
-      );
-      for (const h of heads.values())
-        hs.run(h.stream, h.lastSeq, h.lastHash, h.ackedSeq, h.evicted, h.priority);
-      // A row whose predecessor was lost (a damaged page) and that carries no prev of its own
-      // cannot be chained: it stays in the quarantined file only.
-      let kept: { stream: unknown; seq: number } | undefined;
+      const ids = (table: "boots" | "kinds", col: string) => {
+        const known = new Map<string, number>();
+        const ins = this.db.prepare(`INSERT INTO ${table}(${col}) VALUES (?)`);
+        return (name: string) => {
+          let id = known.get(name);
+          if (id === undefined) {
+            id = Number(ins.run(name).lastInsertRowid);
+            known.set(name, id);
+          }
+          return id;
+        };
+      };
+      const bid = ids("boots", "boot");
+      const kid = ids("kinds", "kind");
+      const put = (r: SalvagedRecord, prev: Buffer | null, hash: Buffer) => {
+        let sid = sids.get(r.stream);
+        if (sid === undefined) {
+          sid = Number(this.newStream.run(r.stream, hash, priorityOf(r.kind)).lastInsertRowid);
+          sids.set(r.stream, sid);
+        }
+        this.insert.run(
+          sid,
+          r.seq,
+          kid(r.kind),
+          r.t_wall,
+          r.t_mono,
+          bid(r.t_boot),
+          r.t_synced,
+          r.body,
+          prev,
+          hash,
+          r.bytes,
+        );
+        restored++;
+      };
+      // Rows of a stream arrive in seq order. `chain` is the link of the last row carried over (or
+      // taken from a stored prev); `pending` holds rows whose recomputed links no stored link has
+      // confirmed yet: they go in when one does, or when their run ends with nothing left to check.
+      let stream: string | undefined;
+      let chain: { seq: number; link: Buffer } | undefined;
+      let pending: Array<{ r: SalvagedRecord; prev: Buffer | null; hash: Buffer }> = [];
+      let dropped = 0;
       let unchained = 0;
+      const flush = () => {
+        for (const p of pending) put(p.r, p.prev, p.hash);
+        pending = [];
+      };
+      const top = new Map<string, { seq: number; link: Buffer; priority: number }>();
       for (const r of s.records) {
-        const seq = Number(r.seq);
-        const follows = kept !== undefined && kept.stream === r.stream && kept.seq === seq - 1;
-        if (r.prev == null && !follows) {
+        if (r.stream !== stream) {
+          flush();
+          stream = r.stream;
+          chain = undefined;
+        }
+        const follows = chain !== undefined && chain.seq === r.seq - 1;
+        if (!follows) flush();
+        let prev: Buffer;
+        if (r.prev) {
+          if (follows && !r.prev.equals(chain!.link)) {
+            // The rows since the last confirmed link disagree with this stored one: drop them.
+            dropped += pending.length;
+            pending = [];
+          } else flush();
+          prev = r.prev;
+        } else if (follows) prev = chain!.link;
+        else {
           unchained++;
+          chain = undefined;
           continue;
         }
-        this.insert.run(...cols.map((c) => r[c] ?? null));
-        kept = { stream: r.stream, seq };
+        const hash = linkFromColumns(
+          prev,
+          this.device,
+          r.stream,
+          r.seq,
+          r.kind,
+          r.body,
+          r.t_wall,
+          r.t_boot,
+          r.t_mono,
+          r.t_synced === 1,
+        );
+        if (r.hash && !r.hash.equals(hash)) {
+          dropped += pending.length + 1;
+          pending = [];
+          chain = undefined;
+          continue;
+        }
+        // The first row of a run keeps its prev; the others chain from the row before.
+        pending.push({ r, prev: follows && !r.prev ? null : prev, hash });
+        if (r.hash) flush();
+        chain = { seq: r.seq, link: hash };
+        top.set(r.stream, { seq: r.seq, link: hash, priority: priorityOf(r.kind) });
       }
+      flush();
       if (unchained) s.errors.push(`${unchained} record(s) after a damaged page have no link to chain from`);
+      if (dropped) s.errors.push(`${dropped} record(s) did not match the links stored after them`);
+      // Heads: the salvaged streams table, else the highest row carried over.
+      for (const [name, t] of top) {
+        const h = heads.get(name);
+        if (!h || t.seq > h.lastSeq)
+          heads.set(name, {
+            stream: name,
+            lastSeq: t.seq,
+            lastHash: t.link,
+            ackedSeq: h?.ackedSeq ?? 0,
+            evicted: h?.evicted ?? 0,
+            priority: t.priority,
+          });
+      }
+      const upd = this.db.prepare(
+        "UPDATE streams SET last_seq=?, last_hash=?, acked_seq=?, evicted=?, priority=? WHERE stream=?",
+      );
+      const ins = this.db.prepare(
+        "INSERT INTO streams(stream, last_seq, last_hash, acked_seq, evicted, priority) VALUES (?,?,?,?,?,?)",
+      );
+      for (const h of heads.values()) {
+        const args = [h.lastSeq, h.lastHash, h.ackedSeq, h.evicted, h.priority] as const;
+        if (sids.has(h.stream)) upd.run(...args, h.stream);
+        else ins.run(h.stream, ...args);
+      }
+      const gcols = ["stream", "from_seq", "to_seq", "reason", "prev", "hash", "priority", "count"];
       const g = this.db.prepare(
         `INSERT OR IGNORE INTO gaps(${gcols.join(",")}) VALUES (${gcols.map(() => "?").join(",")})`,
       );
       for (const r of s.gaps) g.run(...gcols.map((c) => r[c] ?? null));
       this.db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('recovered', ?)").run(s.quarantined);
     })();
+    return restored;
   }
 
   private loadState() {
+    for (const b of this.db.prepare("SELECT bid, boot FROM boots").all() as Array<{
+      bid: number;
+      boot: string;
+    }>) {
+      this.bootIds.set(b.boot, b.bid);
+      this.bootNames.set(b.bid, b.boot);
+    }
+    for (const k of this.db.prepare("SELECT kid, kind FROM kinds").all() as Array<{
+      kid: number;
+      kind: string;
+    }>)
+      this.learnKind(k.kind, k.kid);
     const rows = this.db.prepare("SELECT * FROM streams").all() as Array<{
+      sid: number;
       stream: string;
       last_seq: number;
       last_hash: Buffer;
@@ -275,8 +392,10 @@ export class SqliteOutbox implements Outbox {
       evicted: number;
       priority: number;
     }>;
+    const bySid = new Map<number, StreamState>();
     for (const r of rows) {
-      this.streams.set(r.stream, {
+      const s: StreamState = {
+        sid: r.sid,
         lastSeq: r.last_seq,
         lastHash: r.last_hash,
         ackedSeq: r.acked_seq,
@@ -284,13 +403,15 @@ export class SqliteOutbox implements Outbox {
         priority: r.priority,
         pending: 0,
         pendingBytes: 0,
-      });
+      };
+      this.streams.set(r.stream, s);
+      bySid.set(r.sid, s);
     }
     const counts = this.db
-      .prepare("SELECT stream, count(*) AS n, sum(bytes) AS b FROM records GROUP BY stream")
-      .all() as Array<{ stream: string; n: number; b: number }>;
+      .prepare("SELECT sid, count(*) AS n, sum(bytes) AS b FROM records GROUP BY sid")
+      .all() as Array<{ sid: number; n: number; b: number }>;
     for (const c of counts) {
-      const s = this.streams.get(c.stream);
+      const s = bySid.get(c.sid);
       if (s) {
         s.pending = c.n;
         s.pendingBytes = c.b;
@@ -299,11 +420,35 @@ export class SqliteOutbox implements Outbox {
     }
   }
 
+  private learnKind(kind: string, kid: number) {
+    this.kindIds.set(kind, kid);
+    this.kindNames.set(kid, kind);
+    this.kindPriority.set(kid, priorityOf(kind));
+  }
+
   append(items: AppendInput[], opts: { durable?: "full" | "normal" } = {}): AppendedRef[] {
     if (items.length === 0) return [];
-    const canonicals = items.map((it) => {
+    const canonicals = new Array<string>(items.length);
+    for (let i = 0; i < items.length; i++) {
+      const it = items[i]!;
+      const t = it.t;
+      // The link covers the four stored time values: anything else would not survive the row.
+      if (
+        typeof t?.wall !== "number" ||
+        !Number.isFinite(t.wall) ||
+        typeof t.mono !== "number" ||
+        !Number.isFinite(t.mono) ||
+        typeof t.boot !== "string" ||
+        typeof t.synced !== "boolean"
+      )
+        throw ERR_BAD_RECORD(
+          `${it.stream}: capture time must be {wall: finite number, boot: string, mono: finite number, synced: boolean}`,
+        );
       // The reading fast path checked once: valid, and its canonical text (as bodyIssue + canonicalBody).
-      if (it.kind === "reading" && isPlainReading(it.body)) return canonicalReading(it.body);
+      if (it.kind === "reading" && isPlainReading(it.body)) {
+        canonicals[i] = canonicalReading(it.body);
+        continue;
+      }
       if (this.validate) {
         const issue = bodyIssue(it.kind, it.body);
         if (issue !== null)
@@ -311,8 +456,8 @@ export class SqliteOutbox implements Outbox {
             isKind(it.kind) ? `${it.stream}: ${issue}` : `${issue} for stream ${it.stream}`,
           );
       }
-      return canonicalBody(it.kind, it.body);
-    });
+      canonicals[i] = canonicalBody(it.kind, it.body);
+    }
     this.makeRoom(items, canonicals);
     const full = opts.durable === "full";
     if (full) this.db.pragma("synchronous = FULL");
@@ -325,47 +470,93 @@ export class SqliteOutbox implements Outbox {
 
   private readonly appendTx = (items: AppendInput[], canonicals: string[]): AppendedRef[] => {
     const touched = new Map<string, StreamState>();
-    const out: AppendedRef[] = [];
+    // The last row of each stream in this call stores its link; the rows before it do not (their
+    // links are recomputed from the rows and checked against this one, see linkAt).
+    const lastOf = new Map<string, number>();
+    for (let i = 0; i < items.length; i++) lastOf.set(items[i]!.stream, i);
+    // Boot ids and kinds first seen in this call: remembered only once the transaction commits.
+    const newBoots = new Map<string, number>();
+    const newKinds = new Map<string, number>();
+    const out: AppendedRef[] = new Array(items.length);
+    const device = this.device;
+    const insert = this.insert;
+    let boot = "";
+    let bid = -1;
+    let kind = "";
+    let kid = -1;
+    let prio = PRIORITY.telemetry;
     const run = this.db.transaction(() => {
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
         const canonical = canonicals[i]!;
-        let s = touched.get(it.stream);
+        const stream = it.stream;
+        const t = it.t;
+        if (it.kind !== kind) {
+          kind = it.kind;
+          kid = this.kindIds.get(kind) ?? newKinds.get(kind) ?? -1;
+          if (kid < 0) {
+            kid = Number(this.newKind.run(kind).lastInsertRowid);
+            newKinds.set(kind, kid);
+          }
+          prio = priorityOf(kind);
+        }
+        if (t.boot !== boot) {
+          boot = t.boot;
+          bid = this.bootIds.get(boot) ?? newBoots.get(boot) ?? -1;
+          if (bid < 0) {
+            bid = Number(this.newBoot.run(boot).lastInsertRowid);
+            newBoots.set(boot, bid);
+          }
+        }
+        let s = touched.get(stream);
         // Only the first row of a stream in a call stores its prev (the row before it may be acked
-        // and deleted), and every 64th (so a damaged page strands at most 63 rows in salvage, see
-        // restore()); every other row's prev is the hash of the row just before it.
+        // and deleted), and every 64th (so a damaged page strands at most 63 rows in salvage, and no
+        // link is more than 64 rows from a stored one); every other row's prev is the link of the
+        // row just before it.
         const first = !s;
         if (!s) {
-          const base = this.streams.get(it.stream);
-          s = base
-            ? { ...base }
-            : {
-                lastSeq: 0,
-                lastHash: genesis(this.device, it.stream),
-                ackedSeq: 0,
-                evicted: 0,
-                priority: priorityOf(it.kind),
-                pending: 0,
-                pendingBytes: 0,
-              };
-          touched.set(it.stream, s);
+          const base = this.streams.get(stream);
+          if (base) s = { ...base };
+          else {
+            const g = genesis(device, stream);
+            s = {
+              sid: Number(this.newStream.run(stream, g, prio).lastInsertRowid),
+              lastSeq: 0,
+              lastHash: g,
+              ackedSeq: 0,
+              evicted: 0,
+              priority: prio,
+              pending: 0,
+              pendingBytes: 0,
+            };
+          }
+          touched.set(stream, s);
         }
         const seq = s.lastSeq + 1;
-        const prio = priorityOf(it.kind);
-        const hash = linkFromParts(s.lastHash, this.device, it.stream, seq, it.t, it.kind, canonical);
-        const bytes = canonical.length + 64;
-        this.insert.run(
-          it.stream,
+        const hash = linkFromColumns(
+          s.lastHash,
+          device,
+          stream,
           seq,
-          prio,
-          it.kind,
-          it.t.wall,
-          it.t.boot,
-          it.t.mono,
-          it.t.synced ? 1 : 0,
+          kind,
           canonical,
-          first || seq % 64 === 0 ? s.lastHash : null,
-          hash,
+          t.wall,
+          boot,
+          t.mono,
+          t.synced,
+        );
+        const bytes = canonical.length + 64;
+        insert.run(
+          s.sid,
+          seq,
+          kid,
+          t.wall,
+          t.mono,
+          bid,
+          t.synced ? 1 : 0,
+          canonical,
+          first || seq % ANCHOR_EVERY === 0 ? s.lastHash : null,
+          lastOf.get(stream) === i ? hash : null,
           bytes,
         );
         s.lastSeq = seq;
@@ -373,9 +564,9 @@ export class SqliteOutbox implements Outbox {
         s.pending++;
         s.pendingBytes += bytes;
         if (prio < s.priority) s.priority = prio;
-        out.push({ stream: it.stream, seq, hash });
+        out[i] = { stream, seq, hash };
       }
-      for (const [stream, s] of touched) this.upsertStream.run(stream, s.lastSeq, s.lastHash, s.priority);
+      for (const s of touched.values()) this.updateStream.run(s.lastSeq, s.lastHash, s.priority, s.sid);
     });
     try {
       run();
@@ -387,12 +578,104 @@ export class SqliteOutbox implements Outbox {
       );
     }
     // Only after the commit does memory move on: a failed transaction leaves the chain where it was.
+    for (const [name, id] of newBoots) {
+      this.bootIds.set(name, id);
+      this.bootNames.set(id, name);
+    }
+    for (const [name, id] of newKinds) this.learnKind(name, id);
     for (const [stream, s] of touched) {
       this.totalBytes += s.pendingBytes - (this.streams.get(stream)?.pendingBytes ?? 0);
       this.streams.set(stream, s);
     }
     return out;
   };
+
+  /**
+   * The chain link at `seq` of `stream` (seq 0: the genesis). A stored link is used as it is (the
+   * row's own hash, the next row's prev, the head); otherwise it is recomputed from the nearest stored
+   * link before it and the rows after, and the recomputation is carried on to the next stored link
+   * after `seq` and compared with it. A row altered or damaged on disk therefore throws
+   * BL_OUTBOX_CORRUPT here, before anything derived from it is signed or sent.
+   */
+  private linkAt(stream: string, s: StreamState, seq: number): Buffer {
+    if (seq === s.lastSeq) return s.lastHash;
+    if (seq === 0) return genesis(this.device, stream);
+    const near = this.stmt("SELECT seq, prev, hash FROM records WHERE sid = ? AND seq BETWEEN ? AND ?").all(
+      s.sid,
+      seq,
+      seq + 1,
+    ) as Array<{ seq: number; prev: Buffer | null; hash: Buffer | null }>;
+    for (const r of near) {
+      if (r.seq === seq && r.hash) return r.hash;
+      if (r.seq === seq + 1 && r.prev) return r.prev;
+    }
+    const damaged = (why: string) =>
+      ERR_OUTBOX_CORRUPT(`outbox stream ${stream} near seq ${seq}: ${why}`, { stream, seq });
+    const anchor = this.stmt(
+      "SELECT seq, prev, hash FROM records WHERE sid = ? AND seq <= ? AND (hash IS NOT NULL OR prev IS NOT NULL) ORDER BY seq DESC LIMIT 1",
+    ).get(s.sid, seq) as { seq: number; prev: Buffer | null; hash: Buffer | null } | undefined;
+    if (!anchor) throw damaged("no stored link before it");
+    let cur = anchor.hash ?? anchor.prev!;
+    const from = anchor.hash ? anchor.seq + 1 : anchor.seq;
+    const rows = this.stmt(
+      "SELECT seq, kid, t_wall, t_mono, bid, t_synced, body, prev, hash FROM records WHERE sid = ? AND seq >= ? ORDER BY seq LIMIT ?",
+    ).all(s.sid, from, 4 * ANCHOR_EVERY) as Array<RowData & { prev: Buffer | null; hash: Buffer | null }>;
+    let result: Buffer | undefined;
+    let expect = from;
+    for (const r of rows) {
+      if (r.seq !== expect) break;
+      if (r.prev && r.seq > from) {
+        if (!r.prev.equals(cur))
+          throw damaged(`records ${from}..${r.seq - 1} do not match the link stored at ${r.seq}`);
+        if (result) return result;
+      }
+      cur = this.linkOfRow(stream, r, cur);
+      if (r.seq === seq) result = cur;
+      if (r.hash) {
+        if (!r.hash.equals(cur))
+          throw damaged(`records ${from}..${r.seq} do not match the link stored at ${r.seq}`);
+        if (result) return result;
+      }
+      expect++;
+    }
+    if (result && expect - 1 === s.lastSeq) {
+      if (!cur.equals(s.lastHash))
+        throw damaged(`records ${from}..${s.lastSeq} do not match the stream's head`);
+      return result;
+    }
+    throw damaged(result ? "no stored link after it to check against" : "record missing");
+  }
+
+  private linkOfRow(stream: string, r: RowData, prev: Buffer): Buffer {
+    const kind = this.kindNames.get(r.kid);
+    const boot = this.bootNames.get(r.bid);
+    if (kind === undefined || boot === undefined)
+      throw ERR_OUTBOX_CORRUPT(`outbox stream ${stream} seq ${r.seq}: unknown kind or boot id number`, {
+        stream,
+        seq: r.seq,
+      });
+    return linkFromColumns(
+      prev,
+      this.device,
+      stream,
+      r.seq,
+      kind,
+      r.body,
+      r.t_wall,
+      boot,
+      r.t_mono,
+      r.t_synced === 1,
+    );
+  }
+
+  /** A stream whose stored records fail their chain is held (never sent, never acked) and reported once. */
+  private hold(stream: string, e: unknown): void {
+    if (!ERR_OUTBOX_CORRUPT.is(e)) throw e;
+    if (this.damaged.has(stream)) return;
+    const message = (e as Error).message;
+    this.damaged.set(stream, message);
+    this.opts.onStorage?.({ type: "damaged", stream, message });
+  }
 
   /**
    * Before an append: evict media, then the oldest telemetry, while over quota or under the disk
@@ -434,8 +717,24 @@ export class SqliteOutbox implements Outbox {
 
   private evict(need: number) {
     let ranges: EvictedRange[] = [];
+    const streams = [...this.streams.entries()]
+      .filter(([name]) => !this.damaged.has(name))
+      .map(([name, s]) => ({ stream: name, sid: s.sid, priority: s.priority }));
     try {
-      ranges = this.db.transaction(() => evictOldest(this.db, need, "quota"))();
+      ranges = this.db.transaction(() =>
+        evictOldest(this.db, need, "quota", {
+          streams,
+          priorityOfKid: (kid) => this.kindPriority.get(kid) ?? PRIORITY.telemetry,
+          linkAt: (stream, seq) => {
+            try {
+              return this.linkAt(stream, this.streams.get(stream)!, seq);
+            } catch (e) {
+              this.hold(stream, e);
+              return undefined;
+            }
+          },
+        }),
+      )();
     } catch (e) {
       throw ERR_STORAGE(`outbox eviction failed: ${(e as Error).message}`, undefined, e);
     }
@@ -495,55 +794,68 @@ export class SqliteOutbox implements Outbox {
       });
     }
     const order = [...this.streams.entries()]
-      .filter(([, s]) => s.pending > 0 && s.priority <= (limits.maxPriority ?? PRIORITY.media))
+      .filter(
+        ([name, s]) =>
+          s.pending > 0 && s.priority <= (limits.maxPriority ?? PRIORITY.media) && !this.damaged.has(name),
+      )
       .sort((a, b) => a[1].priority - b[1].priority || (a[0] < b[0] ? -1 : 1));
     const select = this.stmt(
-      "SELECT seq, priority, kind, t_wall, t_boot, t_mono, t_synced, body, bytes FROM records WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?",
+      "SELECT seq, kid, t_wall, t_mono, bid, t_synced, body, bytes FROM records WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?",
     );
-    const links = this.stmt("SELECT prev, hash FROM records WHERE stream = ? AND seq = ?");
-    const link = (stream: string, seq: number) =>
-      links.get(stream, seq) as { prev: Buffer | null; hash: Buffer } | undefined;
-    for (const [stream] of order) {
+    for (const [stream, s] of order) {
       if (records >= limits.maxRecords || bytes >= limits.maxBytes) break;
-      const rows = select.all(stream, after.get(stream) ?? 0, limits.maxRecords - records) as PendingRow[];
-      let run: PendingRun | undefined;
+      const rows = select.all(s.sid, after.get(stream) ?? 0, limits.maxRecords - records) as RowData[];
       const runs: PendingRun[] = [];
-      for (const r of rows) {
-        if (bytes + r.bytes > limits.maxBytes && records > 0) break;
-        if (!run || r.seq !== run.last + 1) {
-          run = {
-            type: "records",
-            stream,
-            first: r.seq,
-            prev: NO_LINK,
-            records: [],
-            last: r.seq - 1,
-            hash: NO_LINK,
-            bytes: 0,
-            priority: r.priority,
-          };
-          runs.push(run);
-          out.push(run);
+      let n = 0;
+      let b = 0;
+      try {
+        let run: PendingRun | undefined;
+        for (const r of rows) {
+          if (bytes + b + r.bytes > limits.maxBytes && records + n > 0) break;
+          const kind = this.kindNames.get(r.kid);
+          const boot = this.bootNames.get(r.bid);
+          if (kind === undefined || boot === undefined)
+            throw ERR_OUTBOX_CORRUPT(`outbox stream ${stream} seq ${r.seq}: unknown kind or boot id number`);
+          const prio = this.kindPriority.get(r.kid)!;
+          if (!run || r.seq !== run.last + 1) {
+            run = {
+              type: "records",
+              stream,
+              first: r.seq,
+              prev: NO_LINK,
+              records: [],
+              last: r.seq - 1,
+              hash: NO_LINK,
+              bytes: 0,
+              priority: prio,
+            };
+            runs.push(run);
+          }
+          run.records.push({
+            t: { wall: r.t_wall, boot, mono: r.t_mono, synced: r.t_synced === 1 },
+            kind,
+            body: JSON.parse(r.body),
+          });
+          run.last = r.seq;
+          run.bytes += r.bytes;
+          if (prio < run.priority) run.priority = prio;
+          n++;
+          b += r.bytes;
         }
-        run.records.push({
-          t: { wall: r.t_wall, boot: r.t_boot, mono: r.t_mono, synced: r.t_synced === 1 },
-          kind: r.kind,
-          body: JSON.parse(r.body),
-        });
-        run.last = r.seq;
-        run.bytes += r.bytes;
-        if (r.priority < run.priority) run.priority = r.priority;
-        records++;
-        bytes += r.bytes;
+        // Links only at the ends of each run (the cloud recomputes the rest): stored ones as they
+        // are, others recomputed and checked against the next stored link.
+        for (const rn of runs) {
+          rn.prev = this.linkAt(stream, s, rn.first - 1);
+          rn.hash = this.linkAt(stream, s, rn.last);
+        }
+      } catch (e) {
+        // A stream whose stored records fail their chain is held; the others go on.
+        this.hold(stream, e);
+        continue;
       }
-      // Links only at the ends of each run (the rest is recomputed by the cloud): no blobs per row.
-      for (const rn of runs) {
-        // A run starts after a deleted range (its first row holds the link) or after rows in flight.
-        const prev = link(stream, rn.first)!.prev ?? link(stream, rn.first - 1)?.hash;
-        if (!prev) throw ERR_STORAGE(`outbox: no link before ${stream} seq ${rn.first}`);
-        rn.prev = prev;
-        rn.hash = link(stream, rn.last)!.hash;
-      }
+      out.push(...runs);
+      records += n;
+      bytes += b;
     }
     return out;
   }
@@ -562,7 +874,8 @@ export class SqliteOutbox implements Outbox {
   acknowledge(stream: string, from: number, to: number, hash: Buffer): number {
     const s = this.streams.get(stream);
     if (!s) return 0;
-    const tx = this.db.transaction(() => {
+    type Result = { deleted: number; bytes: number; mismatch: boolean; acked?: number };
+    const tx = this.db.transaction((): Result => {
       const gap = this.stmt("SELECT hash FROM gaps WHERE stream=? AND from_seq=? AND to_seq=?").get(
         stream,
         from,
@@ -573,27 +886,39 @@ export class SqliteOutbox implements Outbox {
         this.stmt("DELETE FROM gaps WHERE stream=? AND from_seq=?").run(stream, from);
         return { deleted: 0, bytes: 0, mismatch: false };
       }
-      const last = this.stmt("SELECT hash FROM records WHERE stream=? AND seq=?").get(stream, to) as
-        | { hash: Buffer }
-        | undefined;
-      if (!last) return { deleted: 0, bytes: 0, mismatch: false };
+      const exists = (seq: number) =>
+        this.stmt("SELECT hash FROM records WHERE sid=? AND seq=?").get(s.sid, seq) as
+          | { hash: Buffer | null }
+          | undefined;
+      if (!exists(to)) return { deleted: 0, bytes: 0, mismatch: false };
       // The ack must name the link we hold at `to`; anything else is not about our records.
-      if (!last.hash.equals(hash)) return { deleted: 0, bytes: 0, mismatch: true };
+      if (!this.linkAt(stream, s, to).equals(hash)) return { deleted: 0, bytes: 0, mismatch: true };
+      // Acked out of order (rows below stay): the row before the range keeps its own link, so links
+      // below it can still be checked against a stored one.
+      const below = exists(from - 1);
+      if (below && !below.hash)
+        this.stmt("UPDATE records SET hash=? WHERE sid=? AND seq=?").run(
+          this.linkAt(stream, s, from - 1),
+          s.sid,
+          from - 1,
+        );
       const agg = this.stmt(
-        "SELECT count(*) AS n, coalesce(sum(bytes),0) AS b FROM records WHERE stream=? AND seq BETWEEN ? AND ?",
-      ).get(stream, from, to) as { n: number; b: number };
-      this.stmt("DELETE FROM records WHERE stream=? AND seq BETWEEN ? AND ?").run(stream, from, to);
+        "SELECT count(*) AS n, coalesce(sum(bytes),0) AS b FROM records WHERE sid=? AND seq BETWEEN ? AND ?",
+      ).get(s.sid, from, to) as { n: number; b: number };
+      this.stmt("DELETE FROM records WHERE sid=? AND seq BETWEEN ? AND ?").run(s.sid, from, to);
       // The row after the range loses its predecessor: it keeps the link itself.
-      this.stmt("UPDATE records SET prev=? WHERE stream=? AND seq=? AND prev IS NULL").run(
-        hash,
-        stream,
-        to + 1,
-      );
+      this.stmt("UPDATE records SET prev=? WHERE sid=? AND seq=? AND prev IS NULL").run(hash, s.sid, to + 1);
       const acked = Math.max(s.ackedSeq, to);
-      this.stmt("UPDATE streams SET acked_seq=? WHERE stream=?").run(acked, stream);
+      this.stmt("UPDATE streams SET acked_seq=? WHERE sid=?").run(acked, s.sid);
       return { deleted: agg.n, bytes: agg.b, mismatch: false, acked };
     });
-    const r = tx() as { deleted: number; bytes: number; mismatch: boolean; acked?: number };
+    let r: Result;
+    try {
+      r = tx();
+    } catch (e) {
+      this.hold(stream, e);
+      return 0;
+    }
     if (r.mismatch) return -1;
     s.pending -= r.deleted;
     s.pendingBytes -= r.bytes;
@@ -615,6 +940,7 @@ export class SqliteOutbox implements Outbox {
         pending: s.pending,
         pendingBytes: s.pendingBytes,
         evicted: s.evicted,
+        ...(this.damaged.has(stream) ? { damaged: this.damaged.get(stream) } : {}),
       }))
       .sort((a, b) => (a.stream < b.stream ? -1 : 1));
   }

@@ -48,6 +48,8 @@ export interface StreamStatus {
   pending: number;
   pendingBytes: number;
   evicted: number;
+  /** Set when the stream's stored records failed their chain check: it is held, not sent. */
+  damaged?: string;
 }
 
 export interface BatchLimits {

@@ -60,7 +60,7 @@ function render(s) {
     `<table><tr><th>stream</th><th class="num">last seq</th><th class="num">committed</th><th class="num">pending</th><th class="num">bytes</th><th class="num">evicted</th></tr>${s.streams
       .map(
         (x) =>
-          `<tr><td>${esc(x.stream)}</td><td class="num">${x.lastSeq}</td><td class="num">${x.ackedSeq}</td><td class="num">${x.pending}</td><td class="num">${bytes(x.pendingBytes)}</td><td class="num">${x.evicted}</td></tr>`,
+          `<tr><td>${esc(x.stream)}${x.damaged ? ` <span class="pill bad" title="${esc(x.damaged)}">held: records fail their chain check</span>` : ""}</td><td class="num">${x.lastSeq}</td><td class="num">${x.ackedSeq}</td><td class="num">${x.pending}</td><td class="num">${bytes(x.pendingBytes)}</td><td class="num">${x.evicted}</td></tr>`,
       )
       .join(
         "",
