@@ -64,6 +64,48 @@ describe("store and forward (aedes, SQLite)", () => {
     await spy.endAsync();
   });
 
+  it("a stream whose records were altered on disk is held and alarmed, never sent; the others reach the cloud", async () => {
+    proxy.cut();
+    const id = uniqueDevice("tamper");
+    const agent = await stack.agent(id, {
+      cloud: { mqtt: { url: proxy.url, keepalive: 60_000 }, publicKey: stack.cloud.publicKey },
+      sync: { linger: 20, ackTimeout: 3000, reconnectBase: 100, reconnectCap: 1000, batchMaxRecords: 1000 },
+    });
+    // One append of 3,000 readings: links stored at its end and as prev every 64 seqs.
+    agent.emit(Array.from({ length: 3000 }, (_, j) => reading(j)));
+    agent.emit([census(1)]);
+    // Someone edits a reading in the outbox file while the gateway is offline. The first batch ends
+    // at 999 (census goes first): its head is recomputed from the link stored at 960 and checked up to
+    // the one stored at 1024, across the edited row.
+    agent.outbox.db
+      .prepare(
+        "UPDATE records SET body = ? WHERE seq = 1000 AND sid = (SELECT sid FROM streams WHERE stream = 'env.temperature')",
+      )
+      .run('{"unit":"degC","value":21}');
+    proxy.restore();
+    await until(
+      async () => (await device(stack, id)).streams?.alarms?.count >= 1,
+      30_000,
+      "alarm in the cloud",
+    );
+    await until(
+      async () => (await device(stack, id)).streams?.census?.count === 1,
+      30_000,
+      "census in the cloud",
+    );
+    const held = agent.outbox.status().find((s) => s.stream === "env.temperature")!;
+    expect(held.damaged).toMatch(/do not match the link stored at 1024/);
+    expect(held.pending).toBe(3000);
+    expect(agent.recentAlarms.find((a) => a.code === "outbox.damaged")).toMatchObject({
+      subject: "env.temperature",
+      severity: "critical",
+      active: true,
+    });
+    const d = await device(stack, id);
+    expect(d.streams["env.temperature"]).toBeUndefined();
+    expect(d.streams.alarms.chain).toBe("ok");
+  });
+
   it("over quota offline: evicts oldest telemetry as recorded gaps; evidence never; the cloud reports them", async () => {
     proxy.cut();
     const id = uniqueDevice("quota");
