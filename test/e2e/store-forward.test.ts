@@ -1,5 +1,6 @@
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { agentConfigSchema } from "../../agent/config.ts";
 import { registerDevice } from "../../cloud/devices.ts";
 import { generateKeyPair } from "../../core/keys.ts";
 import { type Batch, decodeBatch, encodeBatch } from "../../sync/codec.ts";
@@ -69,7 +70,15 @@ describe("store and forward (aedes, SQLite)", () => {
     const id = uniqueDevice("tamper");
     const agent = await stack.agent(id, {
       cloud: { mqtt: { url: proxy.url, keepalive: 60_000 }, publicKey: stack.cloud.publicKey },
-      sync: { linger: 20, ackTimeout: 3000, reconnectBase: 100, reconnectCap: 1000, batchMaxRecords: 1000 },
+      sync: {
+        ...agentConfigSchema().parse({ device: id, cloud: { mqtt: { url: proxy.url }, publicKey: "x" } })
+          .sync,
+        linger: 20,
+        ackTimeout: 3000,
+        reconnectBase: 100,
+        reconnectCap: 1000,
+        batchMaxRecords: 1000,
+      },
     });
     // One append of 3,000 readings: links stored at its end and as prev every 64 seqs.
     agent.emit(Array.from({ length: 3000 }, (_, j) => reading(j)));
