@@ -71,8 +71,10 @@ describe("store and forward (aedes, SQLite)", () => {
     const agent = await stack.agent(id, {
       cloud: { mqtt: { url: proxy.url, keepalive: 60_000 }, publicKey: stack.cloud.publicKey },
       sync: {
-        ...agentConfigSchema().parse({ device: id, cloud: { mqtt: { url: proxy.url }, publicKey: "x" } })
-          .sync,
+        ...agentConfigSchema().parse({
+          device: id,
+          cloud: { mqtt: { url: proxy.url }, publicKey: stack.cloud.publicKey },
+        }).sync,
         linger: 20,
         ackTimeout: 3000,
         reconnectBase: 100,
