@@ -2,7 +2,8 @@ import { closeSync, existsSync, openSync, readdirSync, statSync, writeSync } fro
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "../../test/helpers/services.ts";
-import { verifyRun } from "../chain.ts";
+import { genesis, linkFromColumns, verifyRun } from "../chain.ts";
+import { relink, type Salvage, type SalvagedRecord } from "./salvage.ts";
 import { SqliteOutbox } from "./sqlite-outbox.ts";
 
 const t = (i: number) => ({ wall: 1_700_000_000_000 + i, boot: "b", mono: i, synced: true });
@@ -75,5 +76,38 @@ describe("a corrupt outbox", () => {
     expect(existsSync(ob.recovery!.quarantined)).toBe(true);
     expect(ob.append([reading(1)])[0]!.seq).toBeGreaterThan(0);
     ob.close();
+  });
+
+  it("re-links salvaged rows and leaves out those that disagree with a stored link", () => {
+    // 20 rows of one stream as layout 3 stores them: prev on 1 and 11 (the first of two appends),
+    // a link on 10 and 20 (their last rows). Row 5's body was altered on disk.
+    const rows: SalvagedRecord[] = [];
+    let h = genesis("barn-1", "s");
+    for (let seq = 1; seq <= 20; seq++) {
+      const body = `{"unit":"degC","value":${seq}}`;
+      const next = linkFromColumns(h, "barn-1", "s", seq, "reading", body, 1000 + seq, "b", seq, true);
+      rows.push({
+        stream: "s",
+        seq,
+        kind: "reading",
+        t_wall: 1000 + seq,
+        t_boot: "b",
+        t_mono: seq,
+        t_synced: 1,
+        body: seq === 5 ? `{"unit":"degC","value":55}` : body,
+        prev: seq === 1 || seq === 11 ? h : null,
+        hash: seq === 10 || seq === 20 ? next : null,
+        bytes: 90,
+      });
+      h = next;
+    }
+    const s: Salvage = { quarantined: "q", heads: [], records: rows, gaps: [], errors: [] };
+    const { rows: kept, top } = relink("barn-1", s);
+    // 1..10 cannot be trusted (the link stored at 10 does not follow from them); 11..20 chain.
+    expect(kept.map((k) => k.r.seq)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
+    expect(kept[0]!.prev).toEqual(rows[10]!.prev);
+    expect(kept.slice(1).every((k) => k.prev === null)).toBe(true);
+    expect(top.get("s")).toMatchObject({ seq: 20, link: h });
+    expect(s.errors).toEqual(["10 record(s) did not match the links stored after them"]);
   });
 });

@@ -1,5 +1,7 @@
 import { existsSync, renameSync } from "node:fs";
 import Database from "better-sqlite3";
+import { linkFromColumns } from "../chain.ts";
+import { priorityOf } from "../kinds.ts";
 
 /** SQLite result codes that mean the file itself is damaged, not that it is busy or full. */
 export function isCorruption(e: unknown): boolean {
@@ -197,4 +199,87 @@ export function quarantineAndSalvage(path: string, now = new Date(), why = "corr
     db.close();
   }
   return out;
+}
+
+/**
+ * Re-links salvaged rows from their content and checks them against every link the old file stored.
+ * Rows that cannot be chained (after a damaged page, with no stored link to start from) or that
+ * disagree with a stored link are left out (they stay in the quarantined file) and counted in
+ * `s.errors`. Returns the rows to carry over with the prev to store (on the first row of each run)
+ * and their link, and each stream's highest row carried over (and most urgent kind).
+ */
+export function relink(
+  device: string,
+  s: Salvage,
+): {
+  rows: Array<{ r: SalvagedRecord; prev: Buffer | null; hash: Buffer }>;
+  top: Map<string, { seq: number; link: Buffer; priority: number }>;
+} {
+  const rows: Array<{ r: SalvagedRecord; prev: Buffer | null; hash: Buffer }> = [];
+  const top = new Map<string, { seq: number; link: Buffer; priority: number }>();
+  // Rows of a stream arrive in seq order. `chain` is the link of the last row kept (or taken from a
+  // stored prev); `pending` holds rows whose recomputed links no stored link has confirmed yet: they
+  // are kept when one does, or when their run ends with nothing left to check them against.
+  let stream: string | undefined;
+  let chain: { seq: number; link: Buffer } | undefined;
+  let pending: typeof rows = [];
+  let dropped = 0;
+  let unchained = 0;
+  const flush = () => {
+    for (const p of pending) {
+      rows.push(p);
+      const priority = Math.min(top.get(p.r.stream)?.priority ?? Infinity, priorityOf(p.r.kind));
+      top.set(p.r.stream, { seq: p.r.seq, link: p.hash, priority });
+    }
+    pending = [];
+  };
+  for (const r of s.records) {
+    if (r.stream !== stream) {
+      flush();
+      stream = r.stream;
+      chain = undefined;
+    }
+    const follows = chain !== undefined && chain.seq === r.seq - 1;
+    if (!follows) flush();
+    let prev: Buffer;
+    if (r.prev) {
+      if (follows && !r.prev.equals(chain!.link)) {
+        // The rows since the last confirmed link disagree with this stored one: drop them.
+        dropped += pending.length;
+        pending = [];
+      } else flush();
+      prev = r.prev;
+    } else if (follows) prev = chain!.link;
+    else {
+      unchained++;
+      chain = undefined;
+      continue;
+    }
+    const hash = linkFromColumns(
+      prev,
+      device,
+      r.stream,
+      r.seq,
+      r.kind,
+      r.body,
+      r.t_wall,
+      r.t_boot,
+      r.t_mono,
+      r.t_synced === 1,
+    );
+    if (r.hash && !r.hash.equals(hash)) {
+      dropped += pending.length + 1;
+      pending = [];
+      chain = undefined;
+      continue;
+    }
+    // The first row of a run keeps its prev; the others chain from the row before.
+    pending.push({ r, prev: follows && !r.prev ? null : prev, hash });
+    if (r.hash) flush();
+    chain = { seq: r.seq, link: hash };
+  }
+  flush();
+  if (unchained) s.errors.push(`${unchained} record(s) after a damaged page have no link to chain from`);
+  if (dropped) s.errors.push(`${dropped} record(s) did not match the links stored after them`);
+  return { rows, top };
 }

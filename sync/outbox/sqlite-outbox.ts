@@ -15,7 +15,7 @@ import {
   priorityOf,
 } from "../kinds.ts";
 import { type EvictedRange, evictOldest } from "./evict.ts";
-import { isCorruption, quarantineAndSalvage, type Salvage, type SalvagedRecord } from "./salvage.ts";
+import { isCorruption, quarantineAndSalvage, relink, type Salvage, type SalvagedRecord } from "./salvage.ts";
 import {
   type AppendedRef,
   type AppendInput,
@@ -229,10 +229,8 @@ export class SqliteOutbox implements Outbox {
   }
 
   /**
-   * Writes salvaged heads, records and gaps into the fresh file: seqs and links continue. Each
-   * stream's rows are re-linked from their content and checked against every link the old file
-   * stored; rows that cannot be chained (after a damaged page, with no stored link to start from) or
-   * that disagree with a stored link stay in the quarantined file only. Returns the rows carried over.
+   * Writes salvaged heads, records (re-linked and checked: relink) and gaps into the fresh file:
+   * seqs and links continue. Returns the rows carried over.
    */
   private restore(s: Salvage): number {
     let restored = 0;
@@ -274,68 +272,8 @@ export class SqliteOutbox implements Outbox {
         );
         restored++;
       };
-      // Rows of a stream arrive in seq order. `chain` is the link of the last row carried over (or
-      // taken from a stored prev); `pending` holds rows whose recomputed links no stored link has
-      // confirmed yet: they go in when one does, or when their run ends with nothing left to check.
-      let stream: string | undefined;
-      let chain: { seq: number; link: Buffer } | undefined;
-      let pending: Array<{ r: SalvagedRecord; prev: Buffer | null; hash: Buffer }> = [];
-      let dropped = 0;
-      let unchained = 0;
-      const flush = () => {
-        for (const p of pending) put(p.r, p.prev, p.hash);
-        pending = [];
-      };
-      const top = new Map<string, { seq: number; link: Buffer; priority: number }>();
-      for (const r of s.records) {
-        if (r.stream !== stream) {
-          flush();
-          stream = r.stream;
-          chain = undefined;
-        }
-        const follows = chain !== undefined && chain.seq === r.seq - 1;
-        if (!follows) flush();
-        let prev: Buffer;
-        if (r.prev) {
-          if (follows && !r.prev.equals(chain!.link)) {
-            // The rows since the last confirmed link disagree with this stored one: drop them.
-            dropped += pending.length;
-            pending = [];
-          } else flush();
-          prev = r.prev;
-        } else if (follows) prev = chain!.link;
-        else {
-          unchained++;
-          chain = undefined;
-          continue;
-        }
-        const hash = linkFromColumns(
-          prev,
-          this.device,
-          r.stream,
-          r.seq,
-          r.kind,
-          r.body,
-          r.t_wall,
-          r.t_boot,
-          r.t_mono,
-          r.t_synced === 1,
-        );
-        if (r.hash && !r.hash.equals(hash)) {
-          dropped += pending.length + 1;
-          pending = [];
-          chain = undefined;
-          continue;
-        }
-        // The first row of a run keeps its prev; the others chain from the row before.
-        pending.push({ r, prev: follows && !r.prev ? null : prev, hash });
-        if (r.hash) flush();
-        chain = { seq: r.seq, link: hash };
-        top.set(r.stream, { seq: r.seq, link: hash, priority: priorityOf(r.kind) });
-      }
-      flush();
-      if (unchained) s.errors.push(`${unchained} record(s) after a damaged page have no link to chain from`);
-      if (dropped) s.errors.push(`${dropped} record(s) did not match the links stored after them`);
+      const { rows, top } = relink(this.device, s);
+      for (const { r, prev, hash } of rows) put(r, prev, hash);
       // Heads: the salvaged streams table, else the highest row carried over.
       for (const [name, t] of top) {
         const h = heads.get(name);
