@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { Logger } from "../core/log.ts";
+import { fromRoot } from "../core/paths.ts";
 import { registerWasmTrainingKernels } from "./embed/wasm-grad.ts";
 import * as tf from "./tf.ts";
 
@@ -13,7 +14,8 @@ export interface RuntimeInfo {
 }
 
 let current: Promise<RuntimeInfo> | undefined;
-const require = createRequire(import.meta.url);
+// Resolved from the package root, so it works from the sources and from dist/barnlink.mjs alike.
+const require = createRequire(fromRoot("package.json"));
 
 /** The wasm binaries ship inside the npm package; point at them as a file path (never fetched). */
 export function wasmDir(): string {

@@ -2,8 +2,7 @@ import { type ChildProcess, fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join, resolve } from "node:path";
 import { startBroker } from "../../cloud/broker/broker.ts";
 import { cloudConfigSchema } from "../../cloud/config.ts";
 import { registerDevice } from "../../cloud/devices.ts";
@@ -13,6 +12,7 @@ import { parseDuration } from "../../core/config.ts";
 import { ERR_USAGE } from "../../core/errors.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { createLogger } from "../../core/log.ts";
+import { CLI_ENTRY } from "../../core/paths.ts";
 import { ProgressBar } from "../../core/progress.ts";
 import { args, type CommandSpec, out } from "../cli-kit.ts";
 import { demoBarns, writeAgentConfig } from "../demo/configs.ts";
@@ -21,7 +21,6 @@ import { startDemoModbus } from "../demo/modbus.ts";
 
 const usage =
   "barnlink demo [--duration 30s] [--barns 3] [--speed 8640] [--http-port 8080] [--mqtt-port 1883] [--keep]";
-const BIN = resolve(dirname(fileURLToPath(import.meta.url)), "../../bin/barnlink.js");
 
 interface AgentStatus {
   streams: Array<{ stream: string; lastSeq: number; ackedSeq: number; pending: number }>;
@@ -138,7 +137,7 @@ export const demo: CommandSpec = {
         seed: i + 1,
       });
       const logFd = openSync(join(dir, `${b.device}.log`), "a");
-      const child = fork(BIN, ["agent", "--config", b.configFile], {
+      const child = fork(CLI_ENTRY, ["agent", "--config", b.configFile], {
         stdio: ["ignore", logFd, logFd, "ipc"],
       });
       child.on("message", (m: { type: string; status?: AgentStatus; gatewayUrl?: string }) => {

@@ -2,9 +2,9 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { PROM_CONTENT_TYPE } from "../../core/metrics.ts";
+import { fromRoot } from "../../core/paths.ts";
 import type { Agent } from "../agent.ts";
 import { agentMetrics } from "./metrics.ts";
 import { gatewayStatus } from "./status.ts";
@@ -21,7 +21,7 @@ export interface GatewayHttp {
   close(): Promise<void>;
 }
 
-const ASSETS = join(dirname(fileURLToPath(import.meta.url)), "assets");
+const ASSETS = fromRoot("agent/http/assets");
 const TYPES: Record<string, string> = {
   "gateway.html": "text/html; charset=utf-8",
   "gateway.css": "text/css; charset=utf-8",

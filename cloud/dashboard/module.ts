@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
+import { fromRoot } from "../../core/paths.ts";
 import { requireRole } from "../api/auth.ts";
 import type { ApiModule } from "../api/server.ts";
 import { parseRequest } from "../api/validate.ts";
@@ -10,9 +10,8 @@ import type { CloudContext } from "../context.ts";
 import { portfolioView } from "./portfolio.ts";
 import { batchSeries } from "./series.ts";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ASSETS = join(here, "assets");
-const UPLOT = join(here, "../../node_modules/uplot/dist");
+const ASSETS = fromRoot("cloud/dashboard/assets");
+const UPLOT = fromRoot("node_modules/uplot/dist");
 const TYPES: Record<string, string> = {
   html: "text/html; charset=utf-8",
   js: "text/javascript; charset=utf-8",

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { problemsFromZod } from "../../core/config.ts";
+import { fromRoot } from "../../core/paths.ts";
 import { ERR_LENDING_PROFILE } from "./errors.ts";
 
 const point = z.tuple([z.number().nonnegative(), z.number()]);
@@ -32,7 +32,7 @@ export const ENV_STREAMS = {
   ammonia: "env.ammonia",
 } as const;
 
-const dir = join(dirname(fileURLToPath(import.meta.url)), "profiles");
+const dir = fromRoot("cloud/lending/profiles");
 const cache = new Map<string, SpeciesProfile>();
 
 /** Loads `profiles/<species>.yaml`; species profiles are data so agronomists can change them without code. */

@@ -1,7 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
-import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { fromRoot } from "../../core/paths.ts";
 import { stopChild } from "../common/pty-pair.ts";
 import { ERR_DRIVER_UNAVAILABLE } from "../errors.ts";
 
@@ -18,7 +17,7 @@ export interface SlaveProcess {
 }
 
 const PYTHON = "/usr/bin/python3";
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "barn_slave.py");
+const SCRIPT = fromRoot("drivers/modbus-sim/barn_slave.py");
 
 export function pymodbusAvailable(): boolean {
   return spawnSync(PYTHON, ["-c", "import pymodbus, serial_asyncio"], { stdio: "ignore" }).status === 0;

@@ -1,10 +1,10 @@
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { fromRoot } from "../../core/paths.ts";
 import { currentModel } from "../rollout/install.ts";
 
 /** The model shipped in the repository (trained by `modelTrain` on synthetic pigs). */
-export const PRETRAINED_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "pretrained");
+export const PRETRAINED_DIR = fromRoot("models/pretrained");
 
 /**
  * Resolves a configured model path: a models root with current.json, or a model directory itself.
