@@ -10,7 +10,8 @@ const [dir, url, cloudKey, device] = process.argv.slice(2) as [string, string, s
 const key = loadOrCreateKey(join(dir, "device.key"));
 const outbox = new SqliteOutbox(join(dir, "outbox.db"), device, { validate: false, check: false });
 // RSS at rest: Node, tsx's loader, better-sqlite3, MQTT.js and the opened outbox, before any batch.
-const restRss = process.memoryUsage().rss;
+const rest = process.memoryUsage();
+const restRss = rest.rss;
 process.send!({ type: "ready", publicKey: key.publicKeyB64 });
 process.once("message", () => {
   const clock = systemClock("always");
@@ -28,8 +29,17 @@ process.once("message", () => {
   });
   let peak = process.memoryUsage().rss;
   let peakHeap = 0;
+  // process.memoryUsage() at the sampled RSS peak: how much of it is V8's heap, how much native
+  // memory V8 knows of (external: Buffers, zlib/brotli state), the rest is Node, SQLite, malloc.
+  let atPeak = process.memoryUsage();
+  const trace = process.env.BENCH_AGENT_MEM_TRACE;
   const sample = setInterval(() => {
     const m = process.memoryUsage();
+    if (trace)
+      console.error(
+        `mem ${Date.now()} ${link.stats.recordsAcked} ${link.stats.batchesResent} ${m.rss} ${m.heapTotal} ${m.heapUsed} ${m.external} ${m.arrayBuffers}`,
+      );
+    if (m.rss > peak) atPeak = m;
     peak = Math.max(peak, m.rss);
     peakHeap = Math.max(peakHeap, m.heapTotal);
   }, 50);
@@ -46,7 +56,11 @@ process.once("message", () => {
         ms,
         peakRss: peak,
         restRss,
+        rest,
         peakHeap,
+        atPeak,
+        // The kernel's high-water mark (ru_maxrss, KiB): the true peak, between samples too.
+        maxRss: process.resourceUsage().maxRSS * 1024,
         bytesSent: link.stats.bytesSent,
         resent: link.stats.batchesResent,
       },

@@ -115,20 +115,15 @@ function wire(): BenchLine[] {
   ];
 }
 
-/** Bundles bench/sync-agent.ts to node_modules/.cache (so its packages resolve) and returns the file. */
+/**
+ * Bundles bench/sync-agent.ts with the production build's esbuild options (bin/build.js) into
+ * node_modules/.cache (inside the package, so its packages and assets resolve) and returns the file.
+ */
 async function compileAgent(): Promise<string> {
   const { build } = await import("esbuild");
+  const { bundleOptions } = await import("../bin/build.js");
   const out = join(import.meta.dirname, "../node_modules/.cache/barnlink-bench/sync-agent.mjs");
-  await build({
-    entryPoints: [join(import.meta.dirname, "sync-agent.ts")],
-    outfile: out,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    packages: "external",
-    logLevel: "error",
-  });
+  await build(bundleOptions(join(import.meta.dirname, "sync-agent.ts"), out));
   return out;
 }
 
@@ -157,9 +152,13 @@ async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<Bench
   for (let i = 0; i < RECORDS; i += 5000)
     backlog.append(Array.from({ length: Math.min(5000, RECORDS - i) }, (_, k) => row(i + k)));
   backlog.close();
-  // BENCH_AGENT_RUNTIME=compiled runs the agent half bundled to plain JavaScript (esbuild, packages
-  // external) under plain node: no tsx loader thread in its RSS. Default: through tsx, like bin/barnlink.js.
-  const compiled = process.env.BENCH_AGENT_RUNTIME === "compiled" ? await compileAgent() : undefined;
+  // The agent half runs as production runs the agent: bundled like `npm run build` (dist/barnlink.mjs)
+  // under plain node. BENCH_AGENT_RUNTIME=tsx runs the sources through tsx instead, like bin/barnlink.js
+  // (development): tsx's loader thread adds ~30 MB RSS.
+  const runtime = process.env.BENCH_AGENT_RUNTIME ?? "compiled";
+  if (runtime !== "compiled" && runtime !== "tsx")
+    throw new Error(`BENCH_AGENT_RUNTIME=${runtime}: compiled (default) or tsx`);
+  const compiled = runtime === "compiled" ? await compileAgent() : undefined;
   const prof = process.env.BENCH_AGENT_PROF
     ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_AGENT_PROF}`]
     : [];
@@ -187,7 +186,10 @@ async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<Bench
   const res = await done;
   for (const c of clouds) await c.stop();
   await fresh.drop();
-  const label = `drain ${RECORDS.toLocaleString("en")} → Mosquitto → ${instances} cloud${instances > 1 ? "s" : ""} on ${db}${compiled ? " (agent compiled)" : ""}`;
+  const mb = (v: unknown) => Number(v) / 1024 / 1024;
+  const rest = res.rest as unknown as NodeJS.MemoryUsage;
+  const atPeak = res.atPeak as unknown as NodeJS.MemoryUsage;
+  const label = `drain ${RECORDS.toLocaleString("en")} → Mosquitto → ${instances} cloud${instances > 1 ? "s" : ""} on ${db}${compiled ? " (agent: production build, node)" : " (agent: sources through tsx)"}`;
   return [
     line(`${label}, committed and acked`, RECORDS / (Number(res.ms) / 1000), "records/s"),
     line(`agent peak RSS during ${label}`, Number(res.peakRss) / 1024 / 1024, "MB"),
@@ -197,6 +199,21 @@ async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<Bench
       "MB",
     ),
     line(`agent peak V8 heap during ${label}`, Number(res.peakHeap) / 1024 / 1024, "MB"),
+    // Where the RSS goes: the kernel's high-water mark (between samples too), and at the sampled peak
+    // how much is V8's heap and how much native memory V8 knows of (Buffers, zlib/brotli state).
+    line(`agent RSS high-water mark (ru_maxrss) during ${label}`, mb(res.maxRss), "MB"),
+    line(
+      `agent V8 heap (heapTotal) at rest / at the RSS peak, ${label}`,
+      mb(rest.heapTotal),
+      "MB",
+      mb(atPeak.heapTotal),
+    ),
+    line(
+      `agent external memory at rest / at the RSS peak, ${label}`,
+      mb(rest.external),
+      "MB",
+      mb(atPeak.external),
+    ),
   ];
 }
 
