@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../../bin/build.js";
@@ -47,6 +47,13 @@ describe("production build (npm run build → node dist/barnlink.mjs)", () => {
     expect(r.stderr).not.toMatch(/\n\s+at |BL_LENDING_PROFILE|ENOENT/);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/held|hold/);
+  });
+
+  it("is what the systemd units run", () => {
+    for (const unit of ["barnlink-agent.service", "barnlink-cloud.service"]) {
+      const text = readFileSync(join(ROOT, "deploy", unit), "utf8");
+      expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/barnlink\/current\/dist\/barnlink\.mjs /m);
+    }
   });
 
   // Everything else that reads files beside the code: the dashboard and uPlot, the gateway page, the
