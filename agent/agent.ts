@@ -150,7 +150,17 @@ export class Agent {
         this.badReading(source, r, `${i.path.join(".") || "(root)"}: ${i.message}`);
         continue;
       }
-      good.push({ stream: r.stream, kind: r.kind, body: p.data, t: r.t ?? now });
+      const t = r.t ?? now;
+      if (!Number.isSafeInteger(t.wall) || !Number.isSafeInteger(t.mono) || typeof t.boot !== "string") {
+        this.badReading(source, r, "capture time must be whole milliseconds (wall, mono) with a boot id");
+        continue;
+      }
+      good.push({
+        stream: r.stream,
+        kind: r.kind,
+        body: p.data,
+        t: typeof t.synced === "boolean" ? t : { ...t, synced: t.synced === true },
+      });
     }
     if (good.length === 0) return;
     const durable = good.some((g) => classOf(g.kind) !== "telemetry" && classOf(g.kind) !== "media")

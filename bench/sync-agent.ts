@@ -1,6 +1,8 @@
 // The agent half of the drain benchmark, as its own process so its RSS is its own: opens an outbox
 // holding a backlog (weeks offline), waits for "go", drains it through the Link, reports over IPC.
+
 import { join } from "node:path";
+import v8 from "node:v8";
 import { systemClock } from "../core/clock.ts";
 import { loadOrCreateKey, publicKeyFromB64 } from "../core/keys.ts";
 import { Link } from "../sync/link.ts";
@@ -39,7 +41,18 @@ process.once("message", () => {
       console.error(
         `mem ${Date.now()} ${link.stats.recordsAcked} ${link.stats.batchesResent} ${m.rss} ${m.heapTotal} ${m.heapUsed} ${m.external} ${m.arrayBuffers}`,
       );
-    if (m.rss > peak) atPeak = m;
+    if (m.rss > peak) {
+      atPeak = m;
+      if (process.env.BENCH_AGENT_SPACES)
+        console.error(
+          "spaces",
+          m.rss >> 20,
+          v8
+            .getHeapSpaceStatistics()
+            .map((x) => `${x.space_name}=${x.space_size >> 20}/${x.space_used_size >> 20}`)
+            .join(" "),
+        );
+    }
     peak = Math.max(peak, m.rss);
     peakHeap = Math.max(peakHeap, m.heapTotal);
   }, 50);

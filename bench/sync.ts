@@ -1,6 +1,6 @@
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { cloudConfigSchema } from "../cloud/config.ts";
@@ -143,6 +143,14 @@ async function compileAgent(): Promise<string> {
   return out;
 }
 
+/** The node flags production runs the agent with: those of deploy/barnlink-agent.service's ExecStart. */
+const PRODUCTION_AGENT_FLAGS = (() => {
+  const unit = readFileSync(join(import.meta.dirname, "../deploy/barnlink-agent.service"), "utf8");
+  const exec = /^ExecStart=\S+node((?: --[\w-]+(?:=\S+)?)*) /m.exec(unit);
+  if (!exec) throw new Error("deploy/barnlink-agent.service: no ExecStart=…node … line");
+  return exec[1]!.trim().split(" ").filter(Boolean);
+})();
+
 async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<BenchLine[]> {
   const dir = tmpDir("barnlink-bench-");
   const fresh = await freshDb(db);
@@ -187,6 +195,7 @@ async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<Bench
       execArgv: [
         ...(compiled ? [] : ["--import", "tsx"]),
         ...prof,
+        ...(compiled ? PRODUCTION_AGENT_FLAGS : []),
         ...(process.env.BENCH_AGENT_NODE_FLAGS?.split(" ").filter(Boolean) ?? []),
       ],
     },
@@ -205,7 +214,7 @@ async function drain(db: "sqlite" | "postgres", instances: 1 | 2): Promise<Bench
   const mb = (v: unknown) => Number(v) / 1024 / 1024;
   const rest = res.rest as unknown as NodeJS.MemoryUsage;
   const atPeak = res.atPeak as unknown as NodeJS.MemoryUsage;
-  const label = `drain ${RECORDS.toLocaleString("en")} → Mosquitto → ${instances} cloud${instances > 1 ? "s" : ""} on ${db}${compiled ? " (agent: production build, node)" : " (agent: sources through tsx)"}`;
+  const label = `drain ${RECORDS.toLocaleString("en")} → Mosquitto → ${instances} cloud${instances > 1 ? "s" : ""} on ${db}${compiled ? ` (agent: production build, node ${PRODUCTION_AGENT_FLAGS.join(" ")})` : " (agent: sources through tsx)"}`;
   return [
     line(`${label}, committed and acked`, RECORDS / (Number(res.ms) / 1000), "records/s"),
     line(`agent peak RSS during ${label}`, Number(res.peakRss) / 1024 / 1024, "MB"),

@@ -86,9 +86,9 @@ export function loadConfigFile<S extends z.ZodType>(file: string, schema: S): z.
   return parseConfigText(text, schema, file);
 }
 
-/** Parses "30s", "5m", "2h", "1d", "250ms" or a number of milliseconds. */
+/** Parses "30s", "5m", "2h", "1d", "250ms" or a number of milliseconds (whole milliseconds either way). */
 export function parseDuration(v: string | number): number {
-  if (typeof v === "number") return v;
+  if (typeof v === "number") return Math.round(v);
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(v.trim());
   if (!m) throw new Error(`not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 30s, 5m, 2h, 1d)`);
   const n = Number(m[1]);

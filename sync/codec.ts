@@ -64,6 +64,45 @@ export interface Batch {
   segments: Segment[];
 }
 
+/**
+ * Records of one stream as the outbox stores them, column by column: integer times, and each body's
+ * canonical JSON text, never parsed. The sender's form: encodeBatch writes the frame straight from
+ * it, with no object per record (a gateway draining a backlog allocates a fraction of what records
+ * would cost). On the wire it is the same record segment.
+ */
+export interface RecordColumns {
+  wall: number[];
+  mono: number[];
+  synced: boolean[];
+  kind: string[];
+  boot: string[];
+  /** Canonical JSON text of each body. */
+  body: string[];
+}
+
+export interface StoredSegment {
+  type: "stored";
+  stream: string;
+  first: number;
+  prev: Buffer;
+  columns: RecordColumns;
+  head: { hash: Buffer; sig: Buffer };
+}
+
+/** What encodeBatch takes: decoded segments or stored ones. */
+export interface OutgoingBatch extends Omit<Batch, "segments"> {
+  segments: Array<Segment | StoredSegment>;
+}
+
+/** The records of stored columns (bodies parsed). */
+export function columnRecords(c: RecordColumns): TimedBody[] {
+  return c.body.map((b, i) => ({
+    t: { wall: c.wall[i]!, boot: c.boot[i]!, mono: c.mono[i]!, synced: c.synced[i]! },
+    kind: c.kind[i]!,
+    body: JSON.parse(b),
+  }));
+}
+
 // ---- the JSON document inside the frame ----------------------------------------------------------
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64");
 const docRecordSeg = z.strictObject({
@@ -129,50 +168,122 @@ function sameKeys(bodies: unknown[]): string[] | null {
   return keys;
 }
 
-function toDoc(batch: Batch): Doc {
+/** The frame's JSON text: stored segments written out directly, the others through their doc form. */
+function docJson(batch: OutgoingBatch): string {
+  const segs = batch.segments.map((s) =>
+    s.type === "stored" ? storedJson(s) : JSON.stringify(toDocSegment(s)),
+  );
+  return `{"v":1,"d":${JSON.stringify(batch.device)},"id":${JSON.stringify(batch.id)},"at":${JSON.stringify(batch.sentAt)},"s":[${segs.join(",")}]}`;
+}
+
+const deltaText = (xs: number[]) => {
+  let out = "";
+  for (let i = 0; i < xs.length; i++) out += i === 0 ? `${xs[0]}` : `,${xs[i]! - xs[i - 1]!}`;
+  return `[${out}]`;
+};
+
+/** A stored segment as its doc's JSON text: what JSON.stringify(toDocSegment(…)) gives for its records. */
+function storedJson(s: StoredSegment): string {
+  const c = s.columns;
+  const n = c.body.length;
+  const kind0 = c.kind[0]!;
+  const boots: string[] = [];
+  const bootIdx = new Map<string, number>();
+  let sameKind = true;
+  let sameSynced = true;
+  for (let i = 0; i < n; i++) {
+    if (c.kind[i] !== kind0) sameKind = false;
+    if (c.synced[i] !== c.synced[0]) sameSynced = false;
+    if (!bootIdx.has(c.boot[i]!)) {
+      bootIdx.set(c.boot[i]!, boots.length);
+      boots.push(c.boot[i]!);
+    }
+  }
+  const ti = boots.length > 1 ? `,"ti":[${c.boot.map((b) => bootIdx.get(b)).join(",")}]` : "";
+  const ts = sameSynced ? `${c.synced[0]}` : `[${c.synced.map((x) => (x ? 1 : 0)).join(",")}]`;
+  return (
+    `{"st":${JSON.stringify(s.stream)},"f":${s.first},"n":${n},"p":"${s.prev.toString("base64")}",` +
+    `"h":"${s.head.hash.toString("base64")}","g":"${s.head.sig.toString("base64")}",` +
+    `"k":${JSON.stringify(sameKind ? kind0 : c.kind)},"tb":${JSON.stringify(boots)}${ti},` +
+    `"tw":${deltaText(c.wall)},"tm":${deltaText(c.mono)},"ts":${ts},"b":${(sameKind && kind0 === "reading" && readingColumns(c.body)) || `[${c.body.join(",")}]`}}`
+  );
+}
+
+// A reading's canonical text: {"quality":"ok"|"suspect",? "unit":"…","value":<number>}.
+const QUALITY_OK = '{"quality":"ok","unit":';
+const QUALITY_SUSPECT = '{"quality":"suspect","unit":';
+const PLAIN = '{"unit":';
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * Canonical reading bodies as columns ({"c":{"quality"?,"unit","value"}}) cut straight from their
+ * text, or null when any body is not exactly of one reading shape (then the bodies go as a list).
+ */
+function readingColumns(bodies: string[]): string | null {
+  const withQuality = bodies[0]!.startsWith('{"quality":');
+  const quality: string[] = [];
+  const units: string[] = [];
+  const values: string[] = [];
+  for (const b of bodies) {
+    let at: number;
+    if (!withQuality) {
+      if (!b.startsWith(PLAIN)) return null;
+      at = PLAIN.length;
+    } else if (b.startsWith(QUALITY_OK)) {
+      quality.push('"ok"');
+      at = QUALITY_OK.length;
+    } else if (b.startsWith(QUALITY_SUSPECT)) {
+      quality.push('"suspect"');
+      at = QUALITY_SUSPECT.length;
+    } else return null;
+    // The unit: a JSON string, ended by the first quote no backslash escapes.
+    if (b[at] !== '"') return null;
+    let end = at + 1;
+    while (end < b.length && b[end] !== '"') end += b[end] === "\\" ? 2 : 1;
+    if (end >= b.length || !b.startsWith(',"value":', end + 1) || b[b.length - 1] !== "}") return null;
+    const value = b.slice(end + 10, -1);
+    if (!JSON_NUMBER.test(value)) return null;
+    units.push(b.slice(at, end + 1));
+    values.push(value);
+  }
+  const q = withQuality ? `"quality":[${quality.join(",")}],` : "";
+  return `{"c":{${q}"unit":[${units.join(",")}],"value":[${values.join(",")}]}}`;
+}
+
+function toDocSegment(s: Segment): Doc["s"][number] {
+  if (s.type === "gap") {
+    return {
+      st: s.stream,
+      gap: { from: s.from, to: s.to, r: s.reason },
+      p: s.prev.toString("base64"),
+      h: s.head.hash.toString("base64"),
+      g: s.head.sig.toString("base64"),
+    };
+  }
+  const rs = s.records;
+  const kindsList = rs.map((r) => r.kind);
+  const boots = [...new Set(rs.map((r) => r.t.boot))];
+  const synced = rs.map((r) => (r.t.synced ? 1 : 0) as 0 | 1);
+  const bodies = rs.map((r) => r.body);
+  const keys = sameKeys(bodies);
   return {
-    v: 1,
-    d: batch.device,
-    id: batch.id,
-    at: batch.sentAt,
-    s: batch.segments.map((s) => {
-      if (s.type === "gap") {
-        return {
-          st: s.stream,
-          gap: { from: s.from, to: s.to, r: s.reason },
-          p: s.prev.toString("base64"),
-          h: s.head.hash.toString("base64"),
-          g: s.head.sig.toString("base64"),
-        };
-      }
-      const rs = s.records;
-      const kindsList = rs.map((r) => r.kind);
-      const boots = [...new Set(rs.map((r) => r.t.boot))];
-      const synced = rs.map((r) => (r.t.synced ? 1 : 0) as 0 | 1);
-      const bodies = rs.map((r) => r.body);
-      const keys = sameKeys(bodies);
-      return {
-        st: s.stream,
-        f: s.first,
-        n: rs.length,
-        p: s.prev.toString("base64"),
-        h: s.head.hash.toString("base64"),
-        g: s.head.sig.toString("base64"),
-        k: kindsList.every((k) => k === kindsList[0]) ? kindsList[0]! : kindsList,
-        tb: boots,
-        ...(boots.length > 1 ? { ti: rs.map((r) => boots.indexOf(r.t.boot)) } : {}),
-        tw: deltas(rs.map((r) => r.t.wall)),
-        tm: deltas(rs.map((r) => r.t.mono)),
-        ts: synced.every((x) => x === synced[0]) ? synced[0] === 1 : synced,
-        b: keys
-          ? {
-              c: Object.fromEntries(
-                keys.map((k) => [k, bodies.map((b) => (b as Record<string, unknown>)[k])]),
-              ),
-            }
-          : bodies,
-      };
-    }),
+    st: s.stream,
+    f: s.first,
+    n: rs.length,
+    p: s.prev.toString("base64"),
+    h: s.head.hash.toString("base64"),
+    g: s.head.sig.toString("base64"),
+    k: kindsList.every((k) => k === kindsList[0]) ? kindsList[0]! : kindsList,
+    tb: boots,
+    ...(boots.length > 1 ? { ti: rs.map((r) => boots.indexOf(r.t.boot)) } : {}),
+    tw: deltas(rs.map((r) => r.t.wall)),
+    tm: deltas(rs.map((r) => r.t.mono)),
+    ts: synced.every((x) => x === synced[0]) ? synced[0] === 1 : synced,
+    b: keys
+      ? {
+          c: Object.fromEntries(keys.map((k) => [k, bodies.map((b) => (b as Record<string, unknown>)[k])])),
+        }
+      : bodies,
   };
 }
 
@@ -226,8 +337,8 @@ function fromDoc(d: Doc): Batch {
   };
 }
 
-export function encodeBatch(batch: Batch, compression: Compression = "brotli"): Buffer {
-  const json = Buffer.from(JSON.stringify(toDoc(batch)), "utf8");
+export function encodeBatch(batch: OutgoingBatch, compression: Compression = "brotli"): Buffer {
+  const json = Buffer.from(docJson(batch), "utf8");
   let payload: Buffer;
   if (compression === "brotli") {
     payload = brotliCompressSync(json, {

@@ -7,7 +7,10 @@ import type { KeyPair } from "../core/keys.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { Backoff } from "./backoff.ts";
 import { signHead } from "./chain.ts";
-import { type Batch, type Compression, encodeBatch, type Segment } from "./codec.ts";
+import { type Compression, encodeBatch, type OutgoingBatch, type RecordColumns } from "./codec.ts";
+
+const NO_COLUMNS: RecordColumns = { wall: [], mono: [], synced: [], kind: [], boot: [], body: [] };
+
 import { PRIORITY } from "./kinds.ts";
 import { type Command, verifyAck, verifyCommand } from "./messages.ts";
 import { gapKey, type Outbox, type PendingItem } from "./outbox/types.ts";
@@ -235,7 +238,7 @@ export class Link extends EventEmitter {
 
   private build(items: PendingItem[]): InFlight {
     const { device, deviceKey } = this.opts;
-    const segments: Segment[] = items.map((it) => {
+    const segments: OutgoingBatch["segments"] = items.map((it) => {
       const end = it.type === "gap" ? it.to : it.last;
       const head = { hash: it.hash, sig: signHead(deviceKey.privateKey, device, it.stream, end, it.hash) };
       if (it.type === "gap") {
@@ -250,25 +253,27 @@ export class Link extends EventEmitter {
         };
       }
       return {
-        type: "records",
+        type: "stored",
         stream: it.stream,
         first: it.first,
         prev: it.prev,
-        records: it.records,
+        columns: it.columns,
         head,
       };
     });
-    const batch: Batch = {
+    const batch: OutgoingBatch = {
       device,
       id: randomBytes(16).toString("hex"),
       sentAt: this.opts.clock.now().wall,
       segments,
     };
     const frame = encodeBatch(batch, this.opts.compression ?? "brotli");
-    const records = items.reduce((n, it) => n + (it.type === "records" ? it.records.length : 0), 0);
+    const records = items.reduce((n, it) => n + (it.type === "records" ? it.columns.body.length : 0), 0);
     const metered = items.some((it) => it.type === "records" && it.priority >= PRIORITY.telemetry);
     // The frame is all that is resent; keep only each run's range (for a rewind), not its records.
-    const kept = items.map((it): PendingItem => (it.type === "records" ? { ...it, records: [] } : it));
+    const kept = items.map(
+      (it): PendingItem => (it.type === "records" ? { ...it, columns: NO_COLUMNS } : it),
+    );
     return { id: batch.id, frame, items: kept, sentAt: 0, attempts: 0, records, metered };
   }
 

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "../../test/helpers/services.ts";
 import { verifyRun } from "../chain.ts";
+import { columnRecords } from "../codec.ts";
 import { ERR_OUTBOX_FULL } from "../errors.ts";
 import { SqliteOutbox, type StorageEvent } from "./sqlite-outbox.ts";
 
@@ -115,7 +116,12 @@ describe("outbox quota and eviction", () => {
     expect(
       verifyRun(
         run.prev,
-        run.records.map((r, k) => ({ device: "barn-1", stream: run.stream, seq: run.first + k, ...r })),
+        columnRecords(run.columns).map((r, k) => ({
+          device: "barn-1",
+          stream: run.stream,
+          seq: run.first + k,
+          ...r,
+        })),
         run.hash,
       ).ok,
     ).toBe(true);

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "../../test/helpers/services.ts";
 import { genesis, linkFromColumns, verifyRun } from "../chain.ts";
+import { columnRecords } from "../codec.ts";
 import { relink, type Salvage, type SalvagedRecord } from "./salvage.ts";
 import { SqliteOutbox } from "./sqlite-outbox.ts";
 
@@ -57,7 +58,7 @@ describe("a corrupt outbox", () => {
     // Every salvaged run still chains: its prev and the records give its last link.
     for (const run of ob.pending({ maxRecords: 100_000, maxBytes: 1e9 }, new Map())) {
       if (run.type !== "records") continue;
-      const recs = run.records.map((r, k) => ({
+      const recs = columnRecords(run.columns).map((r, k) => ({
         device: "barn-1",
         stream: run.stream,
         seq: run.first + k,

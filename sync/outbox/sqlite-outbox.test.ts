@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../../core/canonical.ts";
 import { tmpDir } from "../../test/helpers/services.ts";
 import { genesis, link, verifyRun } from "../chain.ts";
+import { columnRecords } from "../codec.ts";
 import { readOutboxStatus } from "./read-status.ts";
 import { OUTBOX_LAYOUT, SqliteOutbox, type StorageEvent } from "./sqlite-outbox.ts";
 
@@ -93,7 +94,7 @@ describe("SQLite outbox", () => {
     ]);
     const items = ob.pending({ maxRecords: 3, maxBytes: 1e6 }, new Map());
     expect(items[0]!.stream).toBe("alarms");
-    expect(items.reduce((n, i) => n + (i.type === "records" ? i.records.length : 0), 0)).toBe(3);
+    expect(items.reduce((n, i) => n + (i.type === "records" ? i.columns.body.length : 0), 0)).toBe(3);
     const next = ob.pending(
       { maxRecords: 10, maxBytes: 1e6 },
       new Map([
@@ -118,7 +119,7 @@ describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () =>
     const items = ob.pending({ maxRecords: 100_000, maxBytes: 1e9 }, after);
     for (const run of items) {
       if (run.type !== "records") continue;
-      const records = run.records.map((r, k) => ({
+      const records = columnRecords(run.columns).map((r, k) => ({
         device: "barn-1",
         stream: run.stream,
         seq: run.first + k,
@@ -258,7 +259,12 @@ describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () =>
     alter(150);
     const [whole] = ob.pending({ maxRecords: 1000, maxBytes: 1e9 }, new Map([["env.humidity", 1]]));
     if (whole?.type !== "records") throw new Error("records expected");
-    const recs = whole.records.map((r, k) => ({ device: "barn-1", stream: whole.stream, seq: k + 1, ...r }));
+    const recs = columnRecords(whole.columns).map((r, k) => ({
+      device: "barn-1",
+      stream: whole.stream,
+      seq: k + 1,
+      ...r,
+    }));
     expect(verifyRun(whole.prev, recs, whole.hash).ok).toBe(false);
     expect(events).toEqual([]);
     // A batch ending at 260 recomputes the link there from the one stored at 256 and checks it up
@@ -279,11 +285,12 @@ describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () =>
     ob.close();
   });
 
-  it("refuses a capture time that is not exactly {wall, boot, mono, synced}", () => {
+  it("refuses a capture time that is not exactly {wall, boot, mono, synced} in integer ms", () => {
     const ob = new SqliteOutbox(join(tmpDir(), "o.db"), "barn-1");
     const bad = [
       { ...reading(1), t: { ...t(1), synced: 1 } },
       { ...reading(1), t: { ...t(1), wall: Number.NaN } },
+      { ...reading(1), t: { ...t(1), mono: 1.5 } },
       { ...reading(1), t: { ...t(1), boot: 7 } },
       { ...reading(1), t: undefined },
     ];

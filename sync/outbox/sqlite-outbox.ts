@@ -370,17 +370,16 @@ export class SqliteOutbox implements Outbox {
     for (let i = 0; i < items.length; i++) {
       const it = items[i]!;
       const t = it.t;
-      // The link covers the four stored time values: anything else would not survive the row.
+      // The link covers the four stored time values: anything else would not survive the row, and
+      // the wire carries integer milliseconds (a fraction would be refused by the cloud for ever).
       if (
-        typeof t?.wall !== "number" ||
-        !Number.isFinite(t.wall) ||
-        typeof t.mono !== "number" ||
-        !Number.isFinite(t.mono) ||
+        !Number.isSafeInteger(t?.wall) ||
+        !Number.isSafeInteger(t.mono) ||
         typeof t.boot !== "string" ||
         typeof t.synced !== "boolean"
       )
         throw ERR_BAD_RECORD(
-          `${it.stream}: capture time must be {wall: finite number, boot: string, mono: finite number, synced: boolean}`,
+          `${it.stream}: capture time must be {wall: integer ms, boot: string, mono: integer ms, synced: boolean}`,
         );
       // The reading fast path checked once: valid, and its canonical text (as bodyIssue + canonicalBody).
       if (it.kind === "reading" && isPlainReading(it.body)) {
@@ -761,7 +760,7 @@ export class SqliteOutbox implements Outbox {
               stream,
               first: r.seq,
               prev: NO_LINK,
-              records: [],
+              columns: { wall: [], mono: [], synced: [], kind: [], boot: [], body: [] },
               last: r.seq - 1,
               hash: NO_LINK,
               bytes: 0,
@@ -769,11 +768,13 @@ export class SqliteOutbox implements Outbox {
             };
             runs.push(run);
           }
-          run.records.push({
-            t: { wall: r.t_wall, boot, mono: r.t_mono, synced: r.t_synced === 1 },
-            kind,
-            body: JSON.parse(r.body),
-          });
+          const c = run.columns;
+          c.wall.push(r.t_wall);
+          c.mono.push(r.t_mono);
+          c.synced.push(r.t_synced === 1);
+          c.kind.push(kind);
+          c.boot.push(boot);
+          c.body.push(r.body);
           run.last = r.seq;
           run.bytes += r.bytes;
           if (prio < run.priority) run.priority = prio;

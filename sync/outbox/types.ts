@@ -1,4 +1,5 @@
 import type { CaptureTime } from "../../core/clock.ts";
+import type { RecordColumns } from "../codec.ts";
 
 /** What a source hands the outbox. */
 export interface AppendInput {
@@ -20,7 +21,8 @@ export interface PendingRun {
   stream: string;
   first: number;
   prev: Buffer;
-  records: Array<{ t: CaptureTime; kind: string; body: unknown }>;
+  /** The run's records as stored, column by column (columnRecords() gives them as records). */
+  columns: RecordColumns;
   last: number;
   hash: Buffer;
   bytes: number;

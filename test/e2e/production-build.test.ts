@@ -52,7 +52,9 @@ describe("production build (npm run build → node dist/barnlink.mjs)", () => {
   it("is what the systemd units run", () => {
     for (const unit of ["barnlink-agent.service", "barnlink-cloud.service"]) {
       const text = readFileSync(join(ROOT, "deploy", unit), "utf8");
-      expect(text).toMatch(/^ExecStart=\/usr\/bin\/node \/opt\/barnlink\/current\/dist\/barnlink\.mjs /m);
+      expect(text).toMatch(
+        /^ExecStart=\/usr\/bin\/node (--[\w-]+=\w+ )*\/opt\/barnlink\/current\/dist\/barnlink\.mjs /m,
+      );
     }
   });
 
