@@ -117,6 +117,16 @@ describe("store and forward (aedes, SQLite)", () => {
     expect(d.streams.alarms.chain).toBe("ok");
   });
 
+  it("drops a reading whose capture time is not whole milliseconds, and keeps the rest of the call", async () => {
+    const agent = await stack.agent(uniqueDevice("badt"));
+    agent.emit([
+      { ...reading(1), t: { wall: 1_700_000_000_000.5, boot: "b", mono: 3, synced: true } },
+      reading(2),
+    ]);
+    expect(agent.counters.badReadings).toBe(1);
+    expect(agent.outbox.status().find((s) => s.stream === "env.temperature")?.lastSeq).toBe(1);
+  });
+
   it("over quota offline: evicts oldest telemetry as recorded gaps; evidence never; the cloud reports them", async () => {
     proxy.cut();
     const id = uniqueDevice("quota");
