@@ -160,50 +160,9 @@ describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () =>
   });
 
   it("moves a layout-1 file aside and carries its rows, seqs and links into a fresh file of the current layout", () => {
-    const dir = tmpDir();
-    const path = join(dir, "outbox.db");
-    const g = genesis("barn-1", "env.temperature");
-    const old = new Database(path);
-    old.exec(`CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE streams(stream TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_hash BLOB NOT NULL,
-        acked_seq INTEGER NOT NULL DEFAULT 0, evicted INTEGER NOT NULL DEFAULT 0, priority INTEGER NOT NULL);
-      CREATE TABLE records(stream TEXT NOT NULL, seq INTEGER NOT NULL, priority INTEGER NOT NULL, kind TEXT NOT NULL,
-        t_wall INTEGER NOT NULL, t_boot TEXT NOT NULL, t_mono INTEGER NOT NULL, t_synced INTEGER NOT NULL,
-        body TEXT NOT NULL, prev BLOB NOT NULL, hash BLOB NOT NULL, bytes INTEGER NOT NULL,
-        PRIMARY KEY(stream, seq)) WITHOUT ROWID;
-      CREATE INDEX records_priority ON records(priority, stream, seq);
-      CREATE TABLE gaps(stream TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
-        prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, count INTEGER, PRIMARY KEY(stream, from_seq));
-      CREATE TABLE commands(id TEXT PRIMARY KEY, at INTEGER NOT NULL);`);
-    old.prepare("INSERT INTO meta VALUES ('device', 'barn-1')").run();
+    const path = join(tmpDir(), "outbox.db");
     // Seqs 1..2 acked; 3..4 pending, each row with its own prev (layout 1).
-    let h = g;
-    const hashes: Buffer[] = [];
-    for (let seq = 1; seq <= 4; seq++) {
-      const r = reading(seq);
-      const next = link(h, { device: "barn-1", stream: r.stream, seq, t: r.t, kind: r.kind, body: r.body });
-      if (seq > 2)
-        old
-          .prepare("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)")
-          .run(
-            r.stream,
-            seq,
-            2,
-            r.kind,
-            r.t.wall,
-            r.t.boot,
-            r.t.mono,
-            1,
-            JSON.stringify({ unit: "degC", value: seq }),
-            h,
-            next,
-            50,
-          );
-      hashes.push(next);
-      h = next;
-    }
-    old.prepare("INSERT INTO streams VALUES ('env.temperature', 4, ?, 2, 0, 2)").run(h);
-    old.close();
+    const hashes = writeOldOutbox(path, 1, { acked: 2, last: 4, prevOn: () => true });
     const ob = new SqliteOutbox(path, "barn-1");
     expect(ob.recovery?.quarantined).toContain(".old-layout-");
     expect(existsSync(ob.recovery!.quarantined)).toBe(true);
@@ -300,48 +259,13 @@ describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () =>
   });
 
   it("carries a layout-2 file (prev only where needed, a link on every row) over", () => {
-    const dir = tmpDir();
-    const path = join(dir, "outbox.db");
-    const old = new Database(path);
-    old.exec(`CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE streams(stream TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_hash BLOB NOT NULL,
-        acked_seq INTEGER NOT NULL DEFAULT 0, evicted INTEGER NOT NULL DEFAULT 0, priority INTEGER NOT NULL);
-      CREATE TABLE records(stream TEXT NOT NULL, seq INTEGER NOT NULL, priority INTEGER NOT NULL, kind TEXT NOT NULL,
-        t_wall INTEGER NOT NULL, t_boot TEXT NOT NULL, t_mono INTEGER NOT NULL, t_synced INTEGER NOT NULL,
-        body TEXT NOT NULL, prev BLOB, hash BLOB NOT NULL, bytes INTEGER NOT NULL,
-        PRIMARY KEY(stream, seq)) WITHOUT ROWID;
-      CREATE TABLE gaps(stream TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
-        prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, count INTEGER, PRIMARY KEY(stream, from_seq));
-      CREATE TABLE commands(id TEXT PRIMARY KEY, at INTEGER NOT NULL);
-      PRAGMA user_version = 2;`);
-    old.prepare("INSERT INTO meta VALUES ('device', 'barn-1')").run();
-    let h = genesis("barn-1", "env.temperature");
-    const hashes: Buffer[] = [];
-    const ins = old.prepare("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
-    for (let seq = 1; seq <= 100; seq++) {
-      const r = reading(seq);
-      const next = link(h, { device: "barn-1", stream: r.stream, seq, t: r.t, kind: r.kind, body: r.body });
-      // Seqs 1..10 acked and gone; 11 (after the acked range) and 64 keep their prev.
-      if (seq > 10)
-        ins.run(
-          r.stream,
-          seq,
-          2,
-          r.kind,
-          r.t.wall,
-          r.t.boot,
-          r.t.mono,
-          1,
-          canonicalJson(r.body),
-          seq === 11 || seq === 64 ? h : null,
-          next,
-          70,
-        );
-      hashes.push(next);
-      h = next;
-    }
-    old.prepare("INSERT INTO streams VALUES ('env.temperature', 100, ?, 10, 0, 2)").run(h);
-    old.close();
+    const path = join(tmpDir(), "outbox.db");
+    // Seqs 1..10 acked and gone; 11 (after the acked range) and 64 keep their prev.
+    const hashes = writeOldOutbox(path, 2, {
+      acked: 10,
+      last: 100,
+      prevOn: (seq) => seq === 11 || seq === 64,
+    });
     const ob = new SqliteOutbox(path, "barn-1");
     expect(ob.recovery?.quarantined).toContain(".old-layout-");
     expect(ob.recovery?.errors).toEqual([]);
@@ -363,3 +287,57 @@ describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () =>
     expect(() => new SqliteOutbox(path, "barn-1")).toThrow(new RegExp(`layout ${OUTBOX_LAYOUT + 1}`));
   });
 });
+
+/**
+ * Writes an outbox file of an older layout (1: a prev on every row and a priority index; 2: prev
+ * nullable) for env.temperature seqs acked+1..last, and returns every link 1..last.
+ */
+function writeOldOutbox(
+  path: string,
+  layout: 1 | 2,
+  o: { acked: number; last: number; prevOn: (seq: number) => boolean },
+): Buffer[] {
+  const old = new Database(path);
+  old.exec(`CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE streams(stream TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, last_hash BLOB NOT NULL,
+      acked_seq INTEGER NOT NULL DEFAULT 0, evicted INTEGER NOT NULL DEFAULT 0, priority INTEGER NOT NULL);
+    CREATE TABLE records(stream TEXT NOT NULL, seq INTEGER NOT NULL, priority INTEGER NOT NULL, kind TEXT NOT NULL,
+      t_wall INTEGER NOT NULL, t_boot TEXT NOT NULL, t_mono INTEGER NOT NULL, t_synced INTEGER NOT NULL,
+      body TEXT NOT NULL, prev BLOB ${layout === 1 ? "NOT NULL" : ""}, hash BLOB NOT NULL, bytes INTEGER NOT NULL,
+      PRIMARY KEY(stream, seq)) WITHOUT ROWID;
+    ${layout === 1 ? "CREATE INDEX records_priority ON records(priority, stream, seq);" : ""}
+    CREATE TABLE gaps(stream TEXT NOT NULL, from_seq INTEGER NOT NULL, to_seq INTEGER NOT NULL, reason TEXT NOT NULL,
+      prev BLOB NOT NULL, hash BLOB NOT NULL, priority INTEGER NOT NULL, count INTEGER, PRIMARY KEY(stream, from_seq));
+    CREATE TABLE commands(id TEXT PRIMARY KEY, at INTEGER NOT NULL);
+    ${layout === 2 ? "PRAGMA user_version = 2;" : ""}`);
+  old.prepare("INSERT INTO meta VALUES ('device', 'barn-1')").run();
+  const ins = old.prepare("INSERT INTO records VALUES (?,?,?,?,?,?,?,?,?,?,?,?)");
+  let h = genesis("barn-1", "env.temperature");
+  const hashes: Buffer[] = [];
+  for (let seq = 1; seq <= o.last; seq++) {
+    const r = reading(seq);
+    const next = link(h, { device: "barn-1", stream: r.stream, seq, t: r.t, kind: r.kind, body: r.body });
+    if (seq > o.acked) {
+      const prev = o.prevOn(seq) ? h : null;
+      ins.run(
+        r.stream,
+        seq,
+        2,
+        r.kind,
+        r.t.wall,
+        r.t.boot,
+        r.t.mono,
+        1,
+        canonicalJson(r.body),
+        prev,
+        next,
+        70,
+      );
+    }
+    hashes.push(next);
+    h = next;
+  }
+  old.prepare("INSERT INTO streams VALUES ('env.temperature', ?, ?, ?, 0, 2)").run(o.last, h, o.acked);
+  old.close();
+  return hashes;
+}

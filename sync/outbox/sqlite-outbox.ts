@@ -421,6 +421,20 @@ export class SqliteOutbox implements Outbox {
     let bid = -1;
     let kind = "";
     let kid = -1;
+    // A name's number: known, or first seen in this call (inserted now, remembered after the commit).
+    const idOf = (
+      name: string,
+      known: Map<string, number>,
+      fresh: Map<string, number>,
+      ins: Database.Statement,
+    ) => {
+      let id = known.get(name) ?? fresh.get(name);
+      if (id === undefined) {
+        id = Number(ins.run(name).lastInsertRowid);
+        fresh.set(name, id);
+      }
+      return id;
+    };
     let prio = PRIORITY.telemetry;
     const run = this.db.transaction(() => {
       for (let i = 0; i < items.length; i++) {
@@ -430,20 +444,12 @@ export class SqliteOutbox implements Outbox {
         const t = it.t;
         if (it.kind !== kind) {
           kind = it.kind;
-          kid = this.kindIds.get(kind) ?? newKinds.get(kind) ?? -1;
-          if (kid < 0) {
-            kid = Number(this.newKind.run(kind).lastInsertRowid);
-            newKinds.set(kind, kid);
-          }
+          kid = idOf(kind, this.kindIds, newKinds, this.newKind);
           prio = priorityOf(kind);
         }
         if (t.boot !== boot) {
           boot = t.boot;
-          bid = this.bootIds.get(boot) ?? newBoots.get(boot) ?? -1;
-          if (bid < 0) {
-            bid = Number(this.newBoot.run(boot).lastInsertRowid);
-            newBoots.set(boot, bid);
-          }
+          bid = idOf(boot, this.bootIds, newBoots, this.newBoot);
         }
         let s = touched.get(stream);
         // Only the first row of a stream in a call stores its prev (the row before it may be acked
