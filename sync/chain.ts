@@ -123,11 +123,44 @@ export function linkFromColumns(
   mono: number,
   synced: boolean,
 ): Buffer {
+  return linkOfRecord(
+    prev,
+    bodyCanonical,
+    deviceKindText(device, kind),
+    seq,
+    streamBootText(stream, boot),
+    mono,
+    synced,
+    wall,
+  );
+}
+
+/** The part of a record's canonical text between its body and its seq. */
+export const deviceKindText = (device: string, kind: string) =>
+  `,"device":${jsonString(device)},"kind":${jsonString(kind)},"seq":`;
+/** The part between its seq and its monotonic time. */
+export const streamBootText = (stream: string, boot: string) =>
+  `,"stream":${jsonString(stream)},"t":{"boot":${jsonString(boot)},"mono":`;
+
+/**
+ * linkFromColumns with the texts that repeat from record to record made once by the caller
+ * (deviceKindText, streamBootText): the outbox's append loop.
+ */
+export function linkOfRecord(
+  prev: Buffer,
+  bodyCanonical: string,
+  deviceKind: string,
+  seq: number,
+  streamBoot: string,
+  mono: number,
+  synced: boolean,
+  wall: number,
+): Buffer {
   // String(n) is JSON.stringify(n) for every finite number (-0 included: both "0").
-  const text =
-    `{"body":${bodyCanonical},"device":${jsonString(device)},"kind":${jsonString(kind)},"seq":${seq},` +
-    `"stream":${jsonString(stream)},"t":{"boot":${jsonString(boot)},"mono":${mono},"synced":${synced},"wall":${wall}}}`;
-  return linkOfText(prev, text);
+  return linkOfText(
+    prev,
+    `{"body":${bodyCanonical}${deviceKind}${seq}${streamBoot}${mono},"synced":${synced},"wall":${wall}}}`,
+  );
 }
 
 /** A signed claim by a device that `stream` reached `seq` with link `hash`. */

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { monoMs } from "../../core/clock.ts";
 import { ERR_BAD_RECORD, ERR_STORAGE } from "../../core/errors.ts";
-import { genesis, linkFromColumns } from "../chain.ts";
+import { deviceKindText, genesis, linkFromColumns, linkOfRecord, streamBootText } from "../chain.ts";
 import { ERR_OUTBOX_CORRUPT, ERR_OUTBOX_FULL } from "../errors.ts";
 import {
   bodyIssue,
@@ -436,6 +436,9 @@ export class SqliteOutbox implements Outbox {
       return id;
     };
     let prio = PRIORITY.telemetry;
+    // The texts of the record's canonical form that repeat from row to row, made once per change.
+    let kindText = "";
+    const streamBoot = new Map<string, { boot: string; text: string }>();
     const run = this.db.transaction(() => {
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
@@ -444,6 +447,7 @@ export class SqliteOutbox implements Outbox {
         const t = it.t;
         if (it.kind !== kind) {
           kind = it.kind;
+          kindText = "";
           kid = idOf(kind, this.kindIds, newKinds, this.newKind);
           prio = priorityOf(kind);
         }
@@ -476,18 +480,13 @@ export class SqliteOutbox implements Outbox {
           touched.set(stream, s);
         }
         const seq = s.lastSeq + 1;
-        const hash = linkFromColumns(
-          s.lastHash,
-          device,
-          stream,
-          seq,
-          kind,
-          canonical,
-          t.wall,
-          boot,
-          t.mono,
-          t.synced,
-        );
+        if (kindText === "") kindText = deviceKindText(device, kind);
+        let sb = streamBoot.get(stream);
+        if (sb === undefined || sb.boot !== boot) {
+          sb = { boot, text: streamBootText(stream, boot) };
+          streamBoot.set(stream, sb);
+        }
+        const hash = linkOfRecord(s.lastHash, canonical, kindText, seq, sb.text, t.mono, t.synced, t.wall);
         const bytes = canonical.length + 64;
         insert.run(
           s.sid,
