@@ -86,9 +86,12 @@ export function loadConfigFile<S extends z.ZodType>(file: string, schema: S): z.
   return parseConfigText(text, schema, file);
 }
 
-/** Parses "30s", "5m", "2h", "1d", "250ms" or a number of milliseconds (whole milliseconds either way). */
+/**
+ * Parses "30s", "5m", "2h", "1d", "250ms" or a number of milliseconds, to whole milliseconds (a
+ * positive duration never rounds to 0, which means "never" for some settings).
+ */
 export function parseDuration(v: string | number): number {
-  if (typeof v === "number") return Math.round(v);
+  if (typeof v === "number") return v > 0 ? Math.max(1, Math.round(v)) : Math.round(v);
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(v.trim());
   if (!m) throw new Error(`not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 30s, 5m, 2h, 1d)`);
   const n = Number(m[1]);
