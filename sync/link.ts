@@ -346,6 +346,12 @@ export class Link extends EventEmitter {
         );
         this.emit("rejected", ack);
         if (f) {
+          // Refused as not chaining: our stored records may have been altered on disk. The outbox
+          // re-checks them and holds a stream that fails (its alarm says so) instead of resending it.
+          if (ack.code === "BL_CHAIN_BROKEN")
+            for (const it of f.items)
+              if (it.type === "records" && this.opts.outbox.check?.(it.stream, it.first, it.last) === false)
+                this.log.error({ stream: it.stream }, "stored records fail their chain: stream held");
           this.inflight.delete(ack.batch);
           // Rewind so the records are sent again after a pause; they are never dropped here.
           for (const it of f.items) {

@@ -1,12 +1,13 @@
 import {
   BarnlinkError,
   ERR_BAD_BATCH,
+  ERR_CHAIN_BROKEN,
   ERR_TOPIC_MISMATCH,
   ERR_UNREGISTERED_DEVICE,
 } from "../../core/errors.ts";
 import type { KeyPair } from "../../core/keys.ts";
 import { type Logger, silentLogger } from "../../core/log.ts";
-import { decodeBatch } from "../../sync/codec.ts";
+import { type Batch, decodeBatch } from "../../sync/codec.ts";
 import { type Ack, signMessage } from "../../sync/messages.ts";
 import { deviceOfTopic } from "../../sync/topics.ts";
 import type { Db } from "../db/connect.ts";
@@ -61,9 +62,10 @@ export class Ingest {
   async handle(topic: string, payload: Buffer): Promise<IngestResult> {
     const t = deviceOfTopic(topic);
     const topicDevice = t?.device ?? null;
+    let batch: Batch | undefined;
     try {
       if (!t || t.channel !== "up") throw ERR_BAD_BATCH(`not an up topic: ${topic}`);
-      const batch = decodeBatch(payload);
+      batch = decodeBatch(payload);
       if (batch.device !== t.device)
         throw ERR_TOPIC_MISMATCH(`batch says device '${batch.device}' but came on ${topic}`);
       const key = await this.keys.get(batch.device);
@@ -98,6 +100,14 @@ export class Ingest {
           : ERR_BAD_BATCH(`unexpected failure: ${(e as Error)?.message ?? String(e)}`, undefined, e);
       if (!(e instanceof BarnlinkError)) this.log.error({ err: (e as Error)?.stack }, "ingest failed");
       await this.reject(topic, topicDevice, payload, err);
+      // Records that do not reach a head the device itself signed (the signature is checked first):
+      // its stored records were altered or damaged. Tell it (signed), so it re-checks them and holds
+      // the stream instead of sending them again and again. Other rejections stay unanswered.
+      if (batch && ERR_CHAIN_BROKEN.is(err))
+        return {
+          rejected: { code: err.code, reason: err.message },
+          ack: this.ack(batch.device, batch.id, "rejected", [], err),
+        };
       return { rejected: { code: err.code, reason: err.message } };
     }
   }

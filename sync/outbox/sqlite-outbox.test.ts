@@ -244,6 +244,32 @@ describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () =>
     ob.close();
   });
 
+  it("re-checks a refused range row by row: an alteration no recomputed stretch covered is found", () => {
+    const events: StorageEvent[] = [];
+    const ob = new SqliteOutbox(join(tmpDir(), "o.db"), "barn-1", { onStorage: (e) => events.push(e) });
+    ob.append(Array.from({ length: 300 }, (_, k) => reading(k + 1)));
+    expect(ob.check("env.temperature", 1, 300)).toBe(true);
+    expect(ob.check("env.temperature", 17, 250)).toBe(true);
+    ob.db
+      .prepare(
+        "UPDATE records SET body = ? WHERE seq = 150 AND sid = (SELECT sid FROM streams WHERE stream = 'env.temperature')",
+      )
+      .run('{"unit":"degC","value":99}');
+    // The run's ends are stored links: pending() alone cannot see it (the cloud refuses the batch).
+    expect(ob.pending({ maxRecords: 1000, maxBytes: 1e9 }, new Map())).toHaveLength(1);
+    expect(ob.check("env.temperature", 193, 300)).toBe(true);
+    expect(ob.check("env.temperature", 1, 300)).toBe(false);
+    expect(events).toEqual([
+      {
+        type: "damaged",
+        stream: "env.temperature",
+        message: expect.stringMatching(/records 1\.\.192 do not match the link stored at 192/),
+      },
+    ]);
+    expect(ob.pending({ maxRecords: 1000, maxBytes: 1e9 }, new Map())).toEqual([]);
+    ob.close();
+  });
+
   it("refuses a capture time that is not exactly {wall, boot, mono, synced} in integer ms", () => {
     const ob = new SqliteOutbox(join(tmpDir(), "o.db"), "barn-1");
     const bad = [

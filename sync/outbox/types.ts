@@ -76,6 +76,11 @@ export interface Outbox {
   ): PendingItem[];
   /** The cloud committed `stream` `from..to` whose last link is `hash`: delete them. Returns rows deleted. */
   acknowledge(stream: string, from: number, to: number, hash: Buffer): number;
+  /**
+   * Re-checks stored records `from..to` of `stream` against their chain (after the cloud refused
+   * them as not chaining): false, and the stream held, when they no longer match.
+   */
+  check?(stream: string, from: number, to: number): boolean;
   heads(): Array<{ stream: string; seq: number; hash: Buffer }>;
   status(): StreamStatus[];
   close(): void;

@@ -117,6 +117,43 @@ describe("store and forward (aedes, SQLite)", () => {
     expect(d.streams.alarms.chain).toBe("ok");
   });
 
+  it("a row altered where no recomputed stretch reaches: the cloud refuses it, the agent re-checks and holds the stream", async () => {
+    proxy.cut();
+    const id = uniqueDevice("tamper2");
+    const agent = await stack.agent(id, {
+      cloud: { mqtt: { url: proxy.url, keepalive: 60_000 }, publicKey: stack.cloud.publicKey },
+    });
+    agent.emit(Array.from({ length: 1500 }, (_, j) => reading(j)));
+    agent.emit([census(1)]);
+    // Row 500 lies inside the first batch (1..1500, both ends stored links): the head the agent signs
+    // is the one computed at append time, so the cloud's recomputation over the edited row fails.
+    agent.outbox.db
+      .prepare(
+        "UPDATE records SET body = ? WHERE seq = 500 AND sid = (SELECT sid FROM streams WHERE stream = 'env.temperature')",
+      )
+      .run('{"unit":"degC","value":21}');
+    proxy.restore();
+    await until(
+      () => agent.outbox.status().find((s) => s.stream === "env.temperature")?.damaged,
+      30_000,
+      "held",
+    );
+    expect(agent.link.stats.batchesRejected).toBeGreaterThanOrEqual(1);
+    await until(
+      async () => (await device(stack, id)).streams?.census?.count === 1,
+      30_000,
+      "census in the cloud",
+    );
+    await until(
+      async () => (await device(stack, id)).streams?.alarms?.count >= 1,
+      30_000,
+      "alarm in the cloud",
+    );
+    const d = await device(stack, id);
+    expect(d.streams["env.temperature"]).toBeUndefined();
+    expect(agent.recentAlarms.find((a) => a.code === "outbox.damaged")?.subject).toBe("env.temperature");
+  });
+
   it("drops a reading whose capture time is not whole milliseconds, and keeps the rest of the call", async () => {
     const agent = await stack.agent(uniqueDevice("badt"));
     agent.emit([
