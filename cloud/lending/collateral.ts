@@ -20,20 +20,36 @@ export interface Collateral {
   ltv: number | null;
 }
 
-/** The latest silo weight of the batch's devices up to `atMs` (feed the loan paid for, still in the barn). */
-async function latestSiloKg(ctx: CloudContext, devices: string[], atMs: number): Promise<number> {
-  if (devices.length === 0) return 0;
-  const r = await ctx.db.kysely
+/**
+ * Bodies of the newest records of the batch's devices with `col` = `value` (a stream or a kind),
+ * captured and received by `atMs` (what the cloud knew then), newest first.
+ */
+async function latestBodies(
+  ctx: CloudContext,
+  devices: string[],
+  col: "stream" | "kind",
+  value: string,
+  atMs: number,
+  limit: number,
+): Promise<unknown[]> {
+  if (devices.length === 0) return [];
+  const rows = await ctx.db.kysely
     .selectFrom("records")
     .select(["body"])
     .where("device", "in", devices)
-    .where("stream", "=", "silo.weight")
+    .where(col, "=", value)
     .where("t_wall", "<=", atMs)
     .where("received_at", "<=", atMs)
     .orderBy("t_wall", "desc")
-    .limit(1)
-    .executeTakeFirst();
-  const v = r ? (JSON.parse(r.body) as { value?: unknown }).value : 0;
+    .limit(limit)
+    .execute();
+  return rows.map((r) => JSON.parse(r.body));
+}
+
+/** The latest silo weight of the batch's devices up to `atMs` (feed the loan paid for, still in the barn). */
+async function latestSiloKg(ctx: CloudContext, devices: string[], atMs: number): Promise<number> {
+  const [b] = await latestBodies(ctx, devices, "stream", "silo.weight", atMs, 1);
+  const v = (b as { value?: unknown } | undefined)?.value;
   return typeof v === "number" && v > 0 ? v : 0;
 }
 
@@ -44,19 +60,8 @@ async function latestCensus(
   barn: string,
   atMs: number,
 ): Promise<number | null> {
-  if (devices.length === 0) return null;
-  const rows = await ctx.db.kysely
-    .selectFrom("records")
-    .select(["body"])
-    .where("device", "in", devices)
-    .where("kind", "=", "census")
-    .where("t_wall", "<=", atMs)
-    .where("received_at", "<=", atMs)
-    .orderBy("t_wall", "desc")
-    .limit(5)
-    .execute();
-  for (const r of rows) {
-    const b = JSON.parse(r.body) as { barn?: string; count?: number };
+  for (const body of await latestBodies(ctx, devices, "kind", "census", atMs, 5)) {
+    const b = body as { barn?: string; count?: number };
     if (b.barn === barn && typeof b.count === "number") return b.count;
   }
   return null;
