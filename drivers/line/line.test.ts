@@ -76,4 +76,40 @@ describe.runIf(ok)("line driver over a socat pty pair", () => {
       await pty.stop();
     }
   });
+
+  it("reopens a port that stays silent (a vanished device does not always say so), then reads again", async () => {
+    const dir = join(tmpdir(), `bl-line-silent-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const a = join(dir, "dev");
+    const b = join(dir, "arduino");
+    const pty = await openPtyPair(a, b);
+    const cfg = lineConfigSchema.parse({
+      driver: "line",
+      name: "quiet",
+      port: a,
+      staleAfter: 400,
+      reconnectMin: 50,
+      reconnectMax: 100,
+      fields: [{ key: "t", sensor: "env.temperature", unit: "°C" }],
+    });
+    const ctx = new RecordingContext();
+    const src = new LineSource(cfg);
+    await src.start(ctx);
+    try {
+      // Nothing is written: the port is open but silent, so it is given up and opened again.
+      await ctx.until(() => ctx.total("line_reconnects_total") >= 2, "reopened while silent");
+      expect(ctx.alarms.some((x) => x.active && x.code === "line.offline")).toBe(true);
+      const fd = openSync(b, "w");
+      for (let i = 0; i < 40 && ctx.readings.length === 0; i++) {
+        writeSync(fd, "t=18.5\n");
+        await sleep(50);
+      }
+      closeSync(fd);
+      await ctx.until(() => ctx.readings.length > 0, "a reading after the reopen");
+      expect((ctx.readings[0]!.body as { value: number }).value).toBe(18.5);
+    } finally {
+      await src.stop();
+      await pty.stop();
+    }
+  });
 });

@@ -12,6 +12,9 @@ export class LineSource implements Source {
   private loop: Promise<void> | undefined;
   private port: SerialPort | undefined;
   private lastGood = 0;
+  /** When the current port opened, and how to give it up (a port on a vanished device may never close). */
+  private openedAt = 0;
+  private giveUp: ((why: string) => void) | undefined;
   private lastEmit = new Map<string, number>();
 
   constructor(private readonly cfg: LineConfig) {
@@ -70,8 +73,13 @@ export class LineSource implements Source {
     };
     const watchdog = setInterval(
       () => {
-        if (ctx.clock.mono() - this.lastGood > this.cfg.staleAfter)
-          setOffline(true, `no valid line for ${this.cfg.staleAfter} ms`);
+        const now = ctx.clock.mono();
+        if (now - this.lastGood <= this.cfg.staleAfter) return;
+        setOffline(true, `no valid line for ${this.cfg.staleAfter} ms`);
+        // A port whose device vanished does not always report it (a USB adapter half gone, a pty
+        // whose other end died): silent for staleAfter since it opened, it is closed and reopened.
+        if (now - Math.max(this.lastGood, this.openedAt) > this.cfg.staleAfter)
+          this.giveUp?.(`silent for ${this.cfg.staleAfter} ms`);
       },
       Math.max(50, Math.min(5000, this.cfg.staleAfter / 4)),
     );
@@ -112,13 +120,22 @@ export class LineSource implements Source {
         if (done) return;
         done = true;
         this.abort.signal.removeEventListener("abort", onAbort);
-        if (port.isOpen) port.close(() => resolve(why));
-        else resolve(why);
+        this.giveUp = undefined;
+        if (port.isOpen) {
+          // A port on a vanished device may never confirm its close: do not wait for ever.
+          const t = setTimeout(() => resolve(why), 1000);
+          port.close(() => {
+            clearTimeout(t);
+            resolve(why);
+          });
+        } else resolve(why);
       };
       const onAbort = () => finish("stopped");
       this.abort.signal.addEventListener("abort", onAbort, { once: true });
       port.open((err) => {
         if (err) return finish(`cannot open: ${err.message}`);
+        this.openedAt = ctx.clock.mono();
+        this.giveUp = finish;
         const lines = port.pipe(new ReadlineParser({ delimiter: "\n" }));
         lines.on("data", (line: string) => {
           const r = this.toReadings(line, ctx);
