@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, statSync, writeSync } fro
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "../../test/helpers/services.ts";
-import { genesis, linkFromColumns, verifyRun } from "../chain.ts";
+import { genesis, link, linkFromColumns, verifyRun } from "../chain.ts";
 import { columnRecords } from "../codec.ts";
 import { relink, type Salvage, type SalvagedRecord } from "./salvage.ts";
 import { SqliteOutbox } from "./sqlite-outbox.ts";
@@ -51,10 +51,17 @@ describe("a corrupt outbox", () => {
     const before = heads.find((h) => h.stream === "env.temperature")!;
     const ref = ob.append([reading(5001)])[0]!;
     expect(ref.seq).toBe(before.seq + 1);
-    const row = ob.db
-      .prepare("SELECT prev FROM records JOIN streams USING (sid) WHERE stream = ? AND seq = ?")
-      .get("env.temperature", ref.seq) as { prev: Buffer };
-    expect(row.prev.equals(before.hash)).toBe(true);
+    // ...and its link follows from the old head's.
+    const { kind, body, t: time } = reading(5001);
+    const expected = link(before.hash, {
+      device: "barn-1",
+      stream: "env.temperature",
+      seq: ref.seq,
+      kind,
+      body,
+      t: time,
+    });
+    expect(ref.hash.equals(expected)).toBe(true);
     // Every salvaged run still chains: its prev and the records give its last link.
     for (const run of ob.pending({ maxRecords: 100_000, maxBytes: 1e9 }, new Map())) {
       if (run.type !== "records") continue;

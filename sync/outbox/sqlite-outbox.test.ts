@@ -185,7 +185,8 @@ describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () =>
     const stored = ob.db.prepare("SELECT seq FROM records WHERE hash IS NOT NULL").pluck().all();
     expect(stored).toEqual([300, 305]);
     const prevs = ob.db.prepare("SELECT seq FROM records WHERE prev IS NOT NULL").pluck().all();
-    expect(prevs).toEqual([1, 64, 128, 192, 256, 301]);
+    // Prev on seq 1 (nothing before it) and every 64th; 301 chains from the link stored at 300.
+    expect(prevs).toEqual([1, 64, 128, 192, 256]);
     // Drain in batches whose ends fall anywhere: each run's prev and head are the true links.
     for (const size of [7, 63, 64, 65, 100, 299]) {
       const cursor = new Map<string, number>();
@@ -200,6 +201,20 @@ describe("SQLite outbox layout 3 (links stored sparsely, names numbered)", () =>
         n = run.last;
       }
     }
+    ob.close();
+  });
+
+  it("a row appended after its predecessor was acked stores its own prev; one after a stored row does not", () => {
+    const ob = new SqliteOutbox(join(tmpDir(), "o.db"), "barn-1");
+    const refs = ob.append([reading(1), reading(2)]);
+    refs.push(...ob.append([reading(3)]));
+    expect(ob.acknowledge("env.temperature", 1, 3, refs[2]!.hash)).toBe(3);
+    refs.push(...ob.append([reading(4)]), ...ob.append([reading(5)]));
+    const prevs = ob.db.prepare("SELECT seq FROM records WHERE prev IS NOT NULL").pluck().all();
+    expect(prevs).toEqual([4]);
+    const [run] = runsVerify(ob);
+    expect(run).toMatchObject({ first: 4, last: 5 });
+    expect(run!.prev.equals(refs[2]!.hash)).toBe(true);
     ob.close();
   });
 

@@ -76,6 +76,8 @@ interface StreamState {
   priority: number;
   pending: number;
   pendingBytes: number;
+  /** The stream's last row is still stored (its link with it): the next append can chain from it. */
+  tail: boolean;
 }
 
 /** Placeholder until a run's end links are read. */
@@ -341,10 +343,13 @@ export class SqliteOutbox implements Outbox {
         priority: r.priority,
         pending: 0,
         pendingBytes: 0,
+        tail: false,
       };
       this.streams.set(r.stream, s);
       bySid.set(r.sid, s);
     }
+    const stored = this.db.prepare("SELECT 1 FROM records WHERE sid = ? AND seq = ?").pluck();
+    for (const s of bySid.values()) s.tail = stored.get(s.sid, s.lastSeq) !== undefined;
     const counts = this.db
       .prepare("SELECT sid, count(*) AS n, sum(bytes) AS b FROM records GROUP BY sid")
       .all() as Array<{ sid: number; n: number; b: number }>;
@@ -456,10 +461,12 @@ export class SqliteOutbox implements Outbox {
           bid = idOf(boot, this.bootIds, newBoots, this.newBoot);
         }
         let s = touched.get(stream);
-        // Only the first row of a stream in a call stores its prev (the row before it may be acked
-        // and deleted), and every 64th (so a damaged page strands at most 63 rows in salvage, and no
-        // link is more than 64 rows from a stored one); every other row's prev is the link of the
-        // row just before it.
+        // A row's prev is the link of the row before it: stored on that row when it ended an earlier
+        // call (the usual case: a gateway appends a few records per tick), recomputed otherwise. The
+        // row stores its prev itself only when the row before is gone (acked or evicted: `tail`),
+        // and every 64th seq, so no link is more than 64 rows from a stored one and a damaged page
+        // strands at most 63 rows in salvage; acknowledge() and eviction store it on the row after
+        // a range they delete.
         const first = !s;
         if (!s) {
           const base = this.streams.get(stream);
@@ -475,6 +482,7 @@ export class SqliteOutbox implements Outbox {
               priority: prio,
               pending: 0,
               pendingBytes: 0,
+              tail: false,
             };
           }
           touched.set(stream, s);
@@ -497,12 +505,13 @@ export class SqliteOutbox implements Outbox {
           bid,
           t.synced ? 1 : 0,
           canonical,
-          first || seq % ANCHOR_EVERY === 0 ? s.lastHash : null,
+          (first && !s.tail) || seq % ANCHOR_EVERY === 0 ? s.lastHash : null,
           lastOf.get(stream) === i ? hash : null,
           bytes,
         );
         s.lastSeq = seq;
         s.lastHash = hash;
+        s.tail = true;
         s.pending++;
         s.pendingBytes += bytes;
         if (prio < s.priority) s.priority = prio;
@@ -723,6 +732,7 @@ export class SqliteOutbox implements Outbox {
       s.pending -= r.count;
       s.pendingBytes -= r.bytes;
       s.evicted += r.count;
+      if (r.to >= s.lastSeq) s.tail = false;
       this.totalBytes -= r.bytes;
       // Deleting rows frees pages for reuse, not disk: count them as free so the floor is not re-hit.
       this.freeDisk += r.bytes;
@@ -906,6 +916,7 @@ export class SqliteOutbox implements Outbox {
     s.pendingBytes -= r.bytes;
     this.totalBytes -= r.bytes;
     if (r.acked !== undefined) s.ackedSeq = r.acked;
+    if (r.deleted > 0 && to >= s.lastSeq) s.tail = false;
     return r.deleted;
   }
 
