@@ -24,17 +24,22 @@ describe("parseLine", () => {
 
 const ok = requireTool("socat");
 
+/** A socat pty pair (a: the driver's port, b: the device's end) and a started line source on `a`. */
+async function linePair(name: string, cfg: Record<string, unknown>) {
+  const dir = join(tmpdir(), `bl-line-${name}-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const a = join(dir, "dev");
+  const b = join(dir, "arduino");
+  const pty = await openPtyPair(a, b);
+  const ctx = new RecordingContext();
+  const src = new LineSource(lineConfigSchema.parse({ driver: "line", name, port: a, ...cfg }));
+  await src.start(ctx);
+  return { a, b, pty, ctx, src };
+}
+
 describe.runIf(ok)("line driver over a socat pty pair", () => {
   it("reads lines, counts garbage, survives an unplug with an offline alarm, resumes", async () => {
-    const dir = join(tmpdir(), `bl-line-${process.pid}`);
-    mkdirSync(dir, { recursive: true });
-    const a = join(dir, "dev");
-    const b = join(dir, "arduino");
-    let pty = await openPtyPair(a, b);
-    const cfg = lineConfigSchema.parse({
-      driver: "line",
-      name: "scale",
-      port: a,
+    const { a, b, ...t } = await linePair("scale", {
       staleAfter: 600,
       reconnectMin: 100,
       reconnectMax: 300,
@@ -43,9 +48,8 @@ describe.runIf(ok)("line driver over a socat pty pair", () => {
         { key: "t", sensor: "env.temperature", unit: "°C" },
       ],
     });
-    const ctx = new RecordingContext();
-    const src = new LineSource(cfg);
-    await src.start(ctx);
+    let pty = t.pty;
+    const { ctx, src } = t;
     const write = async (text: string) => {
       const fd = openSync(b, "w");
       writeSync(fd, text);
@@ -78,23 +82,12 @@ describe.runIf(ok)("line driver over a socat pty pair", () => {
   });
 
   it("reopens a port that stays silent (a vanished device does not always say so), then reads again", async () => {
-    const dir = join(tmpdir(), `bl-line-silent-${process.pid}`);
-    mkdirSync(dir, { recursive: true });
-    const a = join(dir, "dev");
-    const b = join(dir, "arduino");
-    const pty = await openPtyPair(a, b);
-    const cfg = lineConfigSchema.parse({
-      driver: "line",
-      name: "quiet",
-      port: a,
+    const { b, pty, ctx, src } = await linePair("quiet", {
       staleAfter: 400,
       reconnectMin: 50,
       reconnectMax: 100,
       fields: [{ key: "t", sensor: "env.temperature", unit: "°C" }],
     });
-    const ctx = new RecordingContext();
-    const src = new LineSource(cfg);
-    await src.start(ctx);
     try {
       // Nothing is written: the port is open but silent, so it is given up and opened again.
       await ctx.until(() => ctx.total("line_reconnects_total") >= 2, "reopened while silent");
