@@ -94,6 +94,16 @@ export interface OutgoingBatch extends Omit<Batch, "segments"> {
   segments: Array<Segment | StoredSegment>;
 }
 
+/** Columns holding no records yet. */
+export const noColumns = (): RecordColumns => ({
+  wall: [],
+  mono: [],
+  synced: [],
+  kind: [],
+  boot: [],
+  body: [],
+});
+
 /** The records of stored columns (bodies parsed). */
 export function columnRecords(c: RecordColumns): TimedBody[] {
   return c.body.map((b, i) => ({

@@ -7,14 +7,14 @@ import type { KeyPair } from "../core/keys.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { Backoff } from "./backoff.ts";
 import { signHead } from "./chain.ts";
-import { type Compression, encodeBatch, type OutgoingBatch, type RecordColumns } from "./codec.ts";
-
-const NO_COLUMNS: RecordColumns = { wall: [], mono: [], synced: [], kind: [], boot: [], body: [] };
-
+import { type Compression, encodeBatch, noColumns, type OutgoingBatch } from "./codec.ts";
 import { PRIORITY } from "./kinds.ts";
 import { type Command, verifyAck, verifyCommand } from "./messages.ts";
 import { gapKey, type Outbox, type PendingItem } from "./outbox/types.ts";
 import { ackTopic, cmdTopic, stateTopic, upTopic } from "./topics.ts";
+
+/** What an in-flight batch keeps of its runs: their ranges, not their records. */
+const NO_COLUMNS = noColumns();
 
 export interface LinkOptions {
   url: string;

@@ -4,6 +4,7 @@ import Database from "better-sqlite3";
 import { monoMs } from "../../core/clock.ts";
 import { ERR_BAD_RECORD, ERR_STORAGE } from "../../core/errors.ts";
 import { deviceKindText, genesis, linkFromColumns, linkOfRecord, streamBootText } from "../chain.ts";
+import { noColumns } from "../codec.ts";
 import { ERR_OUTBOX_CORRUPT, ERR_OUTBOX_FULL } from "../errors.ts";
 import {
   bodyIssue,
@@ -82,6 +83,12 @@ interface StreamState {
 
 /** Placeholder until a run's end links are read. */
 const NO_LINK = Buffer.alloc(0);
+
+/** The columns of a row that make its record (and so its link). */
+const ROW = "seq, kid, t_wall, t_mono, bid, t_synced, body";
+
+/** A row with its stored links, as linkAt and check read it. */
+type LinkedRow = RowData & { prev: Buffer | null; hash: Buffer | null };
 
 /** A row as the drain and linkAt read it. */
 interface RowData {
@@ -569,8 +576,8 @@ export class SqliteOutbox implements Outbox {
     let cur = anchor.hash ?? anchor.prev!;
     const from = anchor.hash ? anchor.seq + 1 : anchor.seq;
     const rows = this.stmt(
-      "SELECT seq, kid, t_wall, t_mono, bid, t_synced, body, prev, hash FROM records WHERE sid = ? AND seq >= ? ORDER BY seq LIMIT ?",
-    ).all(s.sid, from, 4 * ANCHOR_EVERY) as Array<RowData & { prev: Buffer | null; hash: Buffer | null }>;
+      `SELECT ${ROW}, prev, hash FROM records WHERE sid = ? AND seq >= ? ORDER BY seq LIMIT ?`,
+    ).all(s.sid, from, 4 * ANCHOR_EVERY) as LinkedRow[];
     let result: Buffer | undefined;
     let expect = from;
     for (const r of rows) {
@@ -597,7 +604,8 @@ export class SqliteOutbox implements Outbox {
     throw damaged(result ? "no stored link after it to check against" : "record missing");
   }
 
-  private linkOfRow(stream: string, r: RowData, prev: Buffer): Buffer {
+  /** A row's kind and boot id by name; an unknown number means the file is damaged. */
+  private namesOf(stream: string, r: RowData): { kind: string; boot: string } {
     const kind = this.kindNames.get(r.kid);
     const boot = this.bootNames.get(r.bid);
     if (kind === undefined || boot === undefined)
@@ -605,6 +613,11 @@ export class SqliteOutbox implements Outbox {
         stream,
         seq: r.seq,
       });
+    return { kind, boot };
+  }
+
+  private linkOfRow(stream: string, r: RowData, prev: Buffer): Buffer {
+    const { kind, boot } = this.namesOf(stream, r);
     return linkFromColumns(
       prev,
       this.device,
@@ -626,21 +639,22 @@ export class SqliteOutbox implements Outbox {
    * here, and the stream held. Rows already gone (acked meanwhile) end the check early.
    */
   check(stream: string, from: number, to: number): boolean {
+    if (this.damaged.has(stream)) return false;
     const s = this.streams.get(stream);
-    if (!s || this.damaged.has(stream)) return !this.damaged.has(stream);
+    if (!s) return true;
+    const damaged = (at: number) =>
+      ERR_OUTBOX_CORRUPT(
+        `outbox stream ${stream}: records ${from}..${at} do not match the link stored at ${at}`,
+      );
     try {
       let cur = this.linkAt(stream, s, from - 1);
       const end = this.linkAt(stream, s, to);
       let expect = from;
       const rows = this.stmt(
-        "SELECT seq, kid, t_wall, t_mono, bid, t_synced, body, prev, hash FROM records WHERE sid = ? AND seq BETWEEN ? AND ? ORDER BY seq",
-      ).iterate(s.sid, from, to) as IterableIterator<RowData & { prev: Buffer | null; hash: Buffer | null }>;
+        `SELECT ${ROW}, prev, hash FROM records WHERE sid = ? AND seq BETWEEN ? AND ? ORDER BY seq`,
+      ).iterate(s.sid, from, to) as IterableIterator<LinkedRow>;
       for (const r of rows) {
         if (r.seq !== expect) return true;
-        const damaged = (at: number) =>
-          ERR_OUTBOX_CORRUPT(
-            `outbox stream ${stream}: records ${from}..${at} do not match the link stored at ${at}`,
-          );
         if (r.prev && r.seq > from && !r.prev.equals(cur)) throw damaged(r.seq);
         cur = this.linkOfRow(stream, r, cur);
         if (r.hash && !r.hash.equals(cur)) throw damaged(r.seq);
@@ -790,7 +804,7 @@ export class SqliteOutbox implements Outbox {
       )
       .sort((a, b) => a[1].priority - b[1].priority || (a[0] < b[0] ? -1 : 1));
     const select = this.stmt(
-      "SELECT seq, kid, t_wall, t_mono, bid, t_synced, body, bytes FROM records WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?",
+      `SELECT ${ROW}, bytes FROM records WHERE sid = ? AND seq > ? ORDER BY seq LIMIT ?`,
     );
     for (const [stream, s] of order) {
       if (records >= limits.maxRecords || bytes >= limits.maxBytes) break;
@@ -802,10 +816,7 @@ export class SqliteOutbox implements Outbox {
         let run: PendingRun | undefined;
         for (const r of rows) {
           if (bytes + b + r.bytes > limits.maxBytes && records + n > 0) break;
-          const kind = this.kindNames.get(r.kid);
-          const boot = this.bootNames.get(r.bid);
-          if (kind === undefined || boot === undefined)
-            throw ERR_OUTBOX_CORRUPT(`outbox stream ${stream} seq ${r.seq}: unknown kind or boot id number`);
+          const { kind, boot } = this.namesOf(stream, r);
           const prio = this.kindPriority.get(r.kid)!;
           if (!run || r.seq !== run.last + 1) {
             run = {
@@ -813,7 +824,7 @@ export class SqliteOutbox implements Outbox {
               stream,
               first: r.seq,
               prev: NO_LINK,
-              columns: { wall: [], mono: [], synced: [], kind: [], boot: [], body: [] },
+              columns: noColumns(),
               last: r.seq - 1,
               hash: NO_LINK,
               bytes: 0,
