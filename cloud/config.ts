@@ -24,6 +24,16 @@ export const cloudConfigSchema = z.strictObject({
       caFile: z.string().optional(),
     })
     .prefault({}),
+  ingest: z
+    .strictObject({
+      /** Up-batches taken from the broker and not yet committed, at most; past it the subscriber stops reading (back-pressure). */
+      maxInFlight: z.number().int().min(1).max(100_000).default(256),
+      /** Up-batches committed in one database transaction, at most (group commit). */
+      maxGroup: z.number().int().min(1).max(10_000).default(64),
+      /** PostgreSQL connections of the ingest's own pool (separate from the API's). */
+      poolSize: z.number().int().min(1).max(100).default(4),
+    })
+    .prefault({}),
   http: z
     .strictObject({
       host: z.string().default("127.0.0.1"),

@@ -12,11 +12,13 @@ import { openDb } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { registerDevice } from "./devices.ts";
 import { Ingest } from "./ingest/ingest.ts";
+import { IngestPipeline } from "./ingest/pipeline.ts";
 import { startSubscriber } from "./ingest/subscriber.ts";
 
 export interface CloudHandle {
   ctx: CloudContext;
   ingest: Ingest;
+  pipeline: IngestPipeline;
   http: FastifyInstance;
   url: string;
   publicKey: string;
@@ -44,7 +46,17 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
   if (key.created) log.info({ file: config.keyFile }, "created the cloud key");
   for (const d of config.devices) await registerDevice(db, d.id, d.publicKey, d.name ?? null, now());
 
-  const ingest = new Ingest(db, key, log, now);
+  // Ingest writes through its own connections, so API reads and lending jobs never queue ahead of
+  // it (PostgreSQL: its own pool; SQLite: its own connection, WAL readers do not block it).
+  const ingestDb =
+    db.dialect === "postgres"
+      ? openDb(config.database.url, { poolSize: config.ingest.poolSize, schema: opts.schema })
+      : openDb(config.database.url);
+  const ingest = new Ingest(ingestDb, key, log, now);
+  const pipeline = new IngestPipeline(ingest, {
+    maxInFlight: config.ingest.maxInFlight,
+    maxGroup: config.ingest.maxGroup,
+  });
   // Commands are stored, then published; re-sent when their device comes online, closed by its evidence.
   // Retained `online` states arrive as soon as the subscriber subscribes, before it is returned here.
   let subscribed!: (c: MqttClient) => void;
@@ -61,17 +73,6 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     log,
   );
   ingest.onCommitted = (device, segments) => commands.confirmFrom(device, segments);
-  const sub = await startSubscriber(ingest, {
-    url: config.mqtt.url,
-    instance: config.instance,
-    username: config.mqtt.username,
-    password: config.mqtt.password,
-    caFile: config.mqtt.caFile,
-    sharedGroup: config.mqtt.sharedGroup,
-    log,
-    onOnline: (device) => commands.online(device),
-  });
-  subscribed(sub.client);
   const ctx: CloudContext = {
     db,
     log,
@@ -86,29 +87,48 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     role: t.role,
     sha256: t.sha256 ?? hashToken(t.token!),
   }));
+  let sub: Awaited<ReturnType<typeof startSubscriber>> | undefined;
+  const mqttConnected = () => sub?.client.connected ?? false;
   const http = await buildServer(ctx, tokens, {
     keys: ingest.keys,
     modules: opts.modules,
-    health: () => ({ mqtt: sub.client.connected, ingest: ingest.counters }),
+    health: () => ({ mqtt: mqttConnected(), ingest: ingest.counters, queue: pipeline.depth }),
   });
   registerCloudMetrics(http, ctx, {
     ingest,
-    mqttConnected: () => sub.client.connected,
+    pipeline,
+    mqttConnected,
     token: process.env.BARNLINK_METRICS_TOKEN,
   });
+  // The API listens before the subscriber connects: a restart into a broker backlog serves health,
+  // metrics and reads at once while the backlog drains behind it.
   const url = await http.listen({ host: config.http.host, port: config.http.port });
-  const jobs = (opts.jobs ?? []).map((j) => j(ctx));
   log.info({ url }, "cloud API listening");
+  sub = await startSubscriber(pipeline, {
+    url: config.mqtt.url,
+    instance: config.instance,
+    username: config.mqtt.username,
+    password: config.mqtt.password,
+    caFile: config.mqtt.caFile,
+    sharedGroup: config.mqtt.sharedGroup,
+    log,
+    onOnline: (device) => commands.online(device),
+  });
+  subscribed(sub.client);
+  const jobs = (opts.jobs ?? []).map((j) => j(ctx));
   return {
     ctx,
     ingest,
+    pipeline,
     http,
     url,
     publicKey: key.publicKeyB64,
     async stop() {
       for (const j of jobs) await j.stop();
       await http.close();
-      await sub.stop();
+      await sub?.stop();
+      await pipeline.drain();
+      await ingestDb.close();
       await db.close();
     },
   };

@@ -4,6 +4,7 @@ import { counterFrom, gaugeFrom, newRegistry, PROM_CONTENT_TYPE } from "../../co
 import { hashToken } from "../api/auth.ts";
 import type { CloudContext } from "../context.ts";
 import type { Ingest } from "../ingest/ingest.ts";
+import type { IngestPipeline } from "../ingest/pipeline.ts";
 
 /**
  * The cloud's /metrics (Prometheus text). Ingest figures come from the ingest counters; lending
@@ -14,7 +15,7 @@ import type { Ingest } from "../ingest/ingest.ts";
 export function registerCloudMetrics(
   app: FastifyInstance,
   ctx: CloudContext,
-  o: { ingest: Ingest; mqttConnected: () => boolean; token?: string },
+  o: { ingest: Ingest; pipeline?: IngestPipeline; mqttConnected: () => boolean; token?: string },
 ): void {
   const reg = newRegistry();
   const c = () => o.ingest.counters as unknown as Record<string, number>;
@@ -28,6 +29,23 @@ export function registerCloudMetrics(
   counterFrom(reg, "ingest_rejected_total", "Batches rejected (bad signature, chain, format)", [], () => [
     { value: c().rejected ?? 0 },
   ]);
+  gaugeFrom(reg, "ingest_queue_depth", "Up-batches taken from the broker, not yet committed", [], () => [
+    { value: o.pipeline?.depth ?? 0 },
+  ]);
+  counterFrom(
+    reg,
+    "ingest_commit_groups_total",
+    "Database transactions that committed up-batches",
+    [],
+    () => [{ value: o.pipeline?.stats.groups ?? 0 }],
+  );
+  gaugeFrom(
+    reg,
+    "ingest_lag_seconds",
+    "Capture to commit time of the newest record in the last committed batch (synced clocks only)",
+    [],
+    () => [{ value: (c().lagMs ?? 0) / 1000 }],
+  );
   gaugeFrom(reg, "mqtt_connected", "1 when the ingest subscriber is connected", [], () => [
     { value: o.mqttConnected() ? 1 : 0 },
   ]);

@@ -41,11 +41,29 @@ export async function commitSegments(
   segments: VerifiedSegment[],
   now: number,
 ): Promise<CommitResult> {
-  return db.kysely.transaction().execute(async (trx) => {
+  return db.kysely.transaction().execute((trx) => commitSegmentsIn(db, trx, device, segments, now));
+}
+
+/**
+ * The same, inside a transaction the caller holds (group commit runs many devices' batches in one,
+ * each behind a savepoint). Streams are locked in name order, so two writers never wait on each
+ * other's locks in opposite orders.
+ */
+export async function commitSegmentsIn(
+  db: Db,
+  trx: Transaction<DB>,
+  device: string,
+  segments: VerifiedSegment[],
+  now: number,
+): Promise<CommitResult> {
+  {
     let inserted = 0;
     let duplicates = 0;
     const ranges: CommittedRange[] = [];
     const touched = new Map<string, StreamState>();
+    for (const name of [...new Set(segments.map((x) => x.stream))].sort()) {
+      touched.set(name, await lockStream(db, trx, device, name));
+    }
     for (const s of segments) {
       let st = touched.get(s.stream);
       if (!st) {
@@ -122,7 +140,7 @@ export async function commitSegments(
         .execute();
     }
     return { ranges, inserted, duplicates };
-  });
+  }
 }
 
 const INSERT_SQLITE =

@@ -12,7 +12,7 @@ import { type Ack, signMessage } from "../../sync/messages.ts";
 import { deviceOfTopic } from "../../sync/topics.ts";
 import type { Db } from "../db/connect.ts";
 import { DeviceKeys } from "../devices.ts";
-import { commitSegments } from "./evidence-store.ts";
+import { commitGroup, type GroupItem, type GroupOutcome } from "./group-commit.ts";
 import { TimeCorrector } from "./time-correction.ts";
 import { type VerifiedSegment, verifyBatch } from "./verify.ts";
 
@@ -22,6 +22,8 @@ export interface IngestCounters {
   duplicates: number;
   rejected: number;
   rejectedByCode: Record<string, number>;
+  /** Capture → commit time of the newest synced record of the last committed batch (ms). */
+  lagMs: number;
 }
 
 export interface IngestResult {
@@ -31,6 +33,18 @@ export interface IngestResult {
 }
 
 const KEEP_PAYLOAD = 64 * 1024;
+
+/** A batch that verified and waits for its commit. */
+interface ToCommit extends GroupItem {
+  kind: "commit";
+  topic: string;
+  topicDevice: string | null;
+  payload: Buffer;
+  batch: Batch;
+}
+
+/** What `prepare` gives: answered already (rejected before any write), or ready to commit. */
+export type Prepared = { kind: "done"; result: IngestResult } | ToCommit;
 
 /**
  * The up-batch handler: decode → look up the device → verify → commit → ack. Anything that fails
@@ -43,6 +57,7 @@ export class Ingest {
     duplicates: 0,
     rejected: 0,
     rejectedByCode: {},
+    lagMs: 0,
   };
   readonly keys: DeviceKeys;
   private readonly time: TimeCorrector;
@@ -59,7 +74,32 @@ export class Ingest {
   /** Runs after each commit (outside its transaction), e.g. closing commands the device confirmed. */
   onCommitted?: (device: string, segments: VerifiedSegment[]) => Promise<void>;
 
+  /** Decodes, verifies and commits one up-batch. */
   async handle(topic: string, payload: Buffer): Promise<IngestResult> {
+    return (await this.handleMany([{ topic, payload }]))[0]!;
+  }
+
+  /**
+   * Several up-batches at once: each is decoded and verified on its own, then all that verified are
+   * committed in one group (one transaction, a savepoint each: see group-commit.ts), then each is
+   * answered. One batch's rejection never affects another's outcome.
+   */
+  async handleMany(messages: Array<{ topic: string; payload: Buffer }>): Promise<IngestResult[]> {
+    return this.complete(await Promise.all(messages.map((m) => this.prepare(m.topic, m.payload))));
+  }
+
+  /** Commits what `prepare` gave, as one group, and answers each (in the same order). */
+  async complete(prepared: Prepared[]): Promise<IngestResult[]> {
+    const commits = prepared.filter((p): p is ToCommit => p.kind === "commit");
+    const outcomes = await commitGroup(this.db, commits, this.now());
+    const byPrepared = new Map(commits.map((c, i) => [c, outcomes[i]!]));
+    return Promise.all(
+      prepared.map((p) => (p.kind === "done" ? p.result : this.finish(p, byPrepared.get(p)!))),
+    );
+  }
+
+  /** Decode → look up the device → verify: everything before the database write. */
+  async prepare(topic: string, payload: Buffer): Promise<Prepared> {
     const t = deviceOfTopic(topic);
     const topicDevice = t?.device ?? null;
     let batch: Batch | undefined;
@@ -76,40 +116,61 @@ export class Ingest {
         await this.reject(topic, topicDevice, payload, e);
         // The device is told (signed), so its operator sees why nothing is committed; it keeps its data.
         return {
-          rejected: { code: e.code, reason: e.message },
-          ack: this.ack(batch.device, batch.id, "rejected", [], e),
+          kind: "done",
+          result: {
+            rejected: { code: e.code, reason: e.message },
+            ack: this.ack(batch.device, batch.id, "rejected", [], e),
+          },
         };
       }
       const segments = verifyBatch(batch, key);
-      const res = await commitSegments(this.db, batch.device, segments, this.now());
-      this.counters.batches++;
-      this.counters.records += res.inserted;
-      this.counters.duplicates += res.duplicates;
-      // After commit, outside its transaction: a failure leaves times uncorrected, never data lost.
-      await this.time
-        .afterCommit(batch.device, segments)
-        .catch((e) => this.log.warn({ err: (e as Error).message }, "time correction failed"));
-      await this.onCommitted?.(batch.device, segments).catch((e) =>
-        this.log.warn({ err: (e as Error).message }, "after-commit hook failed"),
-      );
-      return { ack: this.ack(batch.device, batch.id, "committed", res.ranges) };
+      return { kind: "commit", topic, topicDevice, payload, batch, device: batch.device, segments };
     } catch (e) {
-      const err =
-        e instanceof BarnlinkError
-          ? e
-          : ERR_BAD_BATCH(`unexpected failure: ${(e as Error)?.message ?? String(e)}`, undefined, e);
-      if (!(e instanceof BarnlinkError)) this.log.error({ err: (e as Error)?.stack }, "ingest failed");
-      await this.reject(topic, topicDevice, payload, err);
-      // Records that do not reach a head the device itself signed (the signature is checked first):
-      // its stored records were altered or damaged. Tell it (signed), so it re-checks them and holds
-      // the stream instead of sending them again and again. Other rejections stay unanswered.
-      if (batch && ERR_CHAIN_BROKEN.is(err))
-        return {
-          rejected: { code: err.code, reason: err.message },
-          ack: this.ack(batch.device, batch.id, "rejected", [], err),
-        };
-      return { rejected: { code: err.code, reason: err.message } };
+      return { kind: "done", result: await this.failed(topic, topicDevice, payload, batch, e) };
     }
+  }
+
+  /** After the group commit: count, correct times, run hooks, answer with a signed ack. */
+  private async finish(p: ToCommit, outcome: GroupOutcome): Promise<IngestResult> {
+    if (!outcome.ok) return this.failed(p.topic, p.topicDevice, p.payload, p.batch, outcome.error);
+    const res = outcome.result;
+    this.counters.batches++;
+    this.counters.records += res.inserted;
+    this.counters.duplicates += res.duplicates;
+    const newest = newestSynced(p.segments);
+    if (newest !== undefined) this.counters.lagMs = Math.max(0, this.now() - newest);
+    // After commit, outside its transaction: a failure leaves times uncorrected, never data lost.
+    await this.time
+      .afterCommit(p.device, p.segments)
+      .catch((e) => this.log.warn({ err: (e as Error).message }, "time correction failed"));
+    await this.onCommitted?.(p.device, p.segments).catch((e) =>
+      this.log.warn({ err: (e as Error).message }, "after-commit hook failed"),
+    );
+    return { ack: this.ack(p.device, p.batch.id, "committed", res.ranges) };
+  }
+
+  private async failed(
+    topic: string,
+    topicDevice: string | null,
+    payload: Buffer,
+    batch: Batch | undefined,
+    e: unknown,
+  ): Promise<IngestResult> {
+    const err =
+      e instanceof BarnlinkError
+        ? e
+        : ERR_BAD_BATCH(`unexpected failure: ${(e as Error)?.message ?? String(e)}`, undefined, e);
+    if (!(e instanceof BarnlinkError)) this.log.error({ err: (e as Error)?.stack }, "ingest failed");
+    await this.reject(topic, topicDevice, payload, err);
+    // Records that do not reach a head the device itself signed (the signature is checked first):
+    // its stored records were altered or damaged. Tell it (signed), so it re-checks them and holds
+    // the stream instead of sending them again and again. Other rejections stay unanswered.
+    if (batch && ERR_CHAIN_BROKEN.is(err))
+      return {
+        rejected: { code: err.code, reason: err.message },
+        ack: this.ack(batch.device, batch.id, "rejected", [], err),
+      };
+    return { rejected: { code: err.code, reason: err.message } };
   }
 
   private ack(
@@ -152,4 +213,14 @@ export class Ingest {
       this.log.error({ err: (e as Error).message }, "could not record a rejected message");
     }
   }
+}
+
+function newestSynced(segments: VerifiedSegment[]): number | undefined {
+  let t: number | undefined;
+  for (const s of segments) {
+    if (s.type !== "records") continue;
+    const r = s.records[s.records.length - 1];
+    if (r?.t.synced && (t === undefined || r.t.wall > t)) t = r.t.wall;
+  }
+  return t;
 }

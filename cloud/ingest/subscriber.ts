@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import mqtt, { type MqttClient } from "mqtt";
 import type { Logger } from "../../core/log.ts";
 import { ackTopic, deviceOfTopic, STATE_WILDCARD, UP_WILDCARD } from "../../sync/topics.ts";
-import type { Ingest } from "./ingest.ts";
+import type { IngestPipeline } from "./pipeline.ts";
 
 export interface SubscriberOptions {
   url: string;
@@ -17,12 +17,17 @@ export interface SubscriberOptions {
 }
 
 /**
- * Feeds up-batches from the broker into the ingest, one at a time per connection, and publishes the
- * signed ack after commit. The PUBACK to the broker is sent only once the batch is handled
- * (MQTT.js handleMessage), so the broker holds back what the database has not taken yet.
+ * Feeds up-batches from the broker into the ingest pipeline and publishes each signed ack after its
+ * commit. MQTT.js sends the PUBACK to the broker, and reads the next packet, only when
+ * `handleMessage` calls `done`: so `done` is called as soon as the batch is queued while the
+ * pipeline has room, and held while it is full (back-pressure: the broker keeps the rest, and the
+ * gateways keep theirs in their outboxes). A PUBACK is therefore not a commit: if this process dies,
+ * the batches it had queued are sent again by their gateways, which delete a record only on the
+ * signed commit ack (docs/durability.md). Keeping the packet stream moving also keeps PINGRESPs
+ * flowing, so a backlog never trips the keepalive.
  */
 export async function startSubscriber(
-  ingest: Ingest,
+  pipeline: IngestPipeline,
   o: SubscriberOptions,
 ): Promise<{ client: MqttClient; stop(): Promise<void> }> {
   const shared = o.sharedGroup !== undefined;
@@ -56,15 +61,14 @@ export async function startSubscriber(
       }
       return;
     }
-    ingest
-      .handle(topic, payload)
+    pipeline
+      .push(topic, payload)
       .then((res) => {
-        // Not awaited: the PUBACK for this publish arrives on the same stream that handleMessage
-        // holds until done(), so waiting here would deadlock.
         if (res.ack) client.publish(ackTopic(res.ack.device), JSON.stringify(res.ack), { qos: 1 });
       })
-      .catch((e) => o.log.error({ err: (e as Error).message }, "ingest handler failed"))
-      .finally(() => done());
+      .catch((e) => o.log.error({ err: (e as Error).message }, "ingest handler failed"));
+    if (!pipeline.full) done();
+    else void pipeline.whenNotFull().then(() => done());
   };
   client.on("error", (e) => o.log.warn({ err: e.message }, "mqtt error"));
   const filter = shared ? `$share/${o.sharedGroup}/${UP_WILDCARD}` : UP_WILDCARD;
