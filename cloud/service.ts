@@ -19,6 +19,8 @@ export interface CloudHandle {
   ctx: CloudContext;
   ingest: Ingest;
   pipeline: IngestPipeline;
+  /** The ingest subscriber's connection: connected now, and reconnects since start. */
+  mqtt(): { connected: boolean; reconnects: number };
   http: FastifyInstance;
   url: string;
   publicKey: string;
@@ -98,6 +100,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     ingest,
     pipeline,
     mqttConnected,
+    mqttReconnects: () => sub?.stats.reconnects ?? 0,
     token: process.env.BARNLINK_METRICS_TOKEN,
   });
   // The API listens before the subscriber connects: a restart into a broker backlog serves health,
@@ -120,6 +123,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     ctx,
     ingest,
     pipeline,
+    mqtt: () => ({ connected: mqttConnected(), reconnects: sub?.stats.reconnects ?? 0 }),
     http,
     url,
     publicKey: key.publicKeyB64,

@@ -15,7 +15,13 @@ import type { IngestPipeline } from "../ingest/pipeline.ts";
 export function registerCloudMetrics(
   app: FastifyInstance,
   ctx: CloudContext,
-  o: { ingest: Ingest; pipeline?: IngestPipeline; mqttConnected: () => boolean; token?: string },
+  o: {
+    ingest: Ingest;
+    pipeline?: IngestPipeline;
+    mqttConnected: () => boolean;
+    mqttReconnects?: () => number;
+    token?: string;
+  },
 ): void {
   const reg = newRegistry();
   const c = () => o.ingest.counters as unknown as Record<string, number>;
@@ -46,6 +52,9 @@ export function registerCloudMetrics(
     [],
     () => [{ value: (c().lagMs ?? 0) / 1000 }],
   );
+  counterFrom(reg, "mqtt_reconnects_total", "Reconnects of the ingest subscriber since start", [], () => [
+    { value: o.mqttReconnects?.() ?? 0 },
+  ]);
   gaugeFrom(reg, "mqtt_connected", "1 when the ingest subscriber is connected", [], () => [
     { value: o.mqttConnected() ? 1 : 0 },
   ]);

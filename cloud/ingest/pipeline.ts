@@ -90,6 +90,9 @@ export class IngestPipeline {
         const w = this.waiters;
         this.waiters = [];
         for (const wake of w) wake();
+        // Yield to I/O between groups: on SQLite every statement is synchronous, so a backlog would
+        // otherwise drain in one run of promise callbacks, with HTTP and MQTT sockets unread.
+        await new Promise((r) => setImmediate(r));
       }
     } finally {
       this.running = false;

@@ -29,7 +29,7 @@ export interface SubscriberOptions {
 export async function startSubscriber(
   pipeline: IngestPipeline,
   o: SubscriberOptions,
-): Promise<{ client: MqttClient; stop(): Promise<void> }> {
+): Promise<{ client: MqttClient; stats: { reconnects: number }; stop(): Promise<void> }> {
   const shared = o.sharedGroup !== undefined;
   const client = mqtt.connect(o.url, {
     clientId: `barnlink-${o.instance}`,
@@ -70,19 +70,29 @@ export async function startSubscriber(
     if (!pipeline.full) done();
     else void pipeline.whenNotFull().then(() => done());
   };
+  const stats = { reconnects: 0 };
+  client.on("reconnect", () => stats.reconnects++);
   client.on("error", (e) => o.log.warn({ err: e.message }, "mqtt error"));
   const filter = shared ? `$share/${o.sharedGroup}/${UP_WILDCARD}` : UP_WILDCARD;
   await new Promise<void>((resolve, reject) => {
     const fail = (e: Error) => reject(e);
     client.once("error", fail);
-    client.once("connect", () => {
+    client.once("connect", (connack) => {
       client.off("error", fail);
-      client.subscribe(filter, { qos: 1 }, (err) => (err ? reject(err) : resolve()));
+      // A session the broker kept already has the subscription, and its backlog streams in ahead of
+      // the SUBACK: do not wait for it. A new session has no backlog: wait, so nothing sent after
+      // this returns can miss the subscription.
+      const resubscribe = client.subscribeAsync(filter, { qos: 1 });
+      if (connack.sessionPresent) {
+        resubscribe.catch((e) => o.log.warn({ err: (e as Error).message }, "resubscribe failed"));
+        resolve();
+      } else resubscribe.then(() => resolve(), reject);
     });
   });
+  // Each reconnect renews the subscription (a no-op when the broker kept the session).
   client.on("connect", () => client.subscribe(filter, { qos: 1 }));
   // Not shared: every instance hears every device come online (a resend is harmless: commands run once).
   if (o.onOnline) await client.subscribeAsync(STATE_WILDCARD, { qos: 1 });
   o.log.info({ filter, url: o.url }, "ingest subscribed");
-  return { client, stop: () => client.endAsync() };
+  return { client, stats, stop: () => client.endAsync() };
 }
