@@ -13,7 +13,7 @@ export interface FleetOptions {
   rate: number;
   durationMs: number;
   prefix?: string;
-  /** Each simulated gateway sends one batch this often (its linger). */
+  /** Each simulated gateway sends one batch this often (its linger); default 1 s, or 1/rate when slower. */
   batchEveryMs?: number;
   /** When given, acks are verified against it (a forged ack is counted, not believed). */
   cloudKey?: KeyObject;
@@ -36,13 +36,22 @@ export interface FleetReport {
 }
 
 /**
+ * How often each simulated gateway sends, and how many readings a batch: `rate` readings/s on
+ * average. Below one reading per batch interval it sends one reading per batch, less often
+ * (0.2/s: one every 5 s), instead of rounding the rate up.
+ */
+export function fleetPacing(rate: number, batchEveryMs?: number): { every: number; perBatch: number } {
+  const every = Math.max(1, Math.round(Math.max(batchEveryMs ?? 1000, 1000 / rate)));
+  return { every, perBatch: Math.max(1, Math.round((rate * every) / 1000)) };
+}
+
+/**
  * Many gateways in one process, lighter than many Agents: each has its own Ed25519 key, MQTT
  * connection and hash-chained stream (StreamWriter), but no outbox: it measures the cloud and broker,
  * not the SD card. Start times are spread with full jitter so the fleet does not tick in lockstep.
  */
 export async function runFleet(o: FleetOptions): Promise<FleetReport> {
-  const every = o.batchEveryMs ?? 1000;
-  const perBatch = Math.max(1, Math.round((o.rate * every) / 1000));
+  const { every, perBatch } = fleetPacing(o.rate, o.batchEveryMs);
   const report: FleetReport = {
     devices: o.devices,
     seconds: 0,

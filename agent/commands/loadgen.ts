@@ -10,7 +10,7 @@ import { runFleet } from "../../sync/fleet.ts";
 import { args, type CommandSpec, out } from "../cli-kit.ts";
 
 const usage =
-  "barnlink loadgen --devices N --rate R [--duration 30s] [--url mqtt://…] [--cloud-config FILE | --cloud-key B64] [--prefix P]";
+  "barnlink loadgen --devices N --rate R [--batch-every 1s] [--duration 30s] [--url mqtt://…] [--cloud-config FILE | --cloud-key B64] [--prefix P]";
 
 /**
  * A fleet of simulated gateways against a broker (sync/fleet.ts). With --cloud-config it registers
@@ -28,6 +28,7 @@ export const loadgen: CommandSpec = {
         devices: { type: "string", default: "10" },
         rate: { type: "string", default: "10" },
         duration: { type: "string", default: "30s" },
+        "batch-every": { type: "string" },
         url: { type: "string" },
         "cloud-config": { type: "string" },
         "cloud-key": { type: "string" },
@@ -50,6 +51,7 @@ export const loadgen: CommandSpec = {
         devices,
         rate,
         durationMs: parseDuration(a.values.duration!),
+        batchEveryMs: a.values["batch-every"] ? parseDuration(a.values["batch-every"]) : undefined,
         // A fresh prefix per run: device ids and seqs of an earlier run are never reused.
         prefix: a.values.prefix ?? `load${randomBytes(3).toString("hex")}`,
         cloudKey: keyB64 ? publicKeyFromB64(keyB64) : undefined,

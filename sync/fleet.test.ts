@@ -1,0 +1,13 @@
+import { describe, expect, it } from "vitest";
+import { fleetPacing } from "./fleet.ts";
+
+describe("loadgen pacing", () => {
+  it("keeps the average rate below one reading a second instead of rounding it up", () => {
+    expect(fleetPacing(0.2)).toEqual({ every: 5000, perBatch: 1 });
+    expect(fleetPacing(0.5)).toEqual({ every: 2000, perBatch: 1 });
+    expect(fleetPacing(1)).toEqual({ every: 1000, perBatch: 1 });
+    expect(fleetPacing(10)).toEqual({ every: 1000, perBatch: 10 });
+    expect(fleetPacing(10, 200)).toEqual({ every: 200, perBatch: 2 });
+    expect(fleetPacing(0.2, 1000)).toEqual({ every: 5000, perBatch: 1 });
+  });
+});
