@@ -82,7 +82,8 @@ export async function applyDecisionIn(
       .where("status", "in", inp.from)
       .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) return { applied: false };
-    if (release && b.status !== "open") throw ERR_LENDING_STATE(`batch ${b.id} is ${b.status}; nothing is released`);
+    if (release && b.status !== "open")
+      throw ERR_LENDING_STATE(`batch ${b.id} is ${b.status}; nothing is released`);
     await trx
       .insertInto("lending_decisions")
       .values({

@@ -31,7 +31,7 @@ const rate = () =>
     try {
       ratePpm(v);
     } catch {
-      c.addIssue({ code: "custom", message: "an annual rate from 0 to 100% (0.0435 or \"4.35%\")" });
+      c.addIssue({ code: "custom", message: 'an annual rate from 0 to 100% (0.0435 or "4.35%")' });
     }
   });
 

@@ -21,7 +21,11 @@ export async function postReleaseFees(
     let fen = 0;
     let ref = "";
     if (fee.kind === "fixed") {
-      const seen = await trx.selectFrom("lending_ledger_tx").select("id").where("ref", "=", `fee:${fee.name}:${batchId}`).executeTakeFirst();
+      const seen = await trx
+        .selectFrom("lending_ledger_tx")
+        .select("id")
+        .where("ref", "=", `fee:${fee.name}:${batchId}`)
+        .executeTakeFirst();
       if (seen) continue;
       fen = fee.amount;
       ref = `fee:${fee.name}:${batchId}`;
@@ -52,7 +56,11 @@ export async function postPeriodicFees(
     const periods = Math.floor(localDays(start, at, terms.timeZone) / every) + 1;
     for (let n = 1; n <= periods; n++) {
       const ref = `fee:${fee.name}:${b.id}:${n}`;
-      const seen = await trx.selectFrom("lending_ledger_tx").select("id").where("ref", "=", ref).executeTakeFirst();
+      const seen = await trx
+        .selectFrom("lending_ledger_tx")
+        .select("id")
+        .where("ref", "=", ref)
+        .executeTakeFirst();
       if (seen) continue;
       await book(trx, b.facility_id, b.id, ref, `${fee.name} period ${n}`, fee.amount, at);
       total += fee.amount;
@@ -61,7 +69,15 @@ export async function postPeriodicFees(
   return total;
 }
 
-async function book(trx: Kysely<DB>, facilityId: string, batchId: string, ref: string, memo: string, fen: number, at: number) {
+async function book(
+  trx: Kysely<DB>,
+  facilityId: string,
+  batchId: string,
+  ref: string,
+  memo: string,
+  fen: number,
+  at: number,
+) {
   if (fen <= 0) return;
   await postTx(trx, {
     facilityId,

@@ -38,8 +38,19 @@ export function isTimeZone(tz: string): boolean {
 
 /** The local calendar date and wall time of an instant. */
 export function localParts(ms: number, tz: string) {
-  const p = Object.fromEntries(fmt(tz).formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
-  return { y: Number(p.year), m: Number(p.month), d: Number(p.day), h: Number(p.hour), mi: Number(p.minute), s: Number(p.second) };
+  const p = Object.fromEntries(
+    fmt(tz)
+      .formatToParts(new Date(ms))
+      .map((x) => [x.type, x.value]),
+  );
+  return {
+    y: Number(p.year),
+    m: Number(p.month),
+    d: Number(p.day),
+    h: Number(p.hour),
+    mi: Number(p.minute),
+    s: Number(p.second),
+  };
 }
 
 /** The zone's offset from UTC at an instant, in ms (Beijing: +8 h). */

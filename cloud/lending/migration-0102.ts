@@ -78,9 +78,9 @@ async function postgres(db: Kysely<unknown>) {
       end if;
     exception when duplicate_object or unique_violation or insufficient_privilege then null;
     end $$`.execute(db);
-  const has = await sql<{ n: number }>`select count(*)::int as n from pg_roles where rolname = ${SERVICE_ROLE}`.execute(
-    db,
-  );
+  const has = await sql<{
+    n: number;
+  }>`select count(*)::int as n from pg_roles where rolname = ${SERVICE_ROLE}`.execute(db);
   if (has.rows[0]?.n !== 1) return;
   const role = sql.id(SERVICE_ROLE);
   await sql`do $$ begin execute format('grant usage on schema %I to ${sql.raw(SERVICE_ROLE)}', current_schema()); end $$`.execute(

@@ -8,7 +8,8 @@ export const isPostgres = (q: Q): boolean => q.getExecutor().adapter instanceof 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** SQLITE_BUSY / SQLITE_LOCKED: another connection holds the write lock. */
-const isBusy = (e: unknown) => /SQLITE_BUSY|SQLITE_LOCKED|database is locked/.test(String((e as Error)?.message ?? e)) ||
+const isBusy = (e: unknown) =>
+  /SQLITE_BUSY|SQLITE_LOCKED|database is locked/.test(String((e as Error)?.message ?? e)) ||
   /^SQLITE_BUSY/.test(String((e as { code?: string })?.code ?? ""));
 
 /**
@@ -63,7 +64,12 @@ async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-type Lockable = "lending_batches" | "lending_tranches" | "lending_facilities" | "lending_overrides" | "lending_payment_orders";
+type Lockable =
+  | "lending_batches"
+  | "lending_tranches"
+  | "lending_facilities"
+  | "lending_overrides"
+  | "lending_payment_orders";
 
 /**
  * Locks rows for the rest of the transaction (PostgreSQL; SQLite's IMMEDIATE transaction already

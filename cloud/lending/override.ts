@@ -114,12 +114,24 @@ async function availableFor(trx: Kysely<DB>, batchId: string, trancheId: string)
 }
 
 async function lockOverride(trx: Kysely<DB>, overrideId: string) {
-  const o0 = await trx.selectFrom("lending_overrides").selectAll().where("id", "=", overrideId).executeTakeFirst();
+  const o0 = await trx
+    .selectFrom("lending_overrides")
+    .selectAll()
+    .where("id", "=", overrideId)
+    .executeTakeFirst();
   if (!o0) throw ERR_NOT_FOUND(`no override ${overrideId}`);
-  const t = await trx.selectFrom("lending_tranches").select("batch_id").where("id", "=", o0.tranche_id).executeTakeFirstOrThrow();
+  const t = await trx
+    .selectFrom("lending_tranches")
+    .select("batch_id")
+    .where("id", "=", o0.tranche_id)
+    .executeTakeFirstOrThrow();
   await lockRows(trx, "lending_batches", [t.batch_id]);
   await lockRows(trx, "lending_overrides", [overrideId]);
-  return trx.selectFrom("lending_overrides").selectAll().where("id", "=", overrideId).executeTakeFirstOrThrow();
+  return trx
+    .selectFrom("lending_overrides")
+    .selectAll()
+    .where("id", "=", overrideId)
+    .executeTakeFirstOrThrow();
 }
 
 export async function approveOverride(db: Kysely<DB>, overrideId: string, checker: string, at: number) {
@@ -145,7 +157,11 @@ export async function approveOverride(db: Kysely<DB>, overrideId: string, checke
         message: `first of two approvals recorded: ${o.amount_fen} fen is above the tranche's plan`,
       };
     }
-    const t = await trx.selectFrom("lending_tranches").selectAll().where("id", "=", o.tranche_id).executeTakeFirstOrThrow();
+    const t = await trx
+      .selectFrom("lending_tranches")
+      .selectAll()
+      .where("id", "=", o.tranche_id)
+      .executeTakeFirstOrThrow();
     const price = await trx
       .selectFrom("lending_batches")
       .select("feed_price_fen_per_kg")
@@ -177,7 +193,13 @@ export async function approveOverride(db: Kysely<DB>, overrideId: string, checke
       .where("status", "=", "pending")
       .execute();
     if (!r.applied) return { overrideId, trancheId: t.id, status: "lapsed", amountFen: 0 };
-    return { overrideId, trancheId: t.id, status: "approved", orderId: r.orderId, amountFen: Number(o.amount_fen) };
+    return {
+      overrideId,
+      trancheId: t.id,
+      status: "approved",
+      orderId: r.orderId,
+      amountFen: Number(o.amount_fen),
+    };
   });
 }
 
@@ -194,7 +216,9 @@ export async function closeOverride(
     const o = await lockOverride(trx, overrideId);
     if (o.status !== "pending") throw ERR_LENDING_STATE(`override ${overrideId} is ${o.status}, not pending`);
     if (how === "rejected" && o.maker === by)
-      throw ERR_LENDING_MAKER_CHECKER(`${by} made override ${overrideId}: withdraw it instead of rejecting it`);
+      throw ERR_LENDING_MAKER_CHECKER(
+        `${by} made override ${overrideId}: withdraw it instead of rejecting it`,
+      );
     if (how === "withdrawn" && o.maker !== by)
       throw ERR_LENDING_MAKER_CHECKER(`only its maker ${o.maker} can withdraw override ${overrideId}`);
     await trx

@@ -40,7 +40,8 @@ const esc = (s: string) =>
  * ISO 20022 MaxNText lengths count characters (XML code points), so cut by code point: a UTF-16
  * slice would split an emoji's surrogate pair into an invalid document.
  */
-export const cutCodePoints = (s: string, n: number) => Array.from(s.replace(CONTROL, "")).slice(0, n).join("");
+export const cutCodePoints = (s: string, n: number) =>
+  Array.from(s.replace(CONTROL, "")).slice(0, n).join("");
 const max = (s: string, n: number) => esc(cutCodePoints(s, n));
 
 /**

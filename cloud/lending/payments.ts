@@ -92,7 +92,15 @@ export async function exportPaymentFile(
       const reason = `ISO 20022 schema: ${errors.slice(0, 5).join("; ")}`.slice(0, 2000);
       await trx
         .insertInto("lending_payment_files")
-        .values({ id: fileId, xml, n: orders.length, ctrl_sum_fen: ctrl, created_at: opts.at, status: "rejected", reason })
+        .values({
+          id: fileId,
+          xml,
+          n: orders.length,
+          ctrl_sum_fen: ctrl,
+          created_at: opts.at,
+          status: "rejected",
+          reason,
+        })
         .execute();
       await trx
         .updateTable("lending_payment_orders")
@@ -108,7 +116,8 @@ export async function exportPaymentFile(
       .where("id", "in", ids)
       .where("status", "=", "new")
       .executeTakeFirst();
-    if (Number(claimed.numUpdatedRows) !== ids.length) throw ERR_PAYMENT_NOTHING("orders were exported concurrently; retry");
+    if (Number(claimed.numUpdatedRows) !== ids.length)
+      throw ERR_PAYMENT_NOTHING("orders were exported concurrently; retry");
     for (const o of orders) {
       await postTx(trx, {
         facilityId: o.facility_id,
@@ -125,14 +134,25 @@ export async function exportPaymentFile(
     }
     await trx
       .insertInto("lending_payment_files")
-      .values({ id: fileId, xml, n: orders.length, ctrl_sum_fen: ctrl, created_at: opts.at, status: "exported", reason: null })
+      .values({
+        id: fileId,
+        xml,
+        n: orders.length,
+        ctrl_sum_fen: ctrl,
+        created_at: opts.at,
+        status: "exported",
+        reason: null,
+      })
       .execute();
     return { rejected: false as const, fileId, xml, count: orders.length, ctrlSumFen: ctrl };
   });
   if (r.rejected)
-    throw ERR_PAYMENT_SCHEMA(`payment file ${r.fileId} failed the pain.001.001.03 schema; no order was exported: ${r.reason}`, {
-      fileId: r.fileId,
-      errors: r.errors,
-    });
+    throw ERR_PAYMENT_SCHEMA(
+      `payment file ${r.fileId} failed the pain.001.001.03 schema; no order was exported: ${r.reason}`,
+      {
+        fileId: r.fileId,
+        errors: r.errors,
+      },
+    );
   return r;
 }

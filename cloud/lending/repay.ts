@@ -48,12 +48,21 @@ export async function repayBatch(
 ) {
   return moneyTx(db, async (trx) => {
     await lockRows(trx, "lending_batches", [batchId]);
-    const b = await trx.selectFrom("lending_batches").selectAll().where("id", "=", batchId).executeTakeFirst();
+    const b = await trx
+      .selectFrom("lending_batches")
+      .selectAll()
+      .where("id", "=", batchId)
+      .executeTakeFirst();
     if (!b) throw ERR_NOT_FOUND(`no batch ${batchId}`);
     if (b.status !== "open") throw ERR_LENDING_STATE(`batch ${batchId} is ${b.status}`);
     const ref = `repay:${batchId}:${reference}`;
-    const dup = await trx.selectFrom("lending_ledger_tx").select("id").where("ref", "=", ref).executeTakeFirst();
-    if (dup) throw ERR_LENDING_DUPLICATE(`repayment reference '${reference}' was already used for batch ${batchId}`);
+    const dup = await trx
+      .selectFrom("lending_ledger_tx")
+      .select("id")
+      .where("ref", "=", ref)
+      .executeTakeFirst();
+    if (dup)
+      throw ERR_LENDING_DUPLICATE(`repayment reference '${reference}' was already used for batch ${batchId}`);
     const f = await trx
       .selectFrom("lending_facilities")
       .selectAll()
@@ -78,7 +87,15 @@ export async function repayBatch(
       { account: "loan_principal", amountFen: -a.principal },
       { account: "borrower_credit", amountFen: -a.excess },
     ];
-    await postTx(trx, { facilityId: f.id, batchId, kind: "repayment", ref, memo: `repayment ${reference}`, lines, at });
+    await postTx(trx, {
+      facilityId: f.id,
+      batchId,
+      kind: "repayment",
+      ref,
+      memo: `repayment ${reference}`,
+      lines,
+      at,
+    });
     await adjustCommitted(trx, f.id, -a.principal, "repay");
     const settled = a.fees === owed.fees && a.interest === owed.interest && a.principal === owed.principal;
     const closed = settled && (opts.payoff === true || at >= Number(b.placed_at) + b.cycle_days * 86_400_000);

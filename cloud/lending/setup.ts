@@ -117,7 +117,11 @@ export async function createBatch(db: Kysely<DB>, b: BatchInput, at: number) {
     // One open batch per barn and per device: a herd is financed once. The claim rows' primary
     // key makes two concurrent creations of overlapping batches fail on one of them.
     for (const key of claimKeys(b.barn, b.devices)) {
-      const held = await trx.selectFrom("lending_batch_claims").select("batch_id").where("key", "=", key).executeTakeFirst();
+      const held = await trx
+        .selectFrom("lending_batch_claims")
+        .select("batch_id")
+        .where("key", "=", key)
+        .executeTakeFirst();
       if (held) throw openBatchError(key, held.batch_id);
       try {
         await trx.insertInto("lending_batch_claims").values({ key, batch_id: id }).execute();
