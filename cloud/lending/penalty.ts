@@ -13,6 +13,29 @@ import { parseServicing } from "./servicing-terms.ts";
  * overdue principal it uses is the one of that day. Call with the batch locked (money-tx.ts).
  */
 export async function postPenalty(q: Kysely<DB>, batchId: string, at: number): Promise<number> {
+  const p = await penaltyDue(q, batchId, at);
+  if (p.resetThrough && p.penaltyThrough !== 0)
+    await q.updateTable("lending_batches").set({ penalty_through: 0 }).where("id", "=", batchId).execute();
+  if (p.days === 0 || p.resetThrough) return 0;
+  await q.updateTable("lending_batches").set({ penalty_through: p.today }).where("id", "=", batchId).execute();
+  if (p.fen <= 0) return 0;
+  await postTx(q, {
+    facilityId: p.facilityId,
+    batchId,
+    kind: "penalty",
+    ref: `penalty:${batchId}:${p.today}`,
+    memo: `penalty interest on ${p.overdueFen} fen overdue, ${p.days} day(s) to ${localDate(p.today, p.tz)}`,
+    lines: [
+      { account: "penalty_receivable", amountFen: p.fen },
+      { account: "penalty_income", amountFen: -p.fen },
+    ],
+    at,
+  });
+  return p.fen;
+}
+
+/** The penalty not yet posted as of `at` (read only: payoff quotes use it; postPenalty books it). */
+export async function penaltyDue(q: Kysely<DB>, batchId: string, at: number) {
   const b = await q
     .selectFrom("lending_batches as b")
     .innerJoin("lending_facilities as f", "f.id", "b.facility_id")
@@ -20,32 +43,15 @@ export async function postPenalty(q: Kysely<DB>, batchId: string, at: number): P
     .where("b.id", "=", batchId)
     .executeTakeFirstOrThrow();
   const terms = parseServicing(b.servicing);
-  if (terms.penaltyRatePpm === 0) return 0;
+  const tz = terms.timeZone;
+  const today = localDayStart(at, tz);
+  const base = { facilityId: b.facility_id, tz, today, penaltyThrough: Number(b.penalty_through), overdueFen: 0, days: 0, fen: 0, resetThrough: false };
+  if (terms.penaltyRatePpm === 0) return base;
   const principal = (await balances(q, b.facility_id, batchId)).loan_principal;
-  const od = await overdueOf(q, batchId, principal, at, terms.timeZone, terms.graceDays);
-  const today = localDayStart(at, terms.timeZone);
-  if (od.overdueFen === 0 || od.nextDueAt === null) {
-    if (Number(b.penalty_through) !== 0)
-      await q.updateTable("lending_batches").set({ penalty_through: 0 }).where("id", "=", batchId).execute();
-    return 0;
-  }
-  const from = Math.max(Number(b.penalty_through), localDayStart(od.nextDueAt, terms.timeZone));
-  const days = localDays(from, today, terms.timeZone);
-  if (days === 0) return 0;
+  const od = await overdueOf(q, batchId, principal, at, tz, terms.graceDays);
+  if (od.overdueFen === 0 || od.nextDueAt === null) return { ...base, resetThrough: true };
+  const from = Math.max(Number(b.penalty_through), localDayStart(od.nextDueAt, tz));
+  const days = localDays(from, today, tz);
   const fen = Number(roundHalfUp(accrualNum(od.overdueFen, terms.penaltyRatePpm, days)));
-  await q.updateTable("lending_batches").set({ penalty_through: today }).where("id", "=", batchId).execute();
-  if (fen <= 0) return 0;
-  await postTx(q, {
-    facilityId: b.facility_id,
-    batchId,
-    kind: "penalty",
-    ref: `penalty:${batchId}:${today}`,
-    memo: `penalty interest on ${od.overdueFen} fen overdue, ${days} day(s) to ${localDate(today, terms.timeZone)}`,
-    lines: [
-      { account: "penalty_receivable", amountFen: fen },
-      { account: "penalty_income", amountFen: -fen },
-    ],
-    at,
-  });
-  return fen;
+  return { ...base, overdueFen: od.overdueFen, days, fen };
 }
