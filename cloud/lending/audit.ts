@@ -40,7 +40,12 @@ export function auditHash(prev: string, e: AuditInput & { seq: number }): string
  */
 export async function appendAudit(db: Kysely<DB>, e: AuditInput): Promise<{ seq: number; hash: string }> {
   for (let attempt = 0; ; attempt++) {
-    const last = await db.selectFrom("lending_audit").select(["seq", "hash"]).orderBy("seq", "desc").limit(1).executeTakeFirst();
+    const last = await db
+      .selectFrom("lending_audit")
+      .select(["seq", "hash"])
+      .orderBy("seq", "desc")
+      .limit(1)
+      .executeTakeFirst();
     const seq = Number(last?.seq ?? 0) + 1;
     const prev = last?.hash ?? GENESIS;
     const hash = auditHash(prev, { ...e, seq });
@@ -68,12 +73,20 @@ export async function appendAudit(db: Kysely<DB>, e: AuditInput): Promise<{ seq:
 }
 
 /** Recomputes the whole chain; returns the first broken seq, or null when every link holds. */
-export async function verifyAudit(db: Kysely<DB>): Promise<{ entries: number; brokenAt: number | null; head: string }> {
+export async function verifyAudit(
+  db: Kysely<DB>,
+): Promise<{ entries: number; brokenAt: number | null; head: string }> {
   const rows = await db.selectFrom("lending_audit").selectAll().orderBy("seq").execute();
   let prev = GENESIS;
   let expectSeq = 1;
   for (const r of rows) {
-    const e = { ...r, seq: Number(r.seq), at: Number(r.at), request: JSON.parse(r.request), result: JSON.parse(r.result) };
+    const e = {
+      ...r,
+      seq: Number(r.seq),
+      at: Number(r.at),
+      request: JSON.parse(r.request),
+      result: JSON.parse(r.result),
+    };
     if (e.seq !== expectSeq || r.prev_hash !== prev || auditHash(prev, e) !== r.hash)
       return { entries: rows.length, brokenAt: e.seq, head: prev };
     prev = r.hash;
@@ -84,7 +97,17 @@ export async function verifyAudit(db: Kysely<DB>): Promise<{ entries: number; br
 
 /** Audit entries after `afterSeq`, oldest first, for auditors paging through the log. */
 export async function readAudit(db: Kysely<DB>, afterSeq: number, limit: number) {
-  const rows = await db.selectFrom("lending_audit").selectAll().where("seq", ">", afterSeq).orderBy("seq").limit(limit).execute();
-  return rows.map((r) => ({ ...r, seq: Number(r.seq), request: JSON.parse(r.request) as unknown, result: JSON.parse(r.result) as unknown }));
+  const rows = await db
+    .selectFrom("lending_audit")
+    .selectAll()
+    .where("seq", ">", afterSeq)
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    ...r,
+    seq: Number(r.seq),
+    request: JSON.parse(r.request) as unknown,
+    result: JSON.parse(r.result) as unknown,
+  }));
 }
-

@@ -73,7 +73,11 @@ async function latestCensus(
 
 /** Collateral revaluation: the newest point of the facility's price series at or before `atMs`. */
 async function livePrice(ctx: CloudContext, facilityId: string, batchPrice: number, atMs: number) {
-  const f = await ctx.db.kysely.selectFrom("lending_facilities").select("servicing").where("id", "=", facilityId).executeTakeFirstOrThrow();
+  const f = await ctx.db.kysely
+    .selectFrom("lending_facilities")
+    .select("servicing")
+    .where("id", "=", facilityId)
+    .executeTakeFirstOrThrow();
   const series = parseServicing(f.servicing).priceSeries;
   if (series) {
     const p = await ctx.db.kysely
@@ -84,7 +88,11 @@ async function livePrice(ctx: CloudContext, facilityId: string, batchPrice: numb
       .orderBy("at", "desc")
       .limit(1)
       .executeTakeFirst();
-    if (p) return { fenPerKg: Number(p.fen_per_kg), source: `${series} @ ${new Date(Number(p.at)).toISOString()} (${p.source})` };
+    if (p)
+      return {
+        fenPerKg: Number(p.fen_per_kg),
+        source: `${series} @ ${new Date(Number(p.at)).toISOString()} (${p.source})`,
+      };
   }
   return { fenPerKg: batchPrice, source: "batch live price" };
 }

@@ -15,7 +15,16 @@ export async function loanTape(ctx: CloudContext, asOf: number) {
   const batches = await db
     .selectFrom("lending_batches as b")
     .innerJoin("lending_facilities as f", "f.id", "b.facility_id")
-    .select(["b.id", "b.facility_id", "b.barn", "b.species", "b.status", "f.borrower_id", "f.limit_fen", "f.currency"])
+    .select([
+      "b.id",
+      "b.facility_id",
+      "b.barn",
+      "b.species",
+      "b.status",
+      "f.borrower_id",
+      "f.limit_fen",
+      "f.currency",
+    ])
     .where("b.created_at", "<=", asOf)
     .orderBy("b.facility_id")
     .orderBy("b.id")
@@ -73,7 +82,11 @@ export const loanTapeCsv = (rows: Array<Record<string, unknown>>) => toCsv(rows)
 
 /** The facility's ledger lines up to `asOf` with the running balance of each line's account. */
 async function statementLines(db: Kysely<DB>, facilityId: string, asOf: number) {
-  const f = await db.selectFrom("lending_facilities").select(["servicing"]).where("id", "=", facilityId).executeTakeFirst();
+  const f = await db
+    .selectFrom("lending_facilities")
+    .select(["servicing"])
+    .where("id", "=", facilityId)
+    .executeTakeFirst();
   if (!f) return null;
   const tz = parseServicing(f.servicing).timeZone;
   const txs = (await ledgerView(db, facilityId)).filter((t) => Number(t.posted_at) <= asOf);
@@ -108,7 +121,12 @@ export async function statementCsv(db: Kysely<DB>, facilityId: string, asOf: num
 export async function statementPdf(db: Kysely<DB>, facilityId: string, asOf: number): Promise<Buffer | null> {
   const s = await statementLines(db, facilityId, asOf);
   if (!s) return null;
-  const batches = await db.selectFrom("lending_batches").select("id").where("facility_id", "=", facilityId).orderBy("id").execute();
+  const batches = await db
+    .selectFrom("lending_batches")
+    .select("id")
+    .where("facility_id", "=", facilityId)
+    .orderBy("id")
+    .execute();
   const quotes = [];
   for (const b of batches) quotes.push(await payoffQuote(db, b.id, asOf));
   const doc = new PDFDocument({ size: "A4", margin: 40, info: { Title: `Statement ${facilityId}` } });
@@ -119,14 +137,18 @@ export async function statementPdf(db: Kysely<DB>, facilityId: string, asOf: num
   doc.fontSize(9).text(`as of ${localDate(asOf, s.tz)} (${s.tz}); amounts in yuan`);
   doc.moveDown();
   for (const q of quotes) {
-    doc.fontSize(10).text(
-      `Batch ${q.batchId} (${q.status}, ${q.classification}): principal ${yuan(q.principalFen)}, interest ${yuan(q.interestFen)}, fees ${yuan(q.feesFen)}, penalty ${yuan(q.penaltyFen)}, payoff ${yuan(q.totalFen)}; overdue ${yuan(q.overdueFen)} (${q.daysPastDue} days)`,
-    );
+    doc
+      .fontSize(10)
+      .text(
+        `Batch ${q.batchId} (${q.status}, ${q.classification}): principal ${yuan(q.principalFen)}, interest ${yuan(q.interestFen)}, fees ${yuan(q.feesFen)}, penalty ${yuan(q.penaltyFen)}, payoff ${yuan(q.totalFen)}; overdue ${yuan(q.overdueFen)} (${q.daysPastDue} days)`,
+      );
   }
   doc.moveDown();
   doc.fontSize(8);
   for (const l of s.lines) {
-    doc.text(`${l.date}  ${l.batchId.padEnd(10)} ${l.kind.padEnd(11)} ${l.account.padEnd(20)} ${l.amountYuan.padStart(14)}  ${l.memo}`);
+    doc.text(
+      `${l.date}  ${l.batchId.padEnd(10)} ${l.kind.padEnd(11)} ${l.account.padEnd(20)} ${l.amountYuan.padStart(14)}  ${l.memo}`,
+    );
   }
   doc.end();
   return done;

@@ -26,7 +26,6 @@ export interface PaymentInstruction {
 }
 
 // XML 1.0 (§2.2 Char) forbids most C0 controls, and banks refuse the rest in text fields: dropped.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 const esc = (s: string) =>
   s

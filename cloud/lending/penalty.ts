@@ -17,7 +17,11 @@ export async function postPenalty(q: Kysely<DB>, batchId: string, at: number): P
   if (p.resetThrough && p.penaltyThrough !== 0)
     await q.updateTable("lending_batches").set({ penalty_through: 0 }).where("id", "=", batchId).execute();
   if (p.days === 0 || p.resetThrough) return 0;
-  await q.updateTable("lending_batches").set({ penalty_through: p.today }).where("id", "=", batchId).execute();
+  await q
+    .updateTable("lending_batches")
+    .set({ penalty_through: p.today })
+    .where("id", "=", batchId)
+    .execute();
   if (p.fen <= 0) return 0;
   await postTx(q, {
     facilityId: p.facilityId,
@@ -45,7 +49,16 @@ export async function penaltyDue(q: Kysely<DB>, batchId: string, at: number) {
   const terms = parseServicing(b.servicing);
   const tz = terms.timeZone;
   const today = localDayStart(at, tz);
-  const base = { facilityId: b.facility_id, tz, today, penaltyThrough: Number(b.penalty_through), overdueFen: 0, days: 0, fen: 0, resetThrough: false };
+  const base = {
+    facilityId: b.facility_id,
+    tz,
+    today,
+    penaltyThrough: Number(b.penalty_through),
+    overdueFen: 0,
+    days: 0,
+    fen: 0,
+    resetThrough: false,
+  };
   if (terms.penaltyRatePpm === 0) return base;
   const principal = (await balances(q, b.facility_id, batchId)).loan_principal;
   const od = await overdueOf(q, batchId, principal, at, tz, terms.graceDays);

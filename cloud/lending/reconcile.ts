@@ -17,12 +17,22 @@ export type Outcome = { status: "settled" } | { status: "returned"; reason: stri
  */
 export async function reconcileOrderIn(trx: Kysely<DB>, orderId: string, o: Outcome, at: number) {
   await lockRows(trx, "lending_payment_orders", [orderId]);
-  const order = await trx.selectFrom("lending_payment_orders").selectAll().where("id", "=", orderId).executeTakeFirst();
+  const order = await trx
+    .selectFrom("lending_payment_orders")
+    .selectAll()
+    .where("id", "=", orderId)
+    .executeTakeFirst();
   if (!order) throw ERR_NOT_FOUND(`no payment order ${orderId}`);
   if (order.status !== "exported" && order.status !== "sent")
-    throw ERR_LENDING_STATE(`payment order ${orderId} is ${order.status}; only an exported order is reconciled`);
+    throw ERR_LENDING_STATE(
+      `payment order ${orderId} is ${order.status}; only an exported order is reconciled`,
+    );
   if (o.status === "settled") {
-    await trx.updateTable("lending_payment_orders").set({ status: "settled", settled_at: at }).where("id", "=", orderId).execute();
+    await trx
+      .updateTable("lending_payment_orders")
+      .set({ status: "settled", settled_at: at })
+      .where("id", "=", orderId)
+      .execute();
     return { orderId, status: "settled" as const };
   }
   const settle = await trx
@@ -46,9 +56,14 @@ export const reconcileOrder = (db: Kysely<DB>, orderId: string, o: Outcome, at: 
 export async function reexportOrder(db: Kysely<DB>, orderId: string) {
   return moneyTx(db, async (trx) => {
     await lockRows(trx, "lending_payment_orders", [orderId]);
-    const order = await trx.selectFrom("lending_payment_orders").selectAll().where("id", "=", orderId).executeTakeFirst();
+    const order = await trx
+      .selectFrom("lending_payment_orders")
+      .selectAll()
+      .where("id", "=", orderId)
+      .executeTakeFirst();
     if (!order) throw ERR_NOT_FOUND(`no payment order ${orderId}`);
-    if (order.status !== "returned") throw ERR_LENDING_STATE(`payment order ${orderId} is ${order.status}, not returned`);
+    if (order.status !== "returned")
+      throw ERR_LENDING_STATE(`payment order ${orderId} is ${order.status}, not returned`);
     await trx
       .updateTable("lending_payment_orders")
       .set({ status: "new", file_id: null, attempts: Number(order.attempts) + 1, last_error: null })
@@ -66,7 +81,8 @@ export async function reexportOrder(db: Kysely<DB>, orderId: string) {
  */
 export async function importStatusReport(db: Kysely<DB>, xml: string, at: number) {
   const orgMsg = /<OrgnlMsgId>([^<]+)<\/OrgnlMsgId>/.exec(xml)?.[1]?.trim();
-  if (!/<CstmrPmtStsRpt>/.test(xml) || !orgMsg) throw ERR_PAYMENT_REPORT("not a pain.002 status report (CstmrPmtStsRpt with OrgnlMsgId)");
+  if (!/<CstmrPmtStsRpt>/.test(xml) || !orgMsg)
+    throw ERR_PAYMENT_REPORT("not a pain.002 status report (CstmrPmtStsRpt with OrgnlMsgId)");
   const groupSts = /<OrgnlGrpInfAndSts>[\s\S]*?<GrpSts>([A-Z]{4})<\/GrpSts>/.exec(xml)?.[1];
   const txs = [...xml.matchAll(/<TxInfAndSts>([\s\S]*?)<\/TxInfAndSts>/g)].map((m) => ({
     e2e: /<OrgnlEndToEndId>([^<]+)<\/OrgnlEndToEndId>/.exec(m[1]!)?.[1]?.trim(),
@@ -74,19 +90,32 @@ export async function importStatusReport(db: Kysely<DB>, xml: string, at: number
     reason: /<Rsn>\s*<Cd>([^<]+)<\/Cd>/.exec(m[1]!)?.[1] ?? /<AddtlInf>([^<]+)<\/AddtlInf>/.exec(m[1]!)?.[1],
   }));
   return moneyTx(db, async (trx) => {
-    const file = await trx.selectFrom("lending_payment_files").select(["id", "status"]).where("id", "=", orgMsg).executeTakeFirst();
-    if (!file) throw ERR_PAYMENT_REPORT(`the report answers payment file ${orgMsg}, which was never exported`);
-    const orders = await trx.selectFrom("lending_payment_orders").select(["id", "end_to_end_id", "status"]).where("file_id", "=", orgMsg).execute();
+    const file = await trx
+      .selectFrom("lending_payment_files")
+      .select(["id", "status"])
+      .where("id", "=", orgMsg)
+      .executeTakeFirst();
+    if (!file)
+      throw ERR_PAYMENT_REPORT(`the report answers payment file ${orgMsg}, which was never exported`);
+    const orders = await trx
+      .selectFrom("lending_payment_orders")
+      .select(["id", "end_to_end_id", "status"])
+      .where("file_id", "=", orgMsg)
+      .execute();
     const byE2e = new Map(orders.map((o) => [o.end_to_end_id, o]));
     const todo: Array<{ id: string; outcome: Outcome }> = [];
     if (txs.length === 0 && groupSts === "RJCT") {
-      for (const o of orders) todo.push({ id: o.id, outcome: { status: "returned", reason: "file rejected (GrpSts RJCT)" } });
+      for (const o of orders)
+        todo.push({ id: o.id, outcome: { status: "returned", reason: "file rejected (GrpSts RJCT)" } });
     }
     for (const t of txs) {
       const o = t.e2e ? byE2e.get(t.e2e) : undefined;
-      if (!o) throw ERR_PAYMENT_REPORT(`OrgnlEndToEndId ${t.e2e ?? "(missing)"} is not an order of file ${orgMsg}`);
-      if (t.sts === "RJCT") todo.push({ id: o.id, outcome: { status: "returned", reason: t.reason ?? "RJCT" } });
-      else if (t.sts === "ACSC" || t.sts === "ACCP" || t.sts === "ACSP") todo.push({ id: o.id, outcome: { status: "settled" } });
+      if (!o)
+        throw ERR_PAYMENT_REPORT(`OrgnlEndToEndId ${t.e2e ?? "(missing)"} is not an order of file ${orgMsg}`);
+      if (t.sts === "RJCT")
+        todo.push({ id: o.id, outcome: { status: "returned", reason: t.reason ?? "RJCT" } });
+      else if (t.sts === "ACSC" || t.sts === "ACCP" || t.sts === "ACSP")
+        todo.push({ id: o.id, outcome: { status: "settled" } });
       else if (t.sts !== "PDNG") throw ERR_PAYMENT_REPORT(`unknown TxSts '${t.sts ?? ""}' for ${t.e2e}`);
     }
     const results = [];
@@ -98,7 +127,13 @@ export async function importStatusReport(db: Kysely<DB>, xml: string, at: number
     }
     await trx
       .insertInto("lending_bank_reports")
-      .values({ id: randomUUID(), kind: "pain.002", body: xml, result: JSON.stringify(results), created_at: at })
+      .values({
+        id: randomUUID(),
+        kind: "pain.002",
+        body: xml,
+        result: JSON.stringify(results),
+        created_at: at,
+      })
       .execute();
     return { fileId: orgMsg, groupStatus: groupSts ?? null, changed: results };
   });

@@ -36,7 +36,12 @@ const pricesInput = z.strictObject({
   series: z.string().min(1).max(60),
   source: z.string().min(1).max(200),
   points: z
-    .array(z.strictObject({ at: z.union([z.number().int(), z.iso.datetime().transform((s) => Date.parse(s))]), fenPerKg: z.number().int().positive() }))
+    .array(
+      z.strictObject({
+        at: z.union([z.number().int(), z.iso.datetime().transform((s) => Date.parse(s))]),
+        fenPerKg: z.number().int().positive(),
+      }),
+    )
     .min(1)
     .max(10_000),
 });
@@ -44,7 +49,10 @@ const auditQuery = z.strictObject({
   afterSeq: z.coerce.number().int().nonnegative().default(0),
   limit: z.coerce.number().int().positive().max(1000).default(100),
 });
-const formatQuery = z.strictObject({ format: z.enum(["json", "csv"]).default("json"), asOf: asOfQuery.shape.asOf });
+const formatQuery = z.strictObject({
+  format: z.enum(["json", "csv"]).default("json"),
+  asOf: asOfQuery.shape.asOf,
+});
 
 /** Servicing, reconciliation, audit and export routes (issue #11); mounted with the core table. */
 export const servicingRoutes: LendingRoute[] = [
@@ -78,7 +86,15 @@ export const servicingRoutes: LendingRoute[] = [
     write: true,
     body: closeOverrideInput,
     response: obj,
-    handler: (ctx, req) => closeOverride(ctx.db.kysely, id(req), "rejected", who(req), body(closeOverrideInput, req).reason, ctx.now()),
+    handler: (ctx, req) =>
+      closeOverride(
+        ctx.db.kysely,
+        id(req),
+        "rejected",
+        who(req),
+        body(closeOverrideInput, req).reason,
+        ctx.now(),
+      ),
   },
   {
     method: "POST",
@@ -87,16 +103,26 @@ export const servicingRoutes: LendingRoute[] = [
     write: true,
     body: closeOverrideInput,
     response: obj,
-    handler: (ctx, req) => closeOverride(ctx.db.kysely, id(req), "withdrawn", who(req), body(closeOverrideInput, req).reason, ctx.now()),
+    handler: (ctx, req) =>
+      closeOverride(
+        ctx.db.kysely,
+        id(req),
+        "withdrawn",
+        who(req),
+        body(closeOverrideInput, req).reason,
+        ctx.now(),
+      ),
   },
   {
     method: "GET",
     path: "/api/v1/batches/:id/payoff",
-    summary: "Payoff quote as of a date (?asOf=): principal, interest to that day, fees, penalty, overdue, classification",
+    summary:
+      "Payoff quote as of a date (?asOf=): principal, interest to that day, fees, penalty, overdue, classification",
     write: false,
     query: asOfQuery,
     response: obj,
-    handler: (ctx, req) => payoffQuote(ctx.db.kysely, id(req), parseRequest(asOfQuery, req.query, "query").asOf ?? ctx.now()),
+    handler: (ctx, req) =>
+      payoffQuote(ctx.db.kysely, id(req), parseRequest(asOfQuery, req.query, "query").asOf ?? ctx.now()),
   },
   {
     method: "POST",
@@ -106,7 +132,8 @@ export const servicingRoutes: LendingRoute[] = [
     status: 201,
     body: writeOffInput,
     response: obj,
-    handler: (ctx, req) => writeOffBatch(ctx.db.kysely, id(req), body(writeOffInput, req).reason, who(req), ctx.now()),
+    handler: (ctx, req) =>
+      writeOffBatch(ctx.db.kysely, id(req), body(writeOffInput, req).reason, who(req), ctx.now()),
   },
   {
     method: "POST",
@@ -124,7 +151,8 @@ export const servicingRoutes: LendingRoute[] = [
   {
     method: "POST",
     path: "/api/v1/payment-orders/:id/reconcile",
-    summary: "Manual bank reconciliation: settled, or returned with the bank's reason (reverses the cash posting)",
+    summary:
+      "Manual bank reconciliation: settled, or returned with the bank's reason (reverses the cash posting)",
     write: true,
     body: reconcileInput,
     response: obj,
@@ -154,7 +182,8 @@ export const servicingRoutes: LendingRoute[] = [
     summary: "Payment orders with their status, file and last error or return reason",
     write: false,
     response: list,
-    handler: (ctx) => ctx.db.kysely.selectFrom("lending_payment_orders").selectAll().orderBy("created_at").execute(),
+    handler: (ctx) =>
+      ctx.db.kysely.selectFrom("lending_payment_orders").selectAll().orderBy("created_at").execute(),
   },
   {
     method: "POST",
@@ -170,7 +199,9 @@ export const servicingRoutes: LendingRoute[] = [
         await ctx.db.kysely
           .insertInto("lending_prices")
           .values({ series: p.series, at: pt.at, fen_per_kg: pt.fenPerKg, source: p.source })
-          .onConflict((oc) => oc.columns(["series", "at"]).doUpdateSet({ fen_per_kg: pt.fenPerKg, source: p.source }))
+          .onConflict((oc) =>
+            oc.columns(["series", "at"]).doUpdateSet({ fen_per_kg: pt.fenPerKg, source: p.source }),
+          )
           .execute();
       }
       return { series: p.series, points: p.points.length };
@@ -207,7 +238,8 @@ export const servicingRoutes: LendingRoute[] = [
   {
     method: "GET",
     path: "/api/v1/loan-tape",
-    summary: "Loan tape per batch (limit, released, outstanding, accrued, overdue, classification, collateral, LTV): ?format=json|csv",
+    summary:
+      "Loan tape per batch (limit, released, outstanding, accrued, overdue, classification, collateral, LTV): ?format=json|csv",
     write: false,
     query: formatQuery,
     response: z.union([list, z.string()]),
@@ -215,7 +247,9 @@ export const servicingRoutes: LendingRoute[] = [
       const q = parseRequest(formatQuery, req.query, "query");
       const rows = await loanTape(ctx, q.asOf ?? ctx.now());
       if (q.format === "json") return rows;
-      reply.type("text/csv; charset=utf-8").header("content-disposition", 'attachment; filename="loan-tape.csv"');
+      reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", 'attachment; filename="loan-tape.csv"');
       return loanTapeCsv(rows);
     },
   },
@@ -228,7 +262,9 @@ export const servicingRoutes: LendingRoute[] = [
     response: z.string(),
     handler: async (ctx, req, reply) => {
       const asOf = parseRequest(asOfQuery, req.query, "query").asOf ?? ctx.now();
-      reply.type("text/csv; charset=utf-8").header("content-disposition", `attachment; filename="statement-${id(req)}.csv"`);
+      reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", `attachment; filename="statement-${id(req)}.csv"`);
       return statementCsv(ctx.db.kysely, id(req), asOf);
     },
   },
@@ -243,7 +279,9 @@ export const servicingRoutes: LendingRoute[] = [
       const asOf = parseRequest(asOfQuery, req.query, "query").asOf ?? ctx.now();
       const pdf = await statementPdf(ctx.db.kysely, id(req), asOf);
       if (!pdf) throw ERR_NOT_FOUND(`no facility ${id(req)}`);
-      reply.type("application/pdf").header("content-disposition", `attachment; filename="statement-${id(req)}.pdf"`);
+      reply
+        .type("application/pdf")
+        .header("content-disposition", `attachment; filename="statement-${id(req)}.pdf"`);
       return pdf;
     },
   },

@@ -39,7 +39,9 @@ const list = z.array(obj);
 export const asOfQuery = z.strictObject({
   asOf: z
     .union([z.iso.datetime(), z.iso.date(), z.string().regex(/^\d+$/)])
-    .transform((s) => (/^\d+$/.test(s) ? Number(s) : Date.parse(s.length === 10 ? `${s}T23:59:59.999+08:00` : s)))
+    .transform((s) =>
+      /^\d+$/.test(s) ? Number(s) : Date.parse(s.length === 10 ? `${s}T23:59:59.999+08:00` : s),
+    )
     .optional(),
 });
 const alertsQuery = z.strictObject({
@@ -124,7 +126,8 @@ export const routeTable: LendingRoute[] = [
   {
     method: "GET",
     path: "/api/v1/facilities/:id/statement",
-    summary: "Balances per account and batch as of a date (?asOf=, default now), payoff per batch, limit used and available",
+    summary:
+      "Balances per account and batch as of a date (?asOf=, default now), payoff per batch, limit used and available",
     write: false,
     query: asOfQuery,
     response: obj,

@@ -19,8 +19,10 @@ export const allLendingRoutes: LendingRoute[] = [...routeTable, ...servicingRout
  */
 function clientError(e: unknown, req: FastifyRequest): unknown {
   if (e instanceof BarnlinkError) return e;
-  if (isUniqueViolation(e)) return ERR_LENDING_DUPLICATE(`${req.method} ${req.url}: that id or reference already exists`);
-  if (e instanceof NoResultError) return ERR_NOT_FOUND(`${req.method} ${req.url}: an object it names does not exist`);
+  if (isUniqueViolation(e))
+    return ERR_LENDING_DUPLICATE(`${req.method} ${req.url}: that id or reference already exists`);
+  if (e instanceof NoResultError)
+    return ERR_NOT_FOUND(`${req.method} ${req.url}: an object it names does not exist`);
   return e;
 }
 
@@ -50,20 +52,27 @@ export async function lendingRoutes(app: FastifyInstance, ctx: CloudContext): Pr
             actor: req.principal?.name ?? "?",
             role: req.principal?.role ?? "?",
             action: `${r.method} ${r.path}`,
-            request: { params: req.params ?? {}, query: req.query ?? {}, body: req.body ?? null, idempotencyKey: req.headers["idempotency-key"] ?? null },
+            request: {
+              params: req.params ?? {},
+              query: req.query ?? {},
+              body: req.body ?? null,
+              idempotencyKey: req.headers["idempotency-key"] ?? null,
+            },
             status,
             result,
           });
         try {
-          const out = await idempotent(ctx.db.kysely, req, reply, r.status ?? 200, () => r.handler(ctx, req, reply));
+          const out = await idempotent(ctx.db.kysely, req, reply, r.status ?? 200, () =>
+            r.handler(ctx, req, reply),
+          );
           await audit(reply.statusCode, out);
           return out;
         } catch (e0) {
           const e = clientError(e0, req);
           const status = e instanceof BarnlinkError ? e.statusCode : 500;
-          await audit(status, { error: e instanceof BarnlinkError ? { code: e.code, message: e.message } : "internal error" }).catch(
-            (err: unknown) => ctx.log.error({ err }, "lending: audit append failed"),
-          );
+          await audit(status, {
+            error: e instanceof BarnlinkError ? { code: e.code, message: e.message } : "internal error",
+          }).catch((err: unknown) => ctx.log.error({ err }, "lending: audit append failed"));
           throw e;
         }
       },

@@ -21,7 +21,12 @@ import { parseServicing } from "./servicing-terms.ts";
  * each thing once.
  */
 export async function servicingTick(db: Kysely<DB>, now: number) {
-  const open = await db.selectFrom("lending_batches").select("id").where("status", "=", "open").where("placed_at", "<=", now).execute();
+  const open = await db
+    .selectFrom("lending_batches")
+    .select("id")
+    .where("status", "=", "open")
+    .where("placed_at", "<=", now)
+    .execute();
   const out = [];
   for (const { id } of open) out.push(await serviceBatch(db, id, now));
   return out;
@@ -63,7 +68,17 @@ export async function serviceBatch(db: Kysely<DB>, batchId: string, now: number)
         at: now,
       });
     }
-    return { batchId, facilityId: b.facility_id, monthEndFen, penaltyFen, feesFen, category, provisionFen: need, ...od, tz };
+    return {
+      batchId,
+      facilityId: b.facility_id,
+      monthEndFen,
+      penaltyFen,
+      feesFen,
+      category,
+      provisionFen: need,
+      ...od,
+      tz,
+    };
   });
   if (r && r.overdueFen > 0) {
     await raiseAlert(db, {

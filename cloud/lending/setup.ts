@@ -8,9 +8,9 @@ import { ratePpm } from "./interest.ts";
 import { localDayStart } from "./local-day.ts";
 import { claimKeys } from "./migration-0101.ts";
 import { isUniqueViolation, moneyTx } from "./money-tx.ts";
-import { parseServicing, type ServicingTerms } from "./servicing-terms.ts";
 import { loadProfile } from "./profile.ts";
 import { planTranches } from "./schedule.ts";
+import { parseServicing, type ServicingTerms } from "./servicing-terms.ts";
 import { thresholdsSchema } from "./thresholds.ts";
 
 /** An insert whose id is taken is the client's mistake: a 409 naming it, never a 500. */

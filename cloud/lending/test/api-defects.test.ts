@@ -30,9 +30,19 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
     drop = f.drop;
     app = await prodServer(db, clock);
     call = client(app);
-    expect((await call("POST", "/api/v1/borrowers", undefined, { id: "co", name: "Co-op", kind: "cooperative" })).status).toBe(201);
     expect(
-      (await call("POST", "/api/v1/suppliers", undefined, { id: "sup", name: "Feed Co", account: "6222020200112233", bic: "ICBKCNBJ" })).status,
+      (await call("POST", "/api/v1/borrowers", undefined, { id: "co", name: "Co-op", kind: "cooperative" }))
+        .status,
+    ).toBe(201);
+    expect(
+      (
+        await call("POST", "/api/v1/suppliers", undefined, {
+          id: "sup",
+          name: "Feed Co",
+          account: "6222020200112233",
+          bic: "ICBKCNBJ",
+        })
+      ).status,
     ).toBe(201);
     const fac = await call("POST", "/api/v1/facilities", undefined, {
       id: "fac",
@@ -75,18 +85,32 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
 
   it("a second open batch on the same barn or a shared device is a 409 naming the batch", async () => {
     if (skip) return;
-    const sameBarn = await call("POST", "/api/v1/batches", undefined, batch({ id: "b2", barn: "barn-1", devices: ["gw-9"] }));
+    const sameBarn = await call(
+      "POST",
+      "/api/v1/batches",
+      undefined,
+      batch({ id: "b2", barn: "barn-1", devices: ["gw-9"] }),
+    );
     expect(sameBarn.status).toBe(409);
     expect(sameBarn.json.error.code).toBe("BL_LENDING_OPEN_BATCH");
     expect(sameBarn.json.error.message).toContain("b1");
-    const sharedDevice = await call("POST", "/api/v1/batches", undefined, batch({ id: "b3", barn: "barn-3", devices: ["gw-2"] }));
+    const sharedDevice = await call(
+      "POST",
+      "/api/v1/batches",
+      undefined,
+      batch({ id: "b3", barn: "barn-3", devices: ["gw-2"] }),
+    );
     expect(sharedDevice.status).toBe(409);
     expect(sharedDevice.json.error.message).toContain("gw-2");
   });
 
   it("client mistakes are coded 4xx, never 500", async () => {
     if (skip) return;
-    const dupId = await call("POST", "/api/v1/borrowers", undefined, { id: "co", name: "Again", kind: "farm" });
+    const dupId = await call("POST", "/api/v1/borrowers", undefined, {
+      id: "co",
+      name: "Again",
+      kind: "farm",
+    });
     expect(dupId.status).toBe(409);
     expect(dupId.json.error.code).toBe("BL_LENDING_DUPLICATE");
     const rate = await call("POST", "/api/v1/facilities", undefined, {
@@ -99,10 +123,19 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
     });
     expect(rate.status).toBe(400);
     expect(rate.json.error.message).toContain("annualRate");
-    const unknown = await call("POST", "/api/v1/batches/nope/repayments", undefined, { amountFen: 100, reference: "r" });
+    const unknown = await call("POST", "/api/v1/batches/nope/repayments", undefined, {
+      amountFen: 100,
+      reference: "r",
+    });
     expect(unknown.status).toBe(404);
-    expect((await call("POST", "/api/v1/batches/b1/repayments", undefined, { amountFen: 100, reference: "dup" })).status).toBe(201);
-    const dup = await call("POST", "/api/v1/batches/b1/repayments", undefined, { amountFen: 100, reference: "dup" });
+    expect(
+      (await call("POST", "/api/v1/batches/b1/repayments", undefined, { amountFen: 100, reference: "dup" }))
+        .status,
+    ).toBe(201);
+    const dup = await call("POST", "/api/v1/batches/b1/repayments", undefined, {
+      amountFen: 100,
+      reference: "dup",
+    });
     expect(dup.status).toBe(409);
     expect(dup.json.error.code).toBe("BL_LENDING_DUPLICATE");
     for (const [url, payload] of [
@@ -115,24 +148,34 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
       const r = await call("POST", url, undefined, payload);
       expect(r.status, url).toBe(404);
     }
-    const missingSupplier = await call("POST", "/api/v1/batches", undefined, batch({ id: "b4", barn: "barn-4", devices: ["gw-4"], supplierId: "ghost" }));
+    const missingSupplier = await call(
+      "POST",
+      "/api/v1/batches",
+      undefined,
+      batch({ id: "b4", barn: "barn-4", devices: ["gw-4"], supplierId: "ghost" }),
+    );
     expect(missingSupplier.status).toBe(404);
     expect((await call("GET", "/api/v1/batches/nope/payoff", "tok-auditor")).status).toBe(404);
     expect((await call("GET", "/api/v1/batches/b1/payoff?asOf=yesterday", "tok-auditor")).status).toBe(400);
-    const badFile = await call("POST", "/api/v1/payment-files/status-reports", undefined, { xml: "<x>not a pain.002 report</x>" });
+    const badFile = await call("POST", "/api/v1/payment-files/status-reports", undefined, {
+      xml: "<x>not a pain.002 report</x>",
+    });
     expect(badFile.status).toBe(400);
     expect(badFile.json.error.code).toBe("BL_PAYMENT_REPORT");
   });
 
   it("bank details are checked at the API: BIC (ISO 9362), IBAN mod-97, CNAPS, control characters", async () => {
     if (skip) return;
-    const sup = (o: Record<string, unknown>) => call("POST", "/api/v1/suppliers", undefined, { name: "Feed", account: "6222020200112233", ...o });
+    const sup = (o: Record<string, unknown>) =>
+      call("POST", "/api/v1/suppliers", undefined, { name: "Feed", account: "6222020200112233", ...o });
     const testBic = await sup({ bic: "ICBKCN01" });
     expect(testBic.status).toBe(400);
     expect(testBic.json.error.message).toContain("bic");
     expect((await sup({ bic: "ICBKZZBJ" })).status).toBe(400); // no country ZZ
     expect((await sup({ bic: "ICBKCNBJ", account: "GB83WEST12345698765432" })).status).toBe(400); // check digits wrong
-    expect((await sup({ id: "iban-ok", bic: "NWBKGB2L", account: "GB82WEST12345698765432" })).status).toBe(201);
+    expect((await sup({ id: "iban-ok", bic: "NWBKGB2L", account: "GB82WEST12345698765432" })).status).toBe(
+      201,
+    );
     expect((await sup({})).status).toBe(400); // neither BIC nor CNAPS
     expect((await sup({ cnaps: "1021" })).status).toBe(400);
     expect((await sup({ bic: "ICBKCNBJ", name: "Feed\u0007Co" })).status).toBe(400);
@@ -140,11 +183,18 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
 
   it("overrides: capped at the plan (two approvals above it), over the limit refused, rejectable, withdrawable, listed", async () => {
     if (skip) return;
-    const t = (await call("GET", "/api/v1/batches/b1/tranches", "tok-auditor")).json as Array<{ id: string; planned_fen: number }>;
+    const t = (await call("GET", "/api/v1/batches/b1/tranches", "tok-auditor")).json as Array<{
+      id: string;
+      planned_fen: number;
+    }>;
     const planned = Number(t[0]!.planned_fen);
     // Ten times the plan (the ¥206,154 for ¥20,615.40 of the audit): one approval no longer pays it.
     const big = Math.min(planned * 10, 40_000_000);
-    const ov = await call("POST", `/api/v1/tranches/${t[0]!.id}/override`, undefined, { action: "release", amountFen: big, reason: "vet says herd fine, feed urgently" });
+    const ov = await call("POST", `/api/v1/tranches/${t[0]!.id}/override`, undefined, {
+      action: "release",
+      amountFen: big,
+      reason: "vet says herd fine, feed urgently",
+    });
     expect(ov.status).toBe(201);
     expect(ov.json.approvalsNeeded).toBe(2);
     const first = await call("POST", `/api/v1/overrides/${ov.json.id}/approve`, "tok-officer2");
@@ -155,24 +205,54 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
     const pending = await call("GET", "/api/v1/overrides?status=pending", "tok-auditor");
     expect(pending.json.map((o: { id: string }) => o.id)).toContain(ov.json.id);
     // The maker withdraws it; a withdrawn override cannot be approved.
-    expect((await call("POST", `/api/v1/overrides/${ov.json.id}/withdraw`, "tok-officer2", { reason: "not mine to withdraw" })).status).toBe(403);
-    const w = await call("POST", `/api/v1/overrides/${ov.json.id}/withdraw`, undefined, { reason: "amount typed wrongly" });
+    expect(
+      (
+        await call("POST", `/api/v1/overrides/${ov.json.id}/withdraw`, "tok-officer2", {
+          reason: "not mine to withdraw",
+        })
+      ).status,
+    ).toBe(403);
+    const w = await call("POST", `/api/v1/overrides/${ov.json.id}/withdraw`, undefined, {
+      reason: "amount typed wrongly",
+    });
     expect(w.json.status).toBe("withdrawn");
     expect((await call("POST", `/api/v1/overrides/${ov.json.id}/approve`, "tok-officer3")).status).toBe(409);
     // Over the available limit: refused at once.
-    const over = await call("POST", `/api/v1/tranches/${t[1]!.id}/override`, undefined, { action: "release", amountFen: 60_000_000, reason: "more than the facility has" });
+    const over = await call("POST", `/api/v1/tranches/${t[1]!.id}/override`, undefined, {
+      action: "release",
+      amountFen: 60_000_000,
+      reason: "more than the facility has",
+    });
     expect(over.status).toBe(409);
     expect(over.json.error.code).toBe("BL_LENDING_OVERRIDE_CAP");
     // Rejected by another officer, with the reason kept.
-    const ov2 = await call("POST", `/api/v1/tranches/${t[1]!.id}/override`, undefined, { action: "release", reason: "evidence late, release plan" });
+    const ov2 = await call("POST", `/api/v1/tranches/${t[1]!.id}/override`, undefined, {
+      action: "release",
+      reason: "evidence late, release plan",
+    });
     expect(ov2.json.approvalsNeeded).toBe(1);
-    expect((await call("POST", `/api/v1/overrides/${ov2.json.id}/reject`, undefined, { reason: "maker cannot reject" })).status).toBe(403);
-    const rej = await call("POST", `/api/v1/overrides/${ov2.json.id}/reject`, "tok-officer2", { reason: "no census for two weeks" });
+    expect(
+      (
+        await call("POST", `/api/v1/overrides/${ov2.json.id}/reject`, undefined, {
+          reason: "maker cannot reject",
+        })
+      ).status,
+    ).toBe(403);
+    const rej = await call("POST", `/api/v1/overrides/${ov2.json.id}/reject`, "tok-officer2", {
+      reason: "no census for two weeks",
+    });
     expect(rej.json.status).toBe("rejected");
-    const row = await db.kysely.selectFrom("lending_overrides").selectAll().where("id", "=", ov2.json.id).executeTakeFirstOrThrow();
+    const row = await db.kysely
+      .selectFrom("lending_overrides")
+      .selectAll()
+      .where("id", "=", ov2.json.id)
+      .executeTakeFirstOrThrow();
     expect(row.closed_reason).toBe("no census for two weeks");
     // Within the plan, one approval pays it.
-    const ov3 = await call("POST", `/api/v1/tranches/${t[0]!.id}/override`, undefined, { action: "release", reason: "release the plan amount" });
+    const ov3 = await call("POST", `/api/v1/tranches/${t[0]!.id}/override`, undefined, {
+      action: "release",
+      reason: "release the plan amount",
+    });
     const ok = await call("POST", `/api/v1/overrides/${ov3.json.id}/approve`, "tok-officer2");
     expect(ok.json.status).toBe("approved");
     expect(Number(ok.json.amountFen)).toBe(planned);
@@ -183,9 +263,21 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
     // A supplier whose BIC slipped in before the API checked it (written straight to the table).
     await db.kysely
       .insertInto("lending_suppliers")
-      .values({ id: "legacy", name: "Old Feed", account: "6222020200112233", bic: "ICBKCN01", cnaps: null, bank_name: null, created_at: T0 })
+      .values({
+        id: "legacy",
+        name: "Old Feed",
+        account: "6222020200112233",
+        bic: "ICBKCN01",
+        cnaps: null,
+        bank_name: null,
+        created_at: T0,
+      })
       .execute();
-    await db.kysely.updateTable("lending_batches").set({ supplier_id: "legacy" }).where("id", "=", "b1").execute();
+    await db.kysely
+      .updateTable("lending_batches")
+      .set({ supplier_id: "legacy" })
+      .where("id", "=", "b1")
+      .execute();
     await db.kysely.updateTable("lending_payment_orders").set({ supplier_id: "legacy" }).execute();
     const bad = await call("POST", "/api/v1/payment-files", undefined, {});
     expect(bad.status).toBe(422);
@@ -193,19 +285,34 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
     expect(bad.json.error.message).toContain("BIC");
     const orders = await db.kysely.selectFrom("lending_payment_orders").selectAll().execute();
     expect(orders.every((o) => o.status === "new" && o.last_error?.includes("schema"))).toBe(true);
-    const cashTx = await db.kysely.selectFrom("lending_ledger_tx").select("id").where("kind", "=", "settlement").execute();
+    const cashTx = await db.kysely
+      .selectFrom("lending_ledger_tx")
+      .select("id")
+      .where("kind", "=", "settlement")
+      .execute();
     expect(cashTx).toHaveLength(0);
     // Fixed: a supplier without a BIC, named by CNAPS, with a 150-character name ending in emoji.
     const name = `${"饲".repeat(139)}🐖🐖🐖`;
-    expect((await call("POST", "/api/v1/suppliers", undefined, { id: "cnaps-sup", name: "饲料 Feed 🐖", account: "6222020200112233", cnaps: "102100099996" })).status).toBe(201);
+    expect(
+      (
+        await call("POST", "/api/v1/suppliers", undefined, {
+          id: "cnaps-sup",
+          name: "饲料 Feed 🐖",
+          account: "6222020200112233",
+          cnaps: "102100099996",
+        })
+      ).status,
+    ).toBe(201);
     await db.kysely.updateTable("lending_suppliers").set({ name }).where("id", "=", "cnaps-sup").execute();
     await db.kysely.updateTable("lending_payment_orders").set({ supplier_id: "cnaps-sup" }).execute();
     const good = await call("POST", "/api/v1/payment-files", undefined, {});
     expect(good.status).toBe(201);
-    expect(good.json.xml).toContain("<ClrSysMmbId><ClrSysId><Cd>CNAPS</Cd></ClrSysId><MmbId>102100099996</MmbId></ClrSysMmbId>");
+    expect(good.json.xml).toContain(
+      "<ClrSysMmbId><ClrSysId><Cd>CNAPS</Cd></ClrSysId><MmbId>102100099996</MmbId></ClrSysMmbId>",
+    );
     expect(good.json.xml).toContain(`<Nm>${"饲".repeat(139)}🐖</Nm>`);
     // Reconciliation: the bank returns the order in a pain.002; the cash posting is reversed.
-    const order = (await db.kysely.selectFrom("lending_payment_orders").selectAll().executeTakeFirstOrThrow());
+    const order = await db.kysely.selectFrom("lending_payment_orders").selectAll().executeTakeFirstOrThrow();
     const report = `<?xml version="1.0"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt>
       <GrpHdr><MsgId>BANK-1</MsgId></GrpHdr><OrgnlGrpInfAndSts><OrgnlMsgId>${good.json.fileId}</OrgnlMsgId><OrgnlMsgNmId>pain.001.001.03</OrgnlMsgNmId><GrpSts>PART</GrpSts></OrgnlGrpInfAndSts>
       <OrgnlPmtInfAndSts><TxInfAndSts><OrgnlEndToEndId>${order.end_to_end_id}</OrgnlEndToEndId><TxSts>RJCT</TxSts><StsRsnInf><Rsn><Cd>AC04</Cd></Rsn></StsRsnInf></TxInfAndSts></OrgnlPmtInfAndSts>
@@ -220,7 +327,9 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
     expect((await call("POST", `/api/v1/payment-orders/${order.id}/reexport`)).json.status).toBe("new");
     const again = await call("POST", "/api/v1/payment-files", undefined, {});
     expect(again.status).toBe(201);
-    const settled = await call("POST", `/api/v1/payment-orders/${order.id}/reconcile`, undefined, { status: "settled" });
+    const settled = await call("POST", `/api/v1/payment-orders/${order.id}/reconcile`, undefined, {
+      status: "settled",
+    });
     expect(settled.json.status).toBe("settled");
   });
 
@@ -229,16 +338,27 @@ describe.each(DIALECTS)("lending API defects on %s", (dialect) => {
     const log = await call("GET", "/api/v1/audit?limit=1000", "tok-auditor");
     expect(log.status).toBe(200);
     const actions = log.json.map((e: { action: string }) => e.action);
-    for (const a of ["POST /api/v1/borrowers", "POST /api/v1/facilities", "POST /api/v1/batches", "POST /api/v1/suppliers", "POST /api/v1/batches/:id/repayments", "POST /api/v1/payment-files"])
+    for (const a of [
+      "POST /api/v1/borrowers",
+      "POST /api/v1/facilities",
+      "POST /api/v1/batches",
+      "POST /api/v1/suppliers",
+      "POST /api/v1/batches/:id/repayments",
+      "POST /api/v1/payment-files",
+    ])
       expect(actions).toContain(a);
     const refused = log.json.find((e: { status: number }) => e.status === 409);
     expect(refused.actor).toBeTruthy();
     expect((await call("GET", "/api/v1/audit/verify", "tok-auditor")).json.brokenAt).toBeNull();
     const k = db.kysely;
-    await expect(sql`update lending_decisions set amount_fen = amount_fen * 10`.execute(k)).rejects.toThrow(/append-only/);
+    await expect(sql`update lending_decisions set amount_fen = amount_fen * 10`.execute(k)).rejects.toThrow(
+      /append-only/,
+    );
     await expect(sql`delete from lending_payment_files`.execute(k)).rejects.toThrow(/append-only/);
     await expect(sql`update lending_audit set actor = 'nobody'`.execute(k)).rejects.toThrow(/append-only/);
-    await expect(sql`update lending_overrides set amount_fen = 1 where status <> 'pending'`.execute(k)).rejects.toThrow(/cannot be changed/);
+    await expect(
+      sql`update lending_overrides set amount_fen = 1 where status <> 'pending'`.execute(k),
+    ).rejects.toThrow(/cannot be changed/);
     await expect(sql`delete from lending_overrides`.execute(k)).rejects.toThrow(/kept/);
   });
 

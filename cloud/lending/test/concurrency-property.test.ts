@@ -9,8 +9,8 @@ import { repayBatch } from "../repay.ts";
 import { createBatch, createBorrower, createFacility, createSupplier } from "../setup.ts";
 import { writeOffBatch } from "../write-off.ts";
 import { freshDb } from "./fresh-db.ts";
-import { independentCheck } from "./independent-check.ts";
 import { DAY, T0 } from "./helpers.ts";
+import { independentCheck } from "./independent-check.ts";
 
 /**
  * Issue #11, build item 1: random money operations fired concurrently from two engines (two
@@ -203,7 +203,7 @@ async function run(
                 ].map((p) => p.catch(expected)),
               );
             })().catch(expected);
-          case "writeoff":
+          default:
             return writeOffBatch(k, x.batchId, "property test write-off", "officer", now).catch(expected);
         }
       }),

@@ -9,8 +9,8 @@ import { reserve } from "../limit.ts";
 import { SERVICE_ROLE } from "../migration-0102.ts";
 import { repayBatch } from "../repay.ts";
 import { freshDb } from "./fresh-db.ts";
-import { independentCheck } from "./independent-check.ts";
 import { DAY, seedBatch, T0 } from "./helpers.ts";
+import { independentCheck } from "./independent-check.ts";
 
 /**
  * The audit's critical finding: 4 simultaneous full repayments of one batch through two cloud
@@ -23,12 +23,18 @@ describe("simultaneous repayments through two instances (PostgreSQL)", () => {
     const b = openDb(PG_URL, { schema: a.schema });
     try {
       await seedBatch(a.db, { head: 1000 });
-      const ts = await a.db.kysely.selectFrom("lending_tranches").select(["id", "planned_fen"]).orderBy("seq").execute();
+      const ts = await a.db.kysely
+        .selectFrom("lending_tranches")
+        .select(["id", "planned_fen"])
+        .orderBy("seq")
+        .execute();
       // Another tranche's reservation keeps committed high, so a second freeing of the limit does
       // not trip the committed >= 0 guard: only a lock can stop it.
       await reserve(a.db.kysely, "fac1", ts[5]!.id, 50_000_000, T0, 100 * DAY);
       // Warm both pools so the four repayments really run at once.
-      await Promise.all([a.db, b, a.db, b, a.db, b, a.db, b].map((db) => sql`select pg_sleep(0.05)`.execute(db.kysely)));
+      await Promise.all(
+        [a.db, b, a.db, b, a.db, b, a.db, b].map((db) => sql`select pg_sleep(0.05)`.execute(db.kysely)),
+      );
       for (let trial = 0; trial < 5; trial++) {
         const t = ts[trial]!;
         // Same day as the release: no interest days to accrue, so nothing else serialises the repayments.
@@ -67,7 +73,13 @@ describe("simultaneous repayments through two instances (PostgreSQL)", () => {
     try {
       await seedBatch(a.db, { head: 1000 });
       await c.query(`set search_path = ${a.schema}`);
-      for (const t of ["lending_ledger_entries", "lending_ledger_tx", "lending_decisions", "lending_audit", "lending_payment_files"]) {
+      for (const t of [
+        "lending_ledger_entries",
+        "lending_ledger_tx",
+        "lending_decisions",
+        "lending_audit",
+        "lending_payment_files",
+      ]) {
         await expect(c.query(`truncate ${t}`), t).rejects.toThrow(/append-only/);
       }
       await c.query(`set role ${SERVICE_ROLE}`);
@@ -78,7 +90,12 @@ describe("simultaneous repayments through two instances (PostgreSQL)", () => {
       expect((await c.query("select count(*) from lending_ledger_tx")).rows).toHaveLength(1);
       await c.query("update lending_tranches set decided_at = decided_at");
       await c.query("reset role");
-      expect(Number((await sql<{ n: string }>`select count(*) as n from lending_ledger_entries`.execute(a.db.kysely)).rows[0]!.n)).toBeGreaterThanOrEqual(0);
+      expect(
+        Number(
+          (await sql<{ n: string }>`select count(*) as n from lending_ledger_entries`.execute(a.db.kysely))
+            .rows[0]!.n,
+        ),
+      ).toBeGreaterThanOrEqual(0);
     } finally {
       await c.end();
       await a.drop();

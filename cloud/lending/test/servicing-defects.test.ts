@@ -130,7 +130,12 @@ describe.each(DIALECTS)("servicing defects on %s", (dialect) => {
     expect(mine.category).toBe("special_mention");
     // Penalty: 72,000,000 × 5% / 360 × 10 days = 100,000 fen.
     expect(mine.penaltyFen).toBe(100_000);
-    const alerts = await db.kysely.selectFrom("lending_alerts").selectAll().where("batch_id", "=", x.b).where("kind", "=", "overdue").execute();
+    const alerts = await db.kysely
+      .selectFrom("lending_alerts")
+      .selectAll()
+      .where("batch_id", "=", x.b)
+      .where("kind", "=", "overdue")
+      .execute();
     expect(alerts).toHaveLength(1);
     // The provision follows the category: 2% of 72,000,000.
     expect(mine.provisionFen).toBe(1_440_000);
@@ -156,7 +161,11 @@ describe.each(DIALECTS)("servicing defects on %s", (dialect) => {
     });
     await release(db, x.t0, 10_000_000, T0 + 2 * H); // 2025-03-03
     await servicingTick(db.kysely, Date.parse("2025-04-02T04:00:00Z"));
-    const txs = await db.kysely.selectFrom("lending_ledger_tx").selectAll().where("batch_id", "=", x.b).execute();
+    const txs = await db.kysely
+      .selectFrom("lending_ledger_tx")
+      .selectAll()
+      .where("batch_id", "=", x.b)
+      .execute();
     const interest = txs.filter((t) => t.kind === "interest");
     // Month-end: interest to 1 April (Beijing) = 29 days × 2,777.78 = 80,556 fen.
     expect(interest).toHaveLength(1);
@@ -172,13 +181,23 @@ describe.each(DIALECTS)("servicing defects on %s", (dialect) => {
     await release(db, x.t0, 5_000_000, T0 + 2 * H);
     const { writeOffBatch, recoverBatch } = await import("../write-off.ts");
     await servicingTick(db.kysely, T0 + DAY); // normal: 1% allowance = 50,000
-    const w = await writeOffBatch(db.kysely, x.b, "herd lost to disease, borrower insolvent", "olga", T0 + 3 * DAY);
+    const w = await writeOffBatch(
+      db.kysely,
+      x.b,
+      "herd lost to disease, borrower insolvent",
+      "olga",
+      T0 + 3 * DAY,
+    );
     expect(w.principalFen).toBe(5_000_000);
     expect(w.fromAllowanceFen).toBe(50_000);
     const bal = await balances(db.kysely, x.f, x.b);
     expect(bal.loan_principal).toBe(0);
     expect(bal.loan_loss_allowance).toBe(0);
-    const f = await db.kysely.selectFrom("lending_facilities").select("committed_fen").where("id", "=", x.f).executeTakeFirstOrThrow();
+    const f = await db.kysely
+      .selectFrom("lending_facilities")
+      .select("committed_fen")
+      .where("id", "=", x.f)
+      .executeTakeFirstOrThrow();
     expect(Number(f.committed_fen)).toBe(0);
     await recoverBatch(db.kysely, x.b, 1_000_000, "auction-1", T0 + 30 * DAY);
     expect((await balances(db.kysely, x.f, x.b)).recovery_income).toBe(-1_000_000);
