@@ -71,13 +71,3 @@ export const ERR_PAYMENT_REPORT = defineError(
   400,
   "A bank status report (pain.002) or reconciliation request is malformed or names unknown orders.",
 );
-export const ERR_SERVICING_INPUT = defineError(
-  "BL_SERVICING_INPUT",
-  400,
-  "A servicing request (as-of date, price series, write-off) is invalid.",
-);
-export const ERR_AUDIT_CHAIN = defineError(
-  "BL_AUDIT_CHAIN",
-  500,
-  "The audit log's hash chain does not verify: an entry was altered or removed.",
-);
