@@ -3,11 +3,14 @@ import type { CloudContext } from "./context.ts";
 import { dashboardModule } from "./dashboard/module.ts";
 import { startLendingEngine } from "./lending/engine.ts";
 import { lendingRoutes } from "./lending/routes.ts";
+import { startServicingJob } from "./lending/servicing-job.ts";
 import { modelApiRoutes, modelPackageRoutes } from "./models/routes.ts";
 
 export interface ModuleOptions {
   /** Lending engine timer period (ms of real time). */
   lendingIntervalMs?: number;
+  /** Loan servicing job period (ms of real time): month-end accrual, penalty, fees, overdue, provisioning. */
+  servicingIntervalMs?: number;
   /** Where signed model packages are kept and served from (`modelsDir` in the cloud config). */
   modelsDir?: string;
 }
@@ -25,6 +28,9 @@ export function cloudModules(o: ModuleOptions = {}): {
         ? [{ routes: modelApiRoutes(o.modelsDir), publicRoutes: modelPackageRoutes(o.modelsDir) }]
         : []),
     ],
-    jobs: [(ctx) => startLendingEngine(ctx, { intervalMs: o.lendingIntervalMs ?? 60_000 })],
+    jobs: [
+      (ctx) => startLendingEngine(ctx, { intervalMs: o.lendingIntervalMs ?? 60_000 }),
+      (ctx) => startServicingJob(ctx, o.servicingIntervalMs ?? 3_600_000),
+    ],
   };
 }

@@ -3,10 +3,12 @@ import type { Kysely } from "kysely";
 import type { DB } from "../db/schema.ts";
 import { accrue } from "./accrual.ts";
 import type { Decision } from "./decision-types.ts";
-import { ERR_LENDING_TERM } from "./errors.ts";
+import { ERR_LENDING_STATE, ERR_LENDING_TERM } from "./errors.ts";
+import { postReleaseFees } from "./fees.ts";
 import { DAY_MS } from "./interest.ts";
 import { postTx } from "./ledger.ts";
 import { postReservation, voidReservation } from "./limit.ts";
+import { lockRows, moneyTx } from "./money-tx.ts";
 
 export interface ApplyInput {
   trancheId: string;
@@ -29,9 +31,25 @@ export async function applyDecision(
   db: Kysely<DB>,
   inp: ApplyInput,
 ): Promise<{ applied: boolean; orderId?: string }> {
+  return moneyTx(db, (trx) => applyDecisionIn(trx, inp));
+}
+
+/** applyDecision inside the caller's moneyTx (an override approval claims the override in the same transaction). */
+export async function applyDecisionIn(
+  trx: Kysely<DB>,
+  inp: ApplyInput,
+): Promise<{ applied: boolean; orderId?: string }> {
   const { decision: d, at } = inp;
   const release = d.outcome !== "hold" && d.amountFen > 0;
-  return db.transaction().execute(async (trx) => {
+  {
+    const t0 = await trx
+      .selectFrom("lending_tranches")
+      .select("batch_id")
+      .where("id", "=", inp.trancheId)
+      .executeTakeFirstOrThrow();
+    // Lock order batch → tranche → facility, as every money write (money-tx.ts).
+    await lockRows(trx, "lending_batches", [t0.batch_id]);
+    await lockRows(trx, "lending_tranches", [inp.trancheId]);
     const t = await trx
       .selectFrom("lending_tranches")
       .selectAll()
@@ -64,6 +82,8 @@ export async function applyDecision(
       .where("status", "in", inp.from)
       .executeTakeFirst();
     if (Number(claimed.numUpdatedRows) !== 1) return { applied: false };
+    if (release && b.status !== "open")
+      throw ERR_LENDING_STATE(`batch ${b.id} is ${b.status}; nothing is released`);
     await trx
       .insertInto("lending_decisions")
       .values({
@@ -96,6 +116,7 @@ export async function applyDecision(
       ],
       at,
     });
+    await postReleaseFees(trx, f, b.id, t.id, d.amountFen, at);
     const orderId = randomUUID();
     await trx
       .insertInto("lending_payment_orders")
@@ -116,5 +137,5 @@ export async function applyDecision(
       })
       .execute();
     return { applied: true, orderId };
-  });
+  }
 }

@@ -3,6 +3,7 @@ import { raiseAlert, raiseEvidenceDemand } from "./alerts.ts";
 import { ACT360_DENOM } from "./interest.ts";
 import { balances } from "./ledger.ts";
 import { at, loadProfile, survival } from "./profile.ts";
+import { parseServicing } from "./servicing-terms.ts";
 import { parseThresholds } from "./thresholds.ts";
 
 const DAY = 86_400_000;
@@ -13,6 +14,9 @@ export interface Collateral {
   head: number;
   headSource: "census" | "plan";
   weightKg: number;
+  /** The live price used: the facility's price series as known at the time, else the batch's own. */
+  livePriceFenPerKg: number;
+  priceSource: string;
   herdValueFen: number;
   feedStockKg: number;
   feedStockFen: number;
@@ -67,6 +71,32 @@ async function latestCensus(
   return null;
 }
 
+/** Collateral revaluation: the newest point of the facility's price series at or before `atMs`. */
+async function livePrice(ctx: CloudContext, facilityId: string, batchPrice: number, atMs: number) {
+  const f = await ctx.db.kysely
+    .selectFrom("lending_facilities")
+    .select("servicing")
+    .where("id", "=", facilityId)
+    .executeTakeFirstOrThrow();
+  const series = parseServicing(f.servicing).priceSeries;
+  if (series) {
+    const p = await ctx.db.kysely
+      .selectFrom("lending_prices")
+      .selectAll()
+      .where("series", "=", series)
+      .where("at", "<=", atMs)
+      .orderBy("at", "desc")
+      .limit(1)
+      .executeTakeFirst();
+    if (p)
+      return {
+        fenPerKg: Number(p.fen_per_kg),
+        source: `${series} @ ${new Date(Number(p.at)).toISOString()} (${p.source})`,
+      };
+  }
+  return { fenPerKg: batchPrice, source: "batch live price" };
+}
+
 /**
  * Collateral = live herd value (head × expected weight at age × live price per kg) + the feed
  * stock in the silo at the feed price: with staged feed finance the money is lent before the
@@ -85,7 +115,8 @@ export async function collateralOf(ctx: CloudContext, batchId: string, atMs: num
   const census = await latestCensus(ctx, JSON.parse(b.devices) as string[], b.barn, atMs);
   const head = census ?? Math.round(b.head_placed * survival(p, age));
   const weightKg = at(p.weightKg, age);
-  const herdValueFen = Math.round(head * weightKg * Number(b.live_price_fen_per_kg));
+  const price = await livePrice(ctx, b.facility_id, Number(b.live_price_fen_per_kg), atMs);
+  const herdValueFen = Math.round(head * weightKg * price.fenPerKg);
   // Feed paid for in the last day is on its way to the silo: it counts as stock until delivered.
   const transit = await db
     .selectFrom("lending_tranches")
@@ -107,6 +138,8 @@ export async function collateralOf(ctx: CloudContext, batchId: string, atMs: num
     head,
     headSource: census === null ? "plan" : "census",
     weightKg: Math.round(weightKg * 1000) / 1000,
+    livePriceFenPerKg: price.fenPerKg,
+    priceSource: price.source,
     herdValueFen,
     feedStockKg,
     feedStockFen,

@@ -4,6 +4,7 @@ import { checkCollateral } from "./collateral.ts";
 import { ERR_LENDING_LIMIT } from "./errors.ts";
 import { evaluateTranche } from "./evaluate.ts";
 import { reserve } from "./limit.ts";
+import { lockRows, moneyTx } from "./money-tx.ts";
 import { parseThresholds } from "./thresholds.ts";
 
 export interface LendingEngineOptions {
@@ -37,7 +38,8 @@ async function reserveDue(
     .executeTakeFirstOrThrow();
   const ttl = parseThresholds(f.thresholds).reservationHours * H;
   try {
-    await db.transaction().execute(async (trx) => {
+    await moneyTx(db, async (trx) => {
+      await lockRows(trx, "lending_batches", [t.batch_id]);
       const r = await trx
         .updateTable("lending_tranches")
         .set({ status: "reserved" })

@@ -41,3 +41,33 @@ export const ERR_PAYMENT_WEBHOOK = defineError(
   502,
   "The bank webhook did not accept a payment order after all retries.",
 );
+export const ERR_LENDING_DUPLICATE = defineError(
+  "BL_LENDING_DUPLICATE",
+  409,
+  "An object with this id, or a repayment with this reference, already exists.",
+);
+export const ERR_LENDING_PAYOFF = defineError(
+  "BL_LENDING_PAYOFF",
+  409,
+  "A payoff must pay everything owed on the day (see the payoff quote).",
+);
+export const ERR_LENDING_OPEN_BATCH = defineError(
+  "BL_LENDING_OPEN_BATCH",
+  409,
+  "The barn or one of the devices already finances an open batch (one herd is financed once).",
+);
+export const ERR_LENDING_OVERRIDE_CAP = defineError(
+  "BL_LENDING_OVERRIDE_CAP",
+  409,
+  "An override release exceeds the facility's available limit.",
+);
+export const ERR_PAYMENT_SCHEMA = defineError(
+  "BL_PAYMENT_SCHEMA",
+  422,
+  "A payment file failed ISO 20022 schema validation; its orders stay unexported with the reason.",
+);
+export const ERR_PAYMENT_REPORT = defineError(
+  "BL_PAYMENT_REPORT",
+  400,
+  "A bank status report (pain.002) or reconciliation request is malformed or names unknown orders.",
+);

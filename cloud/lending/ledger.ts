@@ -7,7 +7,8 @@ import { ERR_LENDING_STATE, ERR_LENDING_UNBALANCED } from "./errors.ts";
  * The double-entry ledger. Accounts (per facility; a transaction may name its batch):
  * assets (debit balance) loan_principal, interest_receivable, fee_receivable, cash;
  * liabilities and income (credit balance) supplier_payable, borrower_credit, interest_income,
- * fee_income. Lines are debit-positive; every transaction sums to zero. Nothing is updated or
+ * fee_income; servicing (issue #11) adds penalty_receivable / penalty_income, loan_loss_allowance
+ * (a contra-asset, credit balance) / provision_expense, write_off_expense and recovery_income. Lines are debit-positive; every transaction sums to zero. Nothing is updated or
  * deleted (triggers enforce it): a mistake is fixed by a correcting transaction.
  */
 export const ACCOUNTS = [
@@ -19,6 +20,12 @@ export const ACCOUNTS = [
   "borrower_credit",
   "interest_income",
   "fee_income",
+  "penalty_receivable",
+  "penalty_income",
+  "loan_loss_allowance",
+  "provision_expense",
+  "write_off_expense",
+  "recovery_income",
 ] as const;
 export type Account = (typeof ACCOUNTS)[number];
 

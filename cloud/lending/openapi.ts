@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { routeTable } from "./route-table.ts";
+import { allLendingRoutes as routeTable } from "./routes.ts";
 
 export interface OpenApiRoute {
   path: string;

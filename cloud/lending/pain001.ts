@@ -9,6 +9,8 @@ export interface CreditTransfer {
   creditorName: string;
   creditorAccount: string;
   creditorBic: string | null;
+  /** CNAPS bank code, for a creditor bank without a BIC (ClrSysMmbId, clearing system "CNAPS"). */
+  creditorCnaps?: string | null;
   remittance: string;
 }
 
@@ -23,20 +25,34 @@ export interface PaymentInstruction {
   transfers: CreditTransfer[];
 }
 
+// XML 1.0 (§2.2 Char) forbids most C0 controls, and banks refuse the rest in text fields: dropped.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
 const esc = (s: string) =>
   s
+    .replace(CONTROL, "")
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
     .replace(/>/g, "&gt;")
     .replace(/"/g, "&quot;")
     .replace(/'/g, "&apos;");
-const max = (s: string, n: number) => esc(s.slice(0, n));
+/**
+ * ISO 20022 MaxNText lengths count characters (XML code points), so cut by code point: a UTF-16
+ * slice would split an emoji's surrogate pair into an invalid document.
+ */
+export const cutCodePoints = (s: string, n: number) =>
+  Array.from(s.replace(CONTROL, "")).slice(0, n).join("");
+const max = (s: string, n: number) => esc(cutCodePoints(s, n));
 
-/** FinancialInstitutionIdentification7: BIC when known, else the "NOTPROVIDED" convention. */
-const agent = (bic: string | null) =>
+/**
+ * FinancialInstitutionIdentification7: the BIC when known, else the CNAPS bank code as a clearing
+ * system member (ExternalClearingSystemIdentification1Code "CNAPS"), else the "NOTPROVIDED" convention.
+ */
+const agent = (bic: string | null, cnaps?: string | null) =>
   bic
     ? `<FinInstnId><BIC>${esc(bic)}</BIC></FinInstnId>`
-    : "<FinInstnId><Othr><Id>NOTPROVIDED</Id></Othr></FinInstnId>";
+    : cnaps
+      ? `<FinInstnId><ClrSysMmbId><ClrSysId><Cd>CNAPS</Cd></ClrSysId><MmbId>${esc(cnaps)}</MmbId></ClrSysMmbId></FinInstnId>`
+      : "<FinInstnId><Othr><Id>NOTPROVIDED</Id></Othr></FinInstnId>";
 // AccountIdentification4Choice: IBAN when it looks like one, else a generic (domestic) account number.
 const account = (acct: string, ccy?: string) =>
   `<Id>${/^[A-Z]{2}\d{2}[A-Z0-9]{10,30}$/.test(acct) ? `<IBAN>${acct}</IBAN>` : `<Othr><Id>${esc(acct)}</Id></Othr>`}</Id>${ccy ? `<Ccy>${ccy}</Ccy>` : ""}`;
@@ -73,7 +89,7 @@ export function buildPain001(p: {
       out.push(
         `<CdtTrfTxInf><PmtId><InstrId>${max(t.instrId, 35)}</InstrId><EndToEndId>${max(t.endToEndId, 35)}</EndToEndId></PmtId>` +
           `<Amt><InstdAmt Ccy="${t.currency}">${yuan(t.amountFen)}</InstdAmt></Amt>` +
-          `<CdtrAgt>${agent(t.creditorBic)}</CdtrAgt><Cdtr><Nm>${max(t.creditorName, 140)}</Nm></Cdtr>` +
+          `<CdtrAgt>${agent(t.creditorBic, t.creditorCnaps)}</CdtrAgt><Cdtr><Nm>${max(t.creditorName, 140)}</Nm></Cdtr>` +
           `<CdtrAcct>${account(t.creditorAccount)}</CdtrAcct><RmtInf><Ustrd>${max(t.remittance, 140)}</Ustrd></RmtInf></CdtTrfTxInf>`,
       );
     }

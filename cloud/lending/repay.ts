@@ -1,9 +1,13 @@
 import type { Kysely } from "kysely";
+import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import type { DB } from "../db/schema.ts";
 import { postInterest } from "./accrual.ts";
-import { ERR_LENDING_STATE } from "./errors.ts";
+import { closeBatch } from "./close-batch.ts";
+import { ERR_LENDING_DUPLICATE, ERR_LENDING_PAYOFF, ERR_LENDING_STATE } from "./errors.ts";
 import { balances, type Line, postTx } from "./ledger.ts";
 import { adjustCommitted } from "./limit.ts";
+import { lockRows, moneyTx } from "./money-tx.ts";
+import { postPenalty } from "./penalty.ts";
 import type { Waterfall } from "./thresholds.ts";
 
 export interface Allocation {
@@ -29,7 +33,10 @@ export function allocate(amountFen: number, owed: Omit<Allocation, "excess">, or
 /**
  * A repayment for a batch: interest is posted up to today first, then the payment is split by the
  * facility's waterfall; any excess is held for the borrower. Repaid principal frees the limit. The
- * batch closes when nothing remains owed. `reference` makes a repeated repayment a no-op failure.
+ * batch closes when nothing remains owed at the end of its cycle, or at once for a payoff. The whole
+ * step runs with the batch locked (money-tx.ts): two instances repaying the same batch at once see
+ * each other's principal, so it is never applied twice and the limit is never freed twice.
+ * `reference` is unique per batch: a repeated reference is a 409, never a second payment.
  */
 export async function repayBatch(
   db: Kysely<DB>,
@@ -37,30 +44,45 @@ export async function repayBatch(
   amountFen: number,
   reference: string,
   at: number,
+  opts: { payoff?: boolean } = {},
 ) {
-  return db.transaction().execute(async (trx) => {
+  return moneyTx(db, async (trx) => {
+    await lockRows(trx, "lending_batches", [batchId]);
     const b = await trx
       .selectFrom("lending_batches")
       .selectAll()
       .where("id", "=", batchId)
-      .executeTakeFirstOrThrow();
+      .executeTakeFirst();
+    if (!b) throw ERR_NOT_FOUND(`no batch ${batchId}`);
     if (b.status !== "open") throw ERR_LENDING_STATE(`batch ${batchId} is ${b.status}`);
+    const ref = `repay:${batchId}:${reference}`;
+    const dup = await trx
+      .selectFrom("lending_ledger_tx")
+      .select("id")
+      .where("ref", "=", ref)
+      .executeTakeFirst();
+    if (dup)
+      throw ERR_LENDING_DUPLICATE(`repayment reference '${reference}' was already used for batch ${batchId}`);
     const f = await trx
       .selectFrom("lending_facilities")
       .selectAll()
       .where("id", "=", b.facility_id)
       .executeTakeFirstOrThrow();
     const interestPosted = await postInterest(trx, batchId, at);
+    const penaltyPosted = await postPenalty(trx, batchId, at);
     const bal = await balances(trx, f.id, batchId);
     const owed = {
-      fees: bal.fee_receivable,
+      fees: bal.fee_receivable + bal.penalty_receivable,
       interest: bal.interest_receivable,
       principal: bal.loan_principal,
     };
     const a = allocate(amountFen, owed, JSON.parse(f.waterfall) as Waterfall);
+    // Penalty is collected before ordinary fees (it is the older claim); both sit in the "fees" step.
+    const penalty = Math.min(a.fees, bal.penalty_receivable);
     const lines: Line[] = [
       { account: "cash", amountFen },
-      { account: "fee_receivable", amountFen: -a.fees },
+      { account: "penalty_receivable", amountFen: -penalty },
+      { account: "fee_receivable", amountFen: -(a.fees - penalty) },
       { account: "interest_receivable", amountFen: -a.interest },
       { account: "loan_principal", amountFen: -a.principal },
       { account: "borrower_credit", amountFen: -a.excess },
@@ -69,35 +91,19 @@ export async function repayBatch(
       facilityId: f.id,
       batchId,
       kind: "repayment",
-      ref: `repay:${batchId}:${reference}`,
+      ref,
       memo: `repayment ${reference}`,
       lines,
       at,
     });
     await adjustCommitted(trx, f.id, -a.principal, "repay");
     const settled = a.fees === owed.fees && a.interest === owed.interest && a.principal === owed.principal;
-    const pending = await trx
-      .selectFrom("lending_tranches")
-      .select("id")
-      .where("batch_id", "=", batchId)
-      .where("status", "in", ["planned", "reserved"])
-      .execute();
-    const closed = settled && at >= Number(b.placed_at) + b.cycle_days * 86_400_000;
-    if (closed) {
-      for (const p of pending) {
-        await trx
-          .updateTable("lending_tranches")
-          .set({ status: "cancelled", decided_at: at })
-          .where("id", "=", p.id)
-          .where("status", "=", "planned")
-          .execute();
-      }
-      await trx
-        .updateTable("lending_batches")
-        .set({ status: "closed", closed_at: at })
-        .where("id", "=", batchId)
-        .execute();
-    }
-    return { ...a, interestPosted, closed };
+    const closed = settled && (opts.payoff === true || at >= Number(b.placed_at) + b.cycle_days * 86_400_000);
+    if (opts.payoff && !settled)
+      throw ERR_LENDING_PAYOFF(
+        `payoff of batch ${batchId} needs ${owed.fees + owed.interest + owed.principal} fen today, got ${amountFen}`,
+      );
+    if (closed) await closeBatch(trx, b.facility_id, batchId, "closed", at);
+    return { ...a, interestPosted, penaltyPosted, closed };
   });
 }

@@ -12,7 +12,7 @@ import {
   repayInput,
   supplierInput,
 } from "./domain.ts";
-import { approveOverride, requestOverride } from "./override.ts";
+import { requestOverride } from "./override.ts";
 import { exportPaymentFile } from "./payments.ts";
 import { repayBatch } from "./repay.ts";
 import { createBatch, createBorrower, createFacility, createSupplier } from "./setup.ts";
@@ -36,6 +36,14 @@ const id = (req: FastifyRequest) => (req.params as { id: string }).id;
 const body = <S extends z.ZodType>(s: S, req: FastifyRequest) => parseRequest(s, req.body, "body");
 const obj = z.looseObject({});
 const list = z.array(obj);
+export const asOfQuery = z.strictObject({
+  asOf: z
+    .union([z.iso.datetime(), z.iso.date(), z.string().regex(/^\d+$/)])
+    .transform((s) =>
+      /^\d+$/.test(s) ? Number(s) : Date.parse(s.length === 10 ? `${s}T23:59:59.999+08:00` : s),
+    )
+    .optional(),
+});
 const alertsQuery = z.strictObject({
   open: z.enum(["true", "false"]).optional(),
   batchId: z.string().optional(),
@@ -104,7 +112,7 @@ export const routeTable: LendingRoute[] = [
         .where("id", "=", id(req))
         .executeTakeFirst();
       if (!f) throw ERR_NOT_FOUND(`no facility ${id(req)}`);
-      return { ...facilityView(f), statement: await statementView(ctx.db.kysely, f.id) };
+      return { ...facilityView(f), statement: await statementView(ctx.db.kysely, f.id, ctx.now()) };
     },
   },
   {
@@ -118,10 +126,13 @@ export const routeTable: LendingRoute[] = [
   {
     method: "GET",
     path: "/api/v1/facilities/:id/statement",
-    summary: "Balances per account and batch, limit used and available",
+    summary:
+      "Balances per account and batch as of a date (?asOf=, default now), payoff per batch, limit used and available",
     write: false,
+    query: asOfQuery,
     response: obj,
-    handler: (ctx, req) => statementView(ctx.db.kysely, id(req)),
+    handler: (ctx, req) =>
+      statementView(ctx.db.kysely, id(req), parseRequest(asOfQuery, req.query, "query").asOf ?? ctx.now()),
   },
   {
     method: "POST",
@@ -167,7 +178,7 @@ export const routeTable: LendingRoute[] = [
     response: obj,
     handler: (ctx, req) => {
       const b = body(repayInput, req);
-      return repayBatch(ctx.db.kysely, id(req), b.amountFen, b.reference, ctx.now());
+      return repayBatch(ctx.db.kysely, id(req), b.amountFen, b.reference, ctx.now(), { payoff: b.payoff });
     },
   },
   {
@@ -195,14 +206,6 @@ export const routeTable: LendingRoute[] = [
         at: ctx.now(),
       });
     },
-  },
-  {
-    method: "POST",
-    path: "/api/v1/overrides/:id/approve",
-    summary: "Approve a pending release override (checker ≠ maker)",
-    write: true,
-    response: obj,
-    handler: (ctx, req) => approveOverride(ctx.db.kysely, id(req), req.principal?.name ?? "?", ctx.now()),
   },
   {
     method: "GET",

@@ -16,6 +16,8 @@ export interface LendingSuppliersTable {
   bic: string | null;
   bank_name: string | null;
   created_at: number;
+  /** China National Advanced Payment System bank code (12 digits), for accounts without a BIC. */
+  cnaps: string | null;
 }
 
 export interface LendingFacilitiesTable {
@@ -37,6 +39,8 @@ export interface LendingFacilitiesTable {
   debtor_account: string;
   debtor_bic: string | null;
   created_at: number;
+  /** Servicing terms as JSON (time zone, penalty, grace, fees): servicing-terms.ts. */
+  servicing: string;
 }
 
 export interface LendingBatchesTable {
@@ -60,6 +64,9 @@ export interface LendingBatchesTable {
   accrued_through: number;
   created_at: number;
   closed_at: number | null;
+  written_off_at: number | null;
+  /** Local day start up to which penalty interest is posted (0: none yet). */
+  penalty_through: number;
 }
 
 export interface LendingTranchesTable {
@@ -102,6 +109,11 @@ export interface LendingOverridesTable {
   status: string;
   created_at: number;
   decided_at: number | null;
+  /** 1, or 2 for a release above the cap (planned amount / available limit). */
+  approvals_needed: number;
+  first_checker: string | null;
+  closed_by: string | null;
+  closed_reason: string | null;
 }
 
 export interface LendingReservationsTable {
@@ -148,6 +160,9 @@ export interface LendingPaymentOrdersTable {
   attempts: number;
   created_at: number;
   sent_at: number | null;
+  last_error: string | null;
+  settled_at: number | null;
+  return_reason: string | null;
 }
 
 export interface LendingPaymentFilesTable {
@@ -156,6 +171,9 @@ export interface LendingPaymentFilesTable {
   n: number;
   ctrl_sum_fen: number;
   created_at: number;
+  /** exported (passed the schema) or rejected (failed it; its orders stayed new). */
+  status: string;
+  reason: string | null;
 }
 
 export interface LendingAlertsTable {
@@ -194,6 +212,40 @@ export interface LendingDemandsTable {
   sent_at: number;
 }
 
+export interface LendingBatchClaimsTable {
+  /** "barn:<barn>" or "device:<id>": one open batch per barn and per device. */
+  key: string;
+  batch_id: string;
+}
+
+export interface LendingAuditTable {
+  seq: number;
+  at: number;
+  actor: string;
+  role: string;
+  action: string;
+  request: string;
+  status: number;
+  result: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface LendingBankReportsTable {
+  id: string;
+  kind: string;
+  body: string;
+  result: string;
+  created_at: number;
+}
+
+export interface LendingPricesTable {
+  series: string;
+  at: number;
+  fen_per_kg: number;
+  source: string;
+}
+
 export interface LendingTables {
   lending_borrowers: LendingBorrowersTable;
   lending_suppliers: LendingSuppliersTable;
@@ -210,4 +262,8 @@ export interface LendingTables {
   lending_alerts: LendingAlertsTable;
   lending_idempotency: LendingIdempotencyTable;
   lending_demands: LendingDemandsTable;
+  lending_batch_claims: LendingBatchClaimsTable;
+  lending_audit: LendingAuditTable;
+  lending_bank_reports: LendingBankReportsTable;
+  lending_prices: LendingPricesTable;
 }

@@ -3,16 +3,30 @@ import type { Kysely } from "kysely";
 import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import type { DB } from "../db/schema.ts";
 import type { BatchInput, BorrowerInput, FacilityInput, SupplierInput } from "./domain.ts";
-import { ERR_LENDING_TERM } from "./errors.ts";
-import { dayStart, ratePpm } from "./interest.ts";
+import { ERR_LENDING_DUPLICATE, ERR_LENDING_OPEN_BATCH, ERR_LENDING_TERM } from "./errors.ts";
+import { ratePpm } from "./interest.ts";
+import { localDayStart } from "./local-day.ts";
+import { claimKeys } from "./migration-0101.ts";
+import { isUniqueViolation, moneyTx } from "./money-tx.ts";
 import { loadProfile } from "./profile.ts";
 import { planTranches } from "./schedule.ts";
+import { parseServicing, type ServicingTerms } from "./servicing-terms.ts";
 import { thresholdsSchema } from "./thresholds.ts";
+
+/** An insert whose id is taken is the client's mistake: a 409 naming it, never a 500. */
+async function insertNew<T>(what: string, id: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (isUniqueViolation(e)) throw ERR_LENDING_DUPLICATE(`${what} ${id} already exists`);
+    throw e;
+  }
+}
 
 /** Creating the lending objects: borrower, supplier, facility, batch (with its tranche plan). */
 export async function createBorrower(db: Kysely<DB>, b: BorrowerInput, at: number) {
   const row = { id: b.id ?? randomUUID(), name: b.name, kind: b.kind, created_at: at };
-  await db.insertInto("lending_borrowers").values(row).execute();
+  await insertNew("borrower", row.id, () => db.insertInto("lending_borrowers").values(row).execute());
   return row;
 }
 
@@ -22,10 +36,11 @@ export async function createSupplier(db: Kysely<DB>, s: SupplierInput, at: numbe
     name: s.name,
     account: s.account,
     bic: s.bic ?? null,
+    cnaps: s.cnaps ?? null,
     bank_name: s.bankName ?? null,
     created_at: at,
   };
-  await db.insertInto("lending_suppliers").values(row).execute();
+  await insertNew("supplier", row.id, () => db.insertInto("lending_suppliers").values(row).execute());
   return row;
 }
 
@@ -35,7 +50,11 @@ function addMonths(ms: number, months: number): number {
   return d.getTime();
 }
 
-export async function createFacility(db: Kysely<DB>, f: FacilityInput, at: number) {
+export async function createFacility(
+  db: Kysely<DB>,
+  f: Omit<FacilityInput, "servicing"> & { servicing?: Partial<ServicingTerms> },
+  at: number,
+) {
   const borrower = await db
     .selectFrom("lending_borrowers")
     .select("id")
@@ -58,9 +77,10 @@ export async function createFacility(db: Kysely<DB>, f: FacilityInput, at: numbe
     debtor_name: f.debtor.name,
     debtor_account: f.debtor.account,
     debtor_bic: f.debtor.bic ?? null,
+    servicing: JSON.stringify(parseServicing(JSON.stringify(f.servicing ?? {}))),
     created_at: at,
   };
-  await db.insertInto("lending_facilities").values(row).execute();
+  await insertNew("facility", row.id, () => db.insertInto("lending_facilities").values(row).execute());
   return row;
 }
 
@@ -92,7 +112,26 @@ export async function createBatch(db: Kysely<DB>, b: BatchInput, at: number) {
     trancheDays: b.trancheDays,
     feedPriceFenPerKg: b.feedPriceFenPerKg,
   });
-  await db.transaction().execute(async (trx) => {
+  const tz = parseServicing(f.servicing).timeZone;
+  await moneyTx(db, async (trx) => {
+    // One open batch per barn and per device: a herd is financed once. The claim rows' primary
+    // key makes two concurrent creations of overlapping batches fail on one of them.
+    for (const key of claimKeys(b.barn, b.devices)) {
+      const held = await trx
+        .selectFrom("lending_batch_claims")
+        .select("batch_id")
+        .where("key", "=", key)
+        .executeTakeFirst();
+      if (held) throw openBatchError(key, held.batch_id);
+      try {
+        await trx.insertInto("lending_batch_claims").values({ key, batch_id: id }).execute();
+      } catch (e) {
+        if (!isUniqueViolation(e)) throw e;
+        throw openBatchError(key, "(created at the same moment)");
+      }
+    }
+    const dupe = await trx.selectFrom("lending_batches").select("id").where("id", "=", id).executeTakeFirst();
+    if (dupe) throw ERR_LENDING_DUPLICATE(`batch ${id} already exists`);
     await trx
       .insertInto("lending_batches")
       .values({
@@ -112,9 +151,11 @@ export async function createBatch(db: Kysely<DB>, b: BatchInput, at: number) {
         evidence_level: 0,
         interest_num: "0",
         interest_posted_fen: 0,
-        accrued_through: dayStart(b.placedAt),
+        accrued_through: localDayStart(b.placedAt, tz),
         created_at: at,
         closed_at: null,
+        written_off_at: null,
+        penalty_through: 0,
       })
       .execute();
     for (const p of plan) {
@@ -141,4 +182,12 @@ export async function createBatch(db: Kysely<DB>, b: BatchInput, at: number) {
     }
   });
   return { id, tranches: plan };
+}
+
+function openBatchError(key: string, batchId: string) {
+  const [kind, name] = [key.slice(0, key.indexOf(":")), key.slice(key.indexOf(":") + 1)];
+  return ERR_LENDING_OPEN_BATCH(`${kind} ${name} already finances open batch ${batchId}`, {
+    conflictingBatch: batchId,
+    [kind]: name,
+  });
 }

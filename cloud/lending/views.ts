@@ -3,8 +3,8 @@ import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import type { CloudContext } from "../context.ts";
 import type { DB } from "../db/schema.ts";
 import { collateralOf } from "./collateral.ts";
-import { ACT360_DENOM } from "./interest.ts";
-import { balances } from "./ledger.ts";
+import { ACCOUNTS, type Account } from "./ledger.ts";
+import { payoffQuote } from "./payoff.ts";
 
 /** Read models for the API: rows turned into JSON a lender reads (JSON columns parsed). */
 const parse = (s: string) => JSON.parse(s) as unknown;
@@ -51,7 +51,11 @@ export async function batchView(ctx: CloudContext, id: string) {
   return { ...rest, devices: parse(b.devices), tranches, collateral: await collateralOf(ctx, id, ctx.now()) };
 }
 
-export async function statementView(db: Kysely<DB>, facilityId: string) {
+/**
+ * The facility's statement as of `asOf` (default now): per batch the payoff quote (payoff.ts),
+ * whose interest runs to the start of asOf's local day, not only to the last balance change.
+ */
+export async function statementView(db: Kysely<DB>, facilityId: string, asOf: number = Date.now()) {
   const f = await db
     .selectFrom("lending_facilities")
     .selectAll()
@@ -65,22 +69,26 @@ export async function statementView(db: Kysely<DB>, facilityId: string) {
     .execute();
   const perBatch = [];
   for (const b of batches) {
-    const bal = await balances(db, facilityId, b.id);
-    const accrued = Number(BigInt(b.interest_num) / ACT360_DENOM) - Number(b.interest_posted_fen);
+    const q = await payoffQuote(db, b.id, asOf);
     perBatch.push({
       batchId: b.id,
       status: b.status,
-      balances: bal,
-      interestAccruedUnpostedFen: Math.max(0, accrued),
+      balances: q.balances,
+      interestAccruedUnpostedFen: q.interestAccruedUnpostedFen,
+      payoffFen: q.totalFen,
+      overdueFen: q.overdueFen,
+      daysPastDue: q.daysPastDue,
+      classification: q.classification,
     });
   }
   return {
     facilityId,
+    asOf,
     currency: f.currency,
     limitFen: Number(f.limit_fen),
     committedFen: Number(f.committed_fen),
     availableFen: Number(f.limit_fen) - Number(f.committed_fen),
-    balances: await balances(db, facilityId),
+    balances: await balancesAsOf(db, facilityId, asOf),
     batches: perBatch,
   };
 }
@@ -114,4 +122,18 @@ export async function ledgerView(db: Kysely<DB>, facilityId: string) {
 
 export function facilityView(f: DB["lending_facilities"]) {
   return { ...f, thresholds: parse(f.thresholds), waterfall: parse(f.waterfall) };
+}
+
+async function balancesAsOf(db: Kysely<DB>, facilityId: string, asOf: number) {
+  const rows = await db
+    .selectFrom("lending_ledger_entries as e")
+    .innerJoin("lending_ledger_tx as t", "t.id", "e.tx_id")
+    .select(["e.account", (eb) => eb.fn.sum<string | number>("e.amount_fen").as("sum")])
+    .where("t.facility_id", "=", facilityId)
+    .where("t.posted_at", "<=", asOf)
+    .groupBy("e.account")
+    .execute();
+  const out = Object.fromEntries(ACCOUNTS.map((a) => [a, 0])) as Record<Account, number>;
+  for (const r of rows) out[r.account as Account] = Number(r.sum);
+  return out;
 }

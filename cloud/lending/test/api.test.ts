@@ -118,7 +118,7 @@ describe.each(DIALECTS)("lending API on %s", (dialect) => {
       method: "POST",
       url: "/api/v1/suppliers",
       headers: o,
-      payload: { id: "sup1", name: "Feed", account: "6222020200112233" },
+      payload: { id: "sup1", name: "Feed", account: "6222020200112233", cnaps: "102100099996" },
     });
     const f = await app.inject({
       method: "POST",

@@ -7,11 +7,12 @@ import { applyDecision } from "../apply-decision.ts";
 import { balances } from "../ledger.ts";
 import { exportPaymentFile } from "../payments.ts";
 import { postOrdersToBank } from "../webhook.ts";
+import { PAIN001_XSD } from "../xsd-validate.ts";
 import { freshDb } from "./fresh-db.ts";
 import { DIALECTS, seedBatch, T0 } from "./helpers.ts";
 
-// The schema stays in the shared folder beside the repo (../shared/xsd), never copied in.
-const XSD = join(import.meta.dirname, "../../../../shared/xsd/pain.001.001.03.xsd");
+// The schema ships with the product (cloud/lending/xsd/): the test needs nothing outside the repo.
+const XSD = PAIN001_XSD;
 const haveXmllint = existsSync("/usr/bin/xmllint");
 
 describe.each(DIALECTS)("payment file on %s", (dialect) => {

@@ -1,0 +1,89 @@
+import { type Kysely, PostgresAdapter, sql, type Transaction } from "kysely";
+import type { DB } from "../db/schema.ts";
+
+type Q = Kysely<DB> | Transaction<DB>;
+
+export const isPostgres = (q: Q): boolean => q.getExecutor().adapter instanceof PostgresAdapter;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** SQLITE_BUSY / SQLITE_LOCKED: another connection holds the write lock. */
+const isBusy = (e: unknown) =>
+  /SQLITE_BUSY|SQLITE_LOCKED|database is locked/.test(String((e as Error)?.message ?? e)) ||
+  /^SQLITE_BUSY/.test(String((e as { code?: string })?.code ?? ""));
+
+/**
+ * The one way money moves: a database transaction that is serialised against every other money
+ * write on the same rows. On PostgreSQL the caller locks the rows it reads (`lockRows`, SELECT …
+ * FOR UPDATE) in a fixed order: batch, then tranche, then facility, so two instances wait for each
+ * other instead of both reading the same balance (the double-applied repayment of issue #11). On
+ * SQLite the transaction begins IMMEDIATE, taking the database's write lock before the first read,
+ * so a second connection (another instance on the same file) cannot interleave. better-sqlite3 is
+ * synchronous, so waiting for that lock inside SQLite's busy handler would freeze this process's
+ * event loop (and with it the other connection, if it lives in the same process): we try without
+ * waiting and back off asynchronously instead.
+ */
+export async function moneyTx<T>(db: Kysely<DB>, fn: (trx: Kysely<DB>) => Promise<T>): Promise<T> {
+  if (isPostgres(db)) return retryDeadlock(() => db.transaction().execute(fn));
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await db.connection().execute(async (c) => {
+        await sql`pragma busy_timeout = 0`.execute(c);
+        try {
+          await sql`begin immediate`.execute(c);
+        } finally {
+          await sql`pragma busy_timeout = 10000`.execute(c);
+        }
+        try {
+          const out = await fn(c);
+          await sql`commit`.execute(c);
+          return out;
+        } catch (e) {
+          await sql`rollback`.execute(c).catch(() => {});
+          throw e;
+        }
+      });
+    } catch (e) {
+      if (!isBusy(e) || Date.now() > deadline) throw e;
+      await sleep(Math.min(50, 1 + attempt) * (0.5 + Math.random()));
+    }
+  }
+}
+
+/** PostgreSQL may still pick a deadlock victim (40P01) or a serialisation failure (40001): retry it. */
+async function retryDeadlock<T>(run: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await run();
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if ((code !== "40P01" && code !== "40001") || attempt >= 20) throw e;
+      await sleep(Math.random() * 20);
+    }
+  }
+}
+
+type Lockable =
+  | "lending_batches"
+  | "lending_tranches"
+  | "lending_facilities"
+  | "lending_overrides"
+  | "lending_payment_orders";
+
+/**
+ * Locks rows for the rest of the transaction (PostgreSQL; SQLite's IMMEDIATE transaction already
+ * holds the whole database). Ids are locked in sorted order so two lockers of a set cannot deadlock.
+ */
+export async function lockRows(q: Q, table: Lockable, ids: string[]): Promise<void> {
+  if (!isPostgres(q) || ids.length === 0) return;
+  for (const id of [...new Set(ids)].sort()) {
+    await sql`select 1 from ${sql.table(table)} where id = ${id} for update`.execute(q);
+  }
+}
+
+/** A unique-key violation on either dialect (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_UNIQUE / PRIMARYKEY). */
+export function isUniqueViolation(e: unknown): boolean {
+  const code = String((e as { code?: string })?.code ?? "");
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
