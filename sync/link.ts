@@ -114,7 +114,7 @@ export class Link extends EventEmitter {
   constructor(private readonly opts: LinkOptions) {
     super();
     this.log = opts.log ?? silentLogger;
-    this.backoff = new Backoff(opts.reconnect?.baseMs ?? 1000, opts.reconnect?.capMs ?? 120_000);
+    this.backoff = new Backoff(opts.reconnect?.baseMs ?? 1000, opts.reconnect?.capMs ?? 5000);
     this.maxRecords = opts.batch?.maxRecords ?? 2000;
     this.maxBytes = opts.batch?.maxBytes ?? 256 * 1024;
     this.lingerMs = opts.batch?.lingerMs ?? 500;

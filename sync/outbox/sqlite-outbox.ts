@@ -1,4 +1,4 @@
-import { statfsSync } from "node:fs";
+import { existsSync, statfsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import Database from "better-sqlite3";
 import { monoMs } from "../../core/clock.ts";
@@ -23,8 +23,10 @@ import {
   type BatchLimits,
   gapKey,
   type Outbox,
+  type OutboxRecovery,
   type PendingItem,
   type PendingRun,
+  type StorageEvent,
   type StreamStatus,
 } from "./types.ts";
 
@@ -120,10 +122,7 @@ export interface SqliteOutboxOptions {
   check?: boolean;
 }
 
-export type StorageEvent =
-  | { type: "full"; active: boolean; pendingBytes: number; freeDisk: number }
-  | { type: "evicted"; ranges: EvictedRange[] }
-  | { type: "damaged"; stream: string; message: string };
+export type { StorageEvent } from "./types.ts";
 
 const freeDiskOf = (dir: string) => {
   const s = statfsSync(dir);
@@ -153,7 +152,7 @@ export class SqliteOutbox implements Outbox {
   /** Streams whose stored records failed their chain check: held, with the reason. */
   private readonly damaged = new Map<string, string>();
   /** Set when this outbox was started from a quarantined corrupt file (the agent raises an alarm). */
-  readonly recovery?: Omit<Salvage, "records" | "gaps"> & { records: number; gaps: number };
+  readonly recovery?: OutboxRecovery;
   /** Records refused because the outbox was full (telemetry/media) or below the disk floor (evidence). */
   refused = 0;
   private totalBytes = 0;
@@ -168,14 +167,27 @@ export class SqliteOutbox implements Outbox {
   ) {
     this.validate = opts.validate ?? true;
     let salvage: Salvage | undefined;
+    let why = "";
     try {
+      // A zero-length file is not a new outbox (SQLite writes its header on first open, WAL mode):
+      // it lost everything, heads included. Opened as it is it would restart every stream at seq 1
+      // silently; moved aside instead, the agent raises the alarm.
+      if (existsSync(path) && statSync(path).size === 0)
+        throw Object.assign(new Error("empty"), { empty: true });
       this.db = this.open(path, opts.check ?? true);
     } catch (e) {
-      const oldLayout = isOldLayout(e);
-      if (!isCorruption(e) && !oldLayout) throw e;
-      // Never delete a damaged outbox: move it aside, keep what reads, carry on in a fresh file. A
-      // file of an older layout takes the same path: its rows, seqs and links carry over.
-      salvage = quarantineAndSalvage(path, new Date(), oldLayout ? "old-layout" : "corrupt");
+      if ((e as { empty?: boolean }).empty) {
+        why = "empty";
+        salvage = quarantineAndSalvage(path, new Date(), why);
+        salvage.errors.push("the outbox file was empty (zero-length): every stream head was lost");
+      } else {
+        const oldLayout = isOldLayout(e);
+        if (!isCorruption(e) && !oldLayout) throw e;
+        // Never delete a damaged outbox: move it aside, keep what reads, carry on in a fresh file. A
+        // file of an older layout takes the same path: its rows, seqs and links carry over.
+        why = oldLayout ? "old-layout" : "corrupt";
+        salvage = quarantineAndSalvage(path, new Date(), why);
+      }
       this.db = this.open(path, false);
     }
     const owner = this.db.prepare("SELECT value FROM meta WHERE key='device'").get() as
@@ -198,8 +210,14 @@ export class SqliteOutbox implements Outbox {
     this.newKind = this.db.prepare("INSERT INTO kinds(kind) VALUES (?)");
     if (salvage) {
       const restored = this.restore(salvage);
-      const { records, gaps, ...rest } = salvage;
-      this.recovery = { ...rest, records: restored, gaps: gaps.length };
+      this.recovery = {
+        quarantined: salvage.quarantined,
+        why,
+        heads: salvage.heads.length,
+        records: restored,
+        gaps: salvage.gaps.length,
+        errors: salvage.errors,
+      };
     }
     this.loadState();
   }
@@ -407,14 +425,27 @@ export class SqliteOutbox implements Outbox {
       }
       canonicals[i] = canonicalBody(it.kind, it.body);
     }
-    this.makeRoom(items, canonicals);
+    const refused = this.makeRoom(items, canonicals);
+    const kept = refused?.size ? items.filter((_, i) => !refused.has(i)) : items;
+    const keptCanonicals = refused?.size ? canonicals.filter((_, i) => !refused.has(i)) : canonicals;
     const full = opts.durable === "full";
     if (full) this.db.pragma("synchronous = FULL");
+    let refs: AppendedRef[];
     try {
-      return this.appendTx(items, canonicals);
+      refs = kept.length ? this.appendTx(kept, keptCanonicals) : [];
     } finally {
       if (full) this.db.pragma("synchronous = NORMAL");
     }
+    if (refused?.size) {
+      this.refused += refused.size;
+      const { quota, minFreeDisk } = this.opts;
+      // The caller learns what was kept (details.appended) and what was refused.
+      throw ERR_OUTBOX_FULL(
+        `outbox full (${this.totalBytes} bytes pending, quota ${quota ?? "none"}, ${this.freeDisk} bytes free, floor ${minFreeDisk ?? "none"}): ${refused.size} of ${items.length} record(s) refused${refs.length ? `, ${refs.length} kept` : ""}`,
+        { appended: refs, refused: refused.size },
+      );
+    }
+    return refs;
   }
 
   private readonly appendTx = (items: AppendInput[], canonicals: string[]): AppendedRef[] => {
@@ -685,7 +716,7 @@ export class SqliteOutbox implements Outbox {
    * floor. When only never-evict data is left the outbox is full: telemetry and media are refused
    * (BL_OUTBOX_FULL), evidence is still taken until the free-disk floor, alarms always.
    */
-  private makeRoom(items: AppendInput[], canonicals: string[]) {
+  private makeRoom(items: AppendInput[], canonicals: string[]): Set<number> | undefined {
     const { quota, minFreeDisk } = this.opts;
     if (quota === undefined && minFreeDisk === undefined) return;
     const incoming = canonicals.reduce((n, c) => n + c.length + 64, 0);
@@ -707,15 +738,14 @@ export class SqliteOutbox implements Outbox {
     const belowFloor = minFreeDisk !== undefined && this.freeDisk - incoming < minFreeDisk;
     this.setFull(overQuota || belowFloor);
     if (!overQuota && !belowFloor) return;
-    const worst = Math.max(...items.map((it) => priorityOf(it.kind)));
-    const best = Math.min(...items.map((it) => priorityOf(it.kind)));
-    const refuse = worst >= PRIORITY.telemetry || (belowFloor && best > PRIORITY.alarm) ? items.length : 0;
-    if (refuse) {
-      this.refused += refuse;
-      throw ERR_OUTBOX_FULL(
-        `outbox full (${this.totalBytes} bytes pending, quota ${quota ?? "none"}, ${this.freeDisk} bytes free, floor ${minFreeDisk ?? "none"}): ${items.length} record(s) refused`,
-      );
+    // Refused alone: telemetry and media over quota, everything but alarms below the disk floor.
+    // Evidence and alarms in the same call are kept (they are never refused for quota).
+    const refused = new Set<number>();
+    for (let i = 0; i < items.length; i++) {
+      const p = priorityOf(items[i]!.kind);
+      if (p >= PRIORITY.telemetry || (belowFloor && p > PRIORITY.alarm)) refused.add(i);
     }
+    return refused;
   }
 
   private evict(need: number) {
