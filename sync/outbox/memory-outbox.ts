@@ -1,7 +1,7 @@
-import { ERR_BAD_RECORD } from "../../core/errors.ts";
 import { genesis, linkFromColumns } from "../chain.ts";
 import { noColumns } from "../codec.ts";
-import { bodyIssue, canonicalBody, isKind, PRIORITY, priorityOf } from "../kinds.ts";
+import { PRIORITY, priorityOf } from "../kinds.ts";
+import { canonicalItems } from "./canonical-items.ts";
 import type {
   AppendedRef,
   AppendInput,
@@ -50,27 +50,7 @@ export class MemoryOutbox implements Outbox {
   ) {}
 
   append(items: AppendInput[]): AppendedRef[] {
-    // Checked whole before anything is stored: a bad item leaves the chain where it was.
-    const canonicals = items.map((it) => {
-      const t = it.t;
-      if (
-        !Number.isSafeInteger(t?.wall) ||
-        !Number.isSafeInteger(t.mono) ||
-        typeof t.boot !== "string" ||
-        typeof t.synced !== "boolean"
-      )
-        throw ERR_BAD_RECORD(
-          `${it.stream}: capture time must be {wall: integer ms, boot: string, mono: integer ms, synced: boolean}`,
-        );
-      if (this.opts.validate ?? true) {
-        const issue = bodyIssue(it.kind, it.body);
-        if (issue !== null)
-          throw ERR_BAD_RECORD(
-            isKind(it.kind) ? `${it.stream}: ${issue}` : `${issue} for stream ${it.stream}`,
-          );
-      }
-      return canonicalBody(it.kind, it.body);
-    });
+    const canonicals = canonicalItems(items, this.opts.validate ?? true);
     return items.map((it, i) => {
       let s = this.streams.get(it.stream);
       if (!s) {
