@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { requireTool } from "../../test/helpers/tools.ts";
 import { CameraHub, type Frame } from "../camera-types.ts";
-import { RecordingContext } from "../common/test-context.ts";
+import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { simCameraConfigSchema, simCameraDriver } from "../sim-camera/index.ts";
 import { renderPen } from "../sim-camera/synthetic.ts";
 import { cameraConfigSchema } from "./config.ts";

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { sleep } from "../common/backoff.ts";
-import { RecordingContext } from "../common/test-context.ts";
+import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { resolveHeaderChip } from "./chip-base.ts";
 import { gpioConfigSchema } from "./config.ts";
 import { type OnoffCtor, onoffBinding } from "./onoff-binding.ts";

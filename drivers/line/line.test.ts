@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { requireTool } from "../../test/helpers/tools.ts";
 import { sleep } from "../common/backoff.ts";
 import { openPtyPair } from "../common/pty-pair.ts";
-import { RecordingContext } from "../common/test-context.ts";
+import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { lineConfigSchema } from "./config.ts";
 import { parseLine } from "./parse.ts";
 import { LineSource } from "./source.ts";

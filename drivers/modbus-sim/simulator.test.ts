@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { requireTool } from "../../test/helpers/tools.ts";
-import { RecordingContext } from "../common/test-context.ts";
+import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { modbusSourceSchema } from "../modbus/config.ts";
 import { ModbusSource } from "../modbus/source.ts";
 import { startModbusBarnSimulator } from "./simulator.ts";

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireTool } from "../../test/helpers/tools.ts";
 import { openPtyPair, type PtyPair } from "../common/pty-pair.ts";
-import { RecordingContext } from "../common/test-context.ts";
+import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { type SlaveProcess, startSlaveProcess } from "../modbus-sim/slave-process.ts";
 import { modbusSourceSchema } from "./config.ts";
 import { ModbusSource } from "./source.ts";
