@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { type ModelPackage, modelPackage } from "../../sync/model-package.ts";
 import { ERR_MODEL_PACKAGE } from "../errors.ts";
 

@@ -41,7 +41,7 @@ const builtins = new Set(builtinModules);
 const packageOf = (spec: string) =>
   spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
 /** The edges a rule forbids, as "file -> import" lines. */
-export function violations(files: string[]): string[] {
+function violations(files: string[]): string[] {
   const bad: string[] = [];
   for (const f of files) {
     if (exempt(f)) continue;
