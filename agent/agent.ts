@@ -1,19 +1,22 @@
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { canonicalBytes } from "../core/canonical.ts";
 import { acceleratedClock, type Clock, systemClock } from "../core/clock.ts";
-import { type KeyPair, loadOrCreateKey, publicKeyFromB64, signBytes } from "../core/keys.ts";
+import { type KeyPair, loadOrCreateKey, signBytes } from "../core/keys.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { CameraHub } from "../drivers/camera-types.ts";
+import { ERR_DRIVER_UNKNOWN } from "../drivers/errors.ts";
 import { driverByName } from "../drivers/registry.ts";
 import type { AlarmInput, Reading, Source, SourceContext } from "../drivers/types.ts";
 import { ERR_OUTBOX_FULL } from "../sync/errors.ts";
 import { classOf, isKind, kinds } from "../sync/kinds.ts";
-import { Link } from "../sync/link.ts";
+import { Link, type LinkOptions } from "../sync/link.ts";
 import type { Command } from "../sync/messages.ts";
-import { SqliteOutbox, type StorageEvent } from "../sync/outbox/sqlite-outbox.ts";
+import { SqliteOutbox } from "../sync/outbox/sqlite-outbox.ts";
+import type { Outbox, StorageEvent } from "../sync/outbox/types.ts";
 import type { AgentConfig } from "./config.ts";
+import { linkOptionsFrom } from "./link-options.ts";
 import { registerModelCommands } from "./model-rollout.ts";
+import { recoveryNotice, type StorageNotice, storageNotice } from "./storage-alarms.ts";
 
 export type CommandHandler = (cmd: Command, agent: Agent) => void | Promise<void>;
 
@@ -23,6 +26,32 @@ export interface AgentCounters {
   alarms: number;
   driverEvents: Record<string, number>;
 }
+
+/** What the agent needs of its link (sync/link.ts; unit tests pass a fake). */
+export type AgentLink = Pick<Link, "start" | "stop" | "kick" | "reconnectNow" | "drained" | "stats">;
+
+/**
+ * The parts the agent builds at start, replaceable (unit tests pass an in-memory outbox and a fake
+ * link; the defaults are the SQLite outbox in `dataDir` and the MQTT link).
+ */
+export interface AgentParts {
+  openOutbox?: (config: AgentConfig, onStorage: (e: StorageEvent) => void) => Outbox;
+  createLink?: (opts: LinkOptions) => AgentLink;
+}
+
+/** The outbox on SQLite in the data dir, as the agent runs it. */
+export const sqliteOutboxFor = (c: AgentConfig, onStorage: (e: StorageEvent) => void): Outbox =>
+  new SqliteOutbox(join(c.dataDir, "outbox.db"), c.device, {
+    // emit() validates every body against its kind and is the only way in: not twice.
+    validate: false,
+    quota: c.outbox.quota,
+    minFreeDisk: c.outbox.minFreeDisk,
+    onStorage,
+  });
+
+/** The start-up steps in order; each is a method of the agent and testable alone. */
+export const START_STEPS = ["key", "outbox", "recovery", "link", "sources", "seal"] as const;
+export type StartStep = (typeof START_STEPS)[number];
 
 /**
  * The edge runtime: sources → outbox (durable) → link (MQTT). It owns the device key, stamps capture
@@ -37,18 +66,21 @@ export class Agent {
   /** Latest value per stream and the last alarms raised: the gateway page shows them (agent/http). */
   readonly latest = new Map<string, { kind: string; body: unknown; t: number; source: string }>();
   readonly recentAlarms: Array<AlarmInput & { t: number }> = [];
-  outbox!: SqliteOutbox;
-  link!: Link;
+  outbox!: Outbox;
+  link!: AgentLink;
   key!: KeyPair & { created: boolean };
+  /** The start-up steps done so far, in order (stop() undoes what they started). */
+  readonly started: StartStep[] = [];
   private readonly sources: Source[] = [];
   private readonly abort = new AbortController();
   private readonly alarmState = new Map<string, boolean>();
   private readonly commandHandlers = new Map<string, CommandHandler>();
+  private readonly parts: Required<AgentParts>;
   private sealTimer?: NodeJS.Timeout;
 
   constructor(
     readonly config: AgentConfig,
-    opts: { log?: Logger; clock?: Clock } = {},
+    opts: { log?: Logger; clock?: Clock; parts?: AgentParts } = {},
   ) {
     this.log = opts.log ?? silentLogger;
     this.clock =
@@ -60,7 +92,11 @@ export class Agent {
             config.clock.origin ? Date.parse(config.clock.origin) : Date.now(),
           )
         : systemClock(config.clock.synced));
-    this.onCommand("sync.now", () => this.link.kick(0));
+    this.parts = {
+      openOutbox: opts.parts?.openOutbox ?? sqliteOutboxFor,
+      createLink: opts.parts?.createLink ?? ((o) => new Link(o)),
+    };
+    this.onCommand("sync.now", () => this.link?.kick(0));
     this.onCommand("seal.now", () => this.seal());
     registerModelCommands(this, () => this.sources);
   }
@@ -69,69 +105,78 @@ export class Agent {
     this.commandHandlers.set(name, handler);
   }
 
+  /** Runs the start-up steps in order (START_STEPS); a failing step's error names it. */
   async start(): Promise<void> {
-    const c = this.config;
-    this.key = loadOrCreateKey(join(c.dataDir, "device.key"));
+    for (const step of START_STEPS) {
+      await this.runStep(step);
+      this.started.push(step);
+    }
+  }
+
+  /** One start-up step (start() runs them all; tests run them one by one). */
+  async runStep(step: StartStep): Promise<void> {
+    switch (step) {
+      case "key":
+        return this.startKey();
+      case "outbox":
+        return this.startOutbox();
+      case "recovery":
+        return this.startRecovery();
+      case "link":
+        return this.startLink();
+      case "sources":
+        return this.startSources();
+      case "seal":
+        return this.startSeal();
+    }
+  }
+
+  private startKey() {
+    this.key = loadOrCreateKey(join(this.config.dataDir, "device.key"));
     if (this.key.created)
       this.log.info({ publicKey: this.key.publicKeyB64 }, "created the device key; register it in the cloud");
-    this.outbox = new SqliteOutbox(join(c.dataDir, "outbox.db"), c.device, {
-      // emit() validates every body against its kind and is the only way in: not twice.
-      validate: false,
-      quota: c.outbox.quota,
-      minFreeDisk: c.outbox.minFreeDisk,
-      onStorage: (e) => queueMicrotask(() => this.onStorage(e)),
-    });
+  }
+
+  private startOutbox() {
+    this.outbox = this.parts.openOutbox(this.config, (e) =>
+      queueMicrotask(() => this.notice(storageNotice(e))),
+    );
+  }
+
+  /**
+   * A quarantined outbox is an alarm (evidence: it reaches the lender). It is appended before the
+   * link exists and goes with the first batch once the link connects.
+   */
+  private startRecovery() {
     const rec = this.outbox.recovery;
-    if (rec) {
-      const detail = { quarantined: rec.quarantined, records: rec.records, errors: rec.errors.slice(0, 5) };
-      // An older layout moved aside is an upgrade, not damage: say so, and don't cry wolf.
-      const migrated = rec.quarantined.includes(".old-layout-");
-      if (migrated) this.log.info(detail, "outbox of an older layout carried over into a fresh file");
-      else
-        this.log.error(detail, "the outbox was corrupt: quarantined, salvaged, continuing in a fresh file");
-      this.raise({
-        code: migrated ? "outbox.migrated" : "outbox.corrupt",
-        severity: migrated ? "info" : "critical",
-        subject: "outbox",
-        active: true,
-        message: `outbox ${migrated ? "moved aside" : "quarantined"} as ${rec.quarantined}; ${rec.records} pending records carried over`,
-        detail,
-      });
-    }
-    this.link = new Link({
-      url: c.cloud.mqtt.url,
-      device: c.device,
-      outbox: this.outbox,
-      deviceKey: this.key,
-      cloudKey: publicKeyFromB64(c.cloud.publicKey),
-      clock: this.clock,
-      log: this.log.child({ part: "link" }),
-      mqtt: {
-        username: c.cloud.mqtt.username,
-        password: c.cloud.mqtt.password,
-        keepalive: Math.round(c.cloud.mqtt.keepalive / 1000),
-        ...(c.cloud.mqtt.caFile ? { ca: readFileSync(c.cloud.mqtt.caFile) } : {}),
-        ...(c.cloud.mqtt.certFile ? { cert: readFileSync(c.cloud.mqtt.certFile) } : {}),
-        ...(c.cloud.mqtt.keyFile ? { key: readFileSync(c.cloud.mqtt.keyFile) } : {}),
-      },
-      batch: { maxRecords: c.sync.batchMaxRecords, maxBytes: c.sync.batchMaxBytes, lingerMs: c.sync.linger },
-      window: c.sync.window,
-      ackTimeoutMs: c.sync.ackTimeout,
-      compression: c.sync.compression,
-      dailyBudget: c.sync.dailyBudget,
-      reconnect: { baseMs: c.sync.reconnectBase, capMs: c.sync.reconnectCap },
-      firstSight: (id) => this.outbox.firstSight(id),
-      onCommand: (cmd) => this.runCommand(cmd),
-    });
+    if (rec) this.notice(recoveryNotice(rec));
+  }
+
+  private startLink() {
+    this.link = this.parts.createLink(
+      linkOptionsFrom(this.config, {
+        outbox: this.outbox,
+        deviceKey: this.key,
+        clock: this.clock,
+        log: this.log.child({ part: "link" }),
+        onCommand: (cmd) => this.runCommand(cmd),
+      }),
+    );
     this.link.start();
-    for (const sc of c.sources) {
+  }
+
+  private async startSources() {
+    for (const sc of this.config.sources) {
       const def = driverByName(sc.driver);
-      if (!def) throw new Error(`unknown driver ${sc.driver}`);
+      if (!def) throw ERR_DRIVER_UNKNOWN(`unknown driver '${sc.driver}' (see barnlink drivers list)`);
       const src = def.create(sc, { cameras: this.cameras } as never);
       this.sources.push(src);
       await src.start(this.sourceContext(src.name));
     }
-    this.sealTimer = setInterval(() => this.seal(), c.sealInterval);
+  }
+
+  private startSeal() {
+    this.sealTimer = setInterval(() => this.seal(), this.config.sealInterval);
     this.sealTimer.unref();
   }
 
@@ -166,20 +211,27 @@ export class Agent {
     const durable = good.some((g) => classOf(g.kind) !== "telemetry" && classOf(g.kind) !== "media")
       ? "full"
       : "normal";
+    let stored = good;
     try {
       this.outbox.append(good, { durable });
     } catch (e) {
-      // Full: the outbox counted and refused them (docs/durability.md); the storage alarm is raised.
+      // Full: the outbox refused readings and media (evidence and alarms in the same call are kept:
+      // details.appended names them), counted them, and the storage alarm is raised (docs/durability.md).
       if (!ERR_OUTBOX_FULL.is(e)) throw e;
       this.log.warn({ source, records: good.length }, e.message);
-      return;
+      const kept = new Set(
+        ((e.details as { appended?: Array<{ stream: string }> })?.appended ?? []).map((r) => r.stream),
+      );
+      // A stream holds one kind: its items were all kept or all refused.
+      stored = good.filter((g) => kept.has(g.stream));
+      if (stored.length === 0) return;
     }
-    this.counters.appended += good.length;
-    for (const g of good) this.latest.set(g.stream, { kind: g.kind, body: g.body, t: g.t.wall, source });
+    this.counters.appended += stored.length;
+    for (const g of stored) this.latest.set(g.stream, { kind: g.kind, body: g.body, t: g.t.wall, source });
     const dock = this.config.sync.reconnectOn;
     if (
       dock &&
-      good.some(
+      stored.some(
         (g) =>
           g.kind === "event" &&
           (g.body as { input?: string; state?: unknown }).input === dock &&
@@ -187,42 +239,15 @@ export class Agent {
       )
     ) {
       // Docked: Wi-Fi is back, so upload now rather than after the reconnect backoff.
-      this.link.reconnectNow();
+      this.link?.reconnectNow();
     }
-    this.link.kick();
+    // No link yet during start-up (the recovery alarm): the link sends it once connected.
+    this.link?.kick();
   }
 
-  private onStorage(e: StorageEvent) {
-    if (e.type === "evicted") {
-      this.log.warn({ ranges: e.ranges }, "outbox over quota: evicted the oldest evictable records");
-      return;
-    }
-    if (e.type === "damaged") {
-      // Stored records no longer match their chain (altered or damaged on disk): that stream is held,
-      // nothing derived from it is signed or sent; the rows stay in the outbox for inspection.
-      this.log.error(
-        { stream: e.stream, why: e.message },
-        "outbox stream held: records fail their chain check",
-      );
-      this.raise({
-        code: "outbox.damaged",
-        severity: "critical",
-        subject: e.stream,
-        active: true,
-        message: `stream ${e.stream} held, not sent: ${e.message}`,
-      });
-      return;
-    }
-    this.raise({
-      code: "outbox.full",
-      severity: "critical",
-      subject: "outbox",
-      active: e.active,
-      message: e.active
-        ? "outbox full of never-evict data: telemetry and media refused, evidence kept down to the disk floor"
-        : "outbox has room again",
-      detail: { pendingBytes: e.pendingBytes, freeDisk: e.freeDisk },
-    });
+  private notice(n: StorageNotice) {
+    this.log[n.level](n.log, n.message);
+    if (n.alarm) this.raise(n.alarm);
   }
 
   private badReading(source: string, r: Reading, why: string) {
@@ -307,7 +332,7 @@ export class Agent {
     return {
       device: this.config.device,
       streams: this.outbox.status(),
-      link: { ...this.link.stats },
+      link: { ...this.link?.stats },
       counters: this.counters,
     };
   }

@@ -38,7 +38,7 @@ export function agentConfigSchema() {
         ackTimeout: duration().default(30_000),
         compression: z.enum(["brotli", "deflate", "none"]).default("brotli"),
         reconnectBase: duration().default(1000),
-        reconnectCap: duration().default(120_000),
+        reconnectCap: duration().default(5000),
         /** Metered links: bytes per 24 h for telemetry and media (alarms and evidence are exempt); unset = unlimited. */
         dailyBudget: bytes().optional(),
         /**

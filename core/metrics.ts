@@ -1,21 +1,67 @@
-import { Counter, Gauge, Registry } from "prom-client";
-
 /**
  * Prometheus helpers shared by the agent and the cloud. Both expose figures they already keep
  * (link stats, ingest counters, database rows), so metrics are read at scrape time through
- * `collect` callbacks instead of being incremented on every hot path.
+ * `collect` callbacks instead of being incremented on every hot path. The text exposition format
+ * (0.0.4, https://prometheus.io/docs/instrumenting/exposition_formats/) is written here: core/ may
+ * not import prom-client (core/README.md), and a gateway is lighter without it.
  */
 export const METRIC_PREFIX = "barnlink_";
 export const PROM_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+type Labels = Record<string, string | number>;
+type Sample = { labels?: Labels; value: number };
+
+interface Metric {
+  name: string;
+  help: string;
+  type: "gauge" | "counter";
+  labelNames: string[];
+  read: () => Sample[] | Promise<Sample[]>;
+}
+
+const escapeHelp = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+const escapeLabel = (s: string) => s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');
+const number = (v: number) => (v === Infinity ? "+Inf" : v === -Infinity ? "-Inf" : String(v));
+
+/** The metrics of one process (what prom-client's Registry did for us: collect and write the text). */
+export class Registry {
+  private readonly list: Metric[] = [];
+  private defaults: Record<string, string> = {};
+  readonly contentType = PROM_CONTENT_TYPE;
+
+  setDefaultLabels(labels: Record<string, string>): void {
+    this.defaults = { ...labels };
+  }
+
+  register(m: Metric): void {
+    if (this.list.some((x) => x.name === m.name)) throw new Error(`metric ${m.name} registered twice`);
+    this.list.push(m);
+  }
+
+  async metrics(): Promise<string> {
+    const out: string[] = [];
+    for (const m of this.list) {
+      out.push(`# HELP ${m.name} ${escapeHelp(m.help)}`, `# TYPE ${m.name} ${m.type}`);
+      let samples = (await m.read()).filter((s) => m.type === "gauge" || s.value > 0);
+      // A metric without labels always has its one sample (0 until set), as prom-client wrote it.
+      if (samples.length === 0 && m.labelNames.length === 0) samples = [{ value: 0 }];
+      for (const s of samples) {
+        const labels = { ...(s.labels ?? {}), ...this.defaults };
+        const text = Object.entries(labels)
+          .map(([k, v]) => `${k}="${escapeLabel(String(v))}"`)
+          .join(",");
+        out.push(`${m.name}${text ? `{${text}}` : ""} ${number(s.value)}`);
+      }
+    }
+    return `${out.join("\n")}\n`;
+  }
+}
 
 export function newRegistry(labels: Record<string, string> = {}): Registry {
   const r = new Registry();
   r.setDefaultLabels(labels);
   return r;
 }
-
-type Labels = Record<string, string | number>;
-type Sample = { labels?: Labels; value: number };
 
 /** A gauge whose samples come from a function at scrape time. */
 export function gaugeFrom(
@@ -25,16 +71,7 @@ export function gaugeFrom(
   labelNames: string[],
   read: () => Sample[] | Promise<Sample[]>,
 ): void {
-  new Gauge({
-    name: METRIC_PREFIX + name,
-    help,
-    labelNames,
-    registers: [reg],
-    async collect() {
-      this.reset();
-      for (const s of await read()) this.set(s.labels ?? {}, s.value);
-    },
-  });
+  reg.register({ name: METRIC_PREFIX + name, help, type: "gauge", labelNames, read });
 }
 
 /**
@@ -48,16 +85,7 @@ export function counterFrom(
   labelNames: string[],
   read: () => Sample[] | Promise<Sample[]>,
 ): void {
-  new Counter({
-    name: METRIC_PREFIX + name,
-    help,
-    labelNames,
-    registers: [reg],
-    async collect() {
-      this.reset();
-      for (const s of await read()) if (s.value > 0) this.inc(s.labels ?? {}, s.value);
-    },
-  });
+  reg.register({ name: METRIC_PREFIX + name, help, type: "counter", labelNames, read });
 }
 
 /**

@@ -1,20 +1,17 @@
 import type { KeyObject } from "node:crypto";
-import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import mqtt, { type IClientOptions, type MqttClient, UniqueMessageIdProvider } from "mqtt";
 import type { Clock } from "../core/clock.ts";
 import type { KeyPair } from "../core/keys.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { Backoff } from "./backoff.ts";
-import { signHead } from "./chain.ts";
-import { type Compression, encodeBatch, noColumns, type OutgoingBatch } from "./codec.ts";
-import { PRIORITY } from "./kinds.ts";
-import { type Command, verifyAck, verifyCommand } from "./messages.ts";
-import { gapKey, type Outbox, type PendingItem } from "./outbox/types.ts";
+import type { Compression } from "./codec.ts";
+import { buildBatch, DailyBudget, expired, type InFlight, SendCursors } from "./link-window.ts";
+import type { Command } from "./messages.ts";
+import { createMqttClient, type LinkClient, type MqttConnectOptions } from "./mqtt-client.ts";
+import { type AckContext, onAck } from "./on-ack.ts";
+import { type CommandContext, onCommand } from "./on-command.ts";
+import type { Outbox } from "./outbox/types.ts";
 import { ackTopic, cmdTopic, stateTopic, upTopic } from "./topics.ts";
-
-/** What an in-flight batch keeps of its runs: their ranges, not their records. */
-const NO_COLUMNS = noColumns();
 
 export interface LinkOptions {
   url: string;
@@ -24,10 +21,12 @@ export interface LinkOptions {
   cloudKey: KeyObject;
   clock: Clock;
   log?: Logger;
-  mqtt?: Pick<
-    IClientOptions,
-    "username" | "password" | "ca" | "cert" | "key" | "rejectUnauthorized" | "keepalive"
-  >;
+  mqtt?: MqttConnectOptions;
+  /**
+   * Makes the MQTT client (default: createMqttClient in sync/mqtt-client.ts with `url`, `device` and
+   * `mqtt`). Unit tests pass a FakeMqttClient.
+   */
+  client?: () => LinkClient;
   batch?: { maxRecords?: number; maxBytes?: number; lingerMs?: number };
   /** Batches published and not yet acknowledged, at most. */
   window?: number;
@@ -40,17 +39,6 @@ export interface LinkOptions {
   firstSight?: (id: string) => boolean;
   /** Metered links: bytes per 24 h (monotonic) for telemetry and media; alarms and evidence are exempt. */
   dailyBudget?: number;
-}
-
-interface InFlight {
-  id: string;
-  frame: Buffer;
-  items: PendingItem[];
-  sentAt: number;
-  attempts: number;
-  records: number;
-  /** Counted against the daily budget (it carries telemetry or media). */
-  metered: boolean;
 }
 
 export interface LinkStats {
@@ -76,13 +64,11 @@ export interface LinkStats {
  * queued messages). Unacknowledged batches go again after `ackTimeoutMs`; the cloud de-duplicates.
  */
 export class Link extends EventEmitter {
-  private client?: MqttClient;
+  private client?: LinkClient;
   private readonly inflight = new Map<string, InFlight>();
-  /** Highest seq per stream already put in a batch (in flight or acked) since start. */
-  private readonly cursors = new Map<string, number>();
-  /** Gaps put in a batch since start (a gap may cover records already in flight, so not by cursor). */
-  private readonly gapsSent = new Set<string>();
-  private budgetWindowStart = 0;
+  /** What has been put in a batch (in flight or acked) since start. */
+  private readonly cursors = new SendCursors();
+  private readonly budget: DailyBudget;
   private readonly backoff: Backoff;
   private readonly log: Logger;
   private readonly maxRecords: number;
@@ -114,32 +100,18 @@ export class Link extends EventEmitter {
   constructor(private readonly opts: LinkOptions) {
     super();
     this.log = opts.log ?? silentLogger;
-    this.backoff = new Backoff(opts.reconnect?.baseMs ?? 1000, opts.reconnect?.capMs ?? 120_000);
+    this.backoff = new Backoff(opts.reconnect?.baseMs ?? 1000, opts.reconnect?.capMs ?? 5000);
     this.maxRecords = opts.batch?.maxRecords ?? 2000;
     this.maxBytes = opts.batch?.maxBytes ?? 256 * 1024;
     this.lingerMs = opts.batch?.lingerMs ?? 500;
     this.window = opts.window ?? 8;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 30_000;
+    this.budget = new DailyBudget(opts.dailyBudget);
   }
 
   start(): void {
-    const { device } = this.opts;
-    const client = mqtt.connect(this.opts.url, {
-      clientId: `barnlink-${device}`,
-      clean: false,
-      reconnectPeriod: 0,
-      connectTimeout: 15_000,
-      queueQoSZero: false,
-      // 16-bit packet ids must never collide however large the backlog [MQTT-2.3.1-2].
-      messageIdProvider: new UniqueMessageIdProvider(),
-      will: {
-        topic: stateTopic(device),
-        payload: Buffer.from(JSON.stringify({ state: "offline" })),
-        qos: 1,
-        retain: true,
-      },
-      ...this.opts.mqtt,
-    });
+    const o = this.opts;
+    const client: LinkClient = o.client ? o.client() : createMqttClient(o.url, o.device, o.mqtt);
     this.client = client;
     client.on("connect", () => this.onConnect());
     client.on("close", () => this.onClose());
@@ -211,21 +183,17 @@ export class Link extends EventEmitter {
     this.pumping = true;
     try {
       while (this.inflight.size < this.window) {
+        const maxPriority = this.budget.allowed(this.opts.clock.mono());
+        this.stats.budgetUsed = this.budget.used;
         const items = this.opts.outbox.pending(
-          { maxRecords: this.maxRecords, maxBytes: this.maxBytes, maxPriority: this.priorityAllowed() },
-          this.cursors,
-          this.gapsSent,
+          { maxRecords: this.maxRecords, maxBytes: this.maxBytes, maxPriority },
+          this.cursors.seqs,
+          this.cursors.gaps,
         );
         if (items.length === 0) break;
-        const f = this.build(items);
+        const f = buildBatch(items, this.opts);
         this.inflight.set(f.id, f);
-        for (const it of items) {
-          if (it.type === "gap") {
-            this.gapsSent.add(gapKey(it.stream, it.from));
-            continue;
-          }
-          if (it.last > (this.cursors.get(it.stream) ?? 0)) this.cursors.set(it.stream, it.last);
-        }
+        this.cursors.advance(items);
         this.send(f, false);
       }
     } catch (e) {
@@ -236,59 +204,6 @@ export class Link extends EventEmitter {
     }
   }
 
-  private build(items: PendingItem[]): InFlight {
-    const { device, deviceKey } = this.opts;
-    const segments: OutgoingBatch["segments"] = items.map((it) => {
-      const end = it.type === "gap" ? it.to : it.last;
-      const head = { hash: it.hash, sig: signHead(deviceKey.privateKey, device, it.stream, end, it.hash) };
-      if (it.type === "gap") {
-        return {
-          type: "gap",
-          stream: it.stream,
-          from: it.from,
-          to: it.to,
-          reason: it.reason,
-          prev: it.prev,
-          head,
-        };
-      }
-      return {
-        type: "stored",
-        stream: it.stream,
-        first: it.first,
-        prev: it.prev,
-        columns: it.columns,
-        head,
-      };
-    });
-    const batch: OutgoingBatch = {
-      device,
-      id: randomBytes(16).toString("hex"),
-      sentAt: this.opts.clock.now().wall,
-      segments,
-    };
-    const frame = encodeBatch(batch, this.opts.compression ?? "brotli");
-    const records = items.reduce((n, it) => n + (it.type === "records" ? it.columns.body.length : 0), 0);
-    const metered = items.some((it) => it.type === "records" && it.priority >= PRIORITY.telemetry);
-    // The frame is all that is resent; keep only each run's range (for a rewind), not its records.
-    const kept = items.map(
-      (it): PendingItem => (it.type === "records" ? { ...it, columns: NO_COLUMNS } : it),
-    );
-    return { id: batch.id, frame, items: kept, sentAt: 0, attempts: 0, records, metered };
-  }
-
-  /** Over the daily budget only alarms and evidence go; the window is 24 h of monotonic time. */
-  private priorityAllowed(): number {
-    const budget = this.opts.dailyBudget;
-    if (budget === undefined) return PRIORITY.media;
-    const now = this.opts.clock.mono();
-    if (now - this.budgetWindowStart >= 86_400_000) {
-      this.budgetWindowStart = now;
-      this.stats.budgetUsed = 0;
-    }
-    return this.stats.budgetUsed >= budget ? PRIORITY.evidence : PRIORITY.media;
-  }
-
   private send(f: InFlight, resend: boolean) {
     if (!this.client || !this.stats.connected) return;
     f.sentAt = this.opts.clock.mono();
@@ -296,7 +211,8 @@ export class Link extends EventEmitter {
     if (resend) this.stats.batchesResent++;
     else this.stats.batchesSent++;
     this.stats.bytesSent += f.frame.length;
-    if (f.metered) this.stats.budgetUsed += f.frame.length;
+    this.budget.spend(f);
+    this.stats.budgetUsed = this.budget.used;
     this.client.publish(upTopic(this.opts.device), f.frame, { qos: 1 }, (err) => {
       if (err) this.log.debug({ err: err.message, batch: f.id }, "publish failed; will resend");
     });
@@ -304,89 +220,47 @@ export class Link extends EventEmitter {
 
   private resendExpired() {
     if (!this.stats.connected) return;
-    const now = this.opts.clock.mono();
-    for (const f of this.inflight.values()) {
-      if (now - f.sentAt >= this.ackTimeoutMs) {
-        this.log.info({ batch: f.id, attempts: f.attempts }, "no ack in time; resending");
-        this.send(f, true);
-      }
+    for (const f of expired(this.inflight.values(), this.opts.clock.mono(), this.ackTimeoutMs)) {
+      this.log.info({ batch: f.id, attempts: f.attempts }, "no ack in time; resending");
+      this.send(f, true);
     }
   }
 
+  /** One handler per incoming message type (on-ack.ts, on-command.ts), each with a narrow context. */
   private onMessage(topic: string, payload: Buffer) {
-    const { device, cloudKey } = this.opts;
-    if (topic === ackTopic(device)) {
-      const v = verifyAck(cloudKey, payload, device);
-      if (!v.ok) {
-        this.stats.forgedAcks++;
-        this.log.warn({ reason: v.reason }, "ignored an ack that does not verify");
-        this.emit("forged-ack", v.reason);
-        return;
-      }
-      const ack = v.msg;
-      const f = this.inflight.get(ack.batch);
-      if (ack.status === "committed") {
-        let n = 0;
-        for (const s of ack.segments) {
-          const d = this.opts.outbox.acknowledge(s.stream, s.from, s.to, Buffer.from(s.hash, "hex"));
-          if (d < 0)
-            this.log.warn({ stream: s.stream, to: s.to }, "ack names a link we do not hold; ignored");
-          else n += d;
-        }
-        this.stats.recordsAcked += n;
-        this.stats.batchesAcked++;
-        this.stats.lastAckAt = this.opts.clock.now().wall;
-        this.inflight.delete(ack.batch);
-        this.emit("acked", { batch: ack.batch, records: n });
-      } else {
-        this.stats.batchesRejected++;
-        this.log.error(
-          { batch: ack.batch, code: ack.code, reason: ack.reason },
-          "cloud rejected a batch; will retry later",
-        );
-        this.emit("rejected", ack);
-        if (f) {
-          // Refused as not chaining: our stored records may have been altered on disk. The outbox
-          // re-checks them and holds a stream that fails (its alarm says so) instead of resending it.
-          if (ack.code === "BL_CHAIN_BROKEN")
-            for (const it of f.items)
-              if (it.type === "records" && this.opts.outbox.check?.(it.stream, it.first, it.last) === false)
-                this.log.error({ stream: it.stream }, "stored records fail their chain: stream held");
-          this.inflight.delete(ack.batch);
-          // Rewind so the records are sent again after a pause; they are never dropped here.
-          for (const it of f.items) {
-            if (it.type === "gap") {
-              this.gapsSent.delete(gapKey(it.stream, it.from));
-              continue;
-            }
-            const cur = this.cursors.get(it.stream) ?? 0;
-            if (cur >= it.first) this.cursors.set(it.stream, it.first - 1);
-          }
-          setTimeout(() => this.kick(0), Math.min(this.ackTimeoutMs, 60_000)).unref();
-        }
-      }
-      this.stats.inFlight = this.inflight.size;
-      this.kick(0);
-      return;
-    }
-    if (topic === cmdTopic(device)) {
-      const v = verifyCommand(cloudKey, payload, device);
-      if (!v.ok) {
-        this.stats.forgedCommands++;
-        this.log.warn({ reason: v.reason }, "ignored a command that does not verify");
-        return;
-      }
-      const cmd = v.msg;
-      const now = this.opts.clock.now();
-      if (now.synced && cmd.expires < now.wall) {
-        this.log.warn({ id: cmd.id }, "ignored an expired command");
-        return;
-      }
-      if (this.opts.firstSight && !this.opts.firstSight(cmd.id)) return;
-      Promise.resolve(this.opts.onCommand?.(cmd)).catch((e) =>
-        this.log.error({ id: cmd.id, err: (e as Error).message }, "command failed"),
-      );
-    }
+    if (topic === ackTopic(this.opts.device)) onAck(this.ackContext, payload);
+    else if (topic === cmdTopic(this.opts.device)) onCommand(this.commandContext, payload);
+  }
+
+  private get ackContext(): AckContext {
+    return {
+      device: this.opts.device,
+      cloudKey: this.opts.cloudKey,
+      outbox: this.opts.outbox,
+      clock: this.opts.clock,
+      log: this.opts.log ?? silentLogger,
+      stats: this.stats,
+      inflight: this.inflight,
+      cursors: this.cursors,
+      retryAfterMs: Math.min(this.opts.ackTimeoutMs ?? 30_000, 60_000),
+      kickAfter: (ms) => {
+        if (ms === 0) this.kick(0);
+        else setTimeout(() => this.kick(0), ms).unref();
+      },
+      emit: (event, arg) => this.emit(event, arg),
+    };
+  }
+
+  private get commandContext(): CommandContext {
+    return {
+      device: this.opts.device,
+      cloudKey: this.opts.cloudKey,
+      clock: this.opts.clock,
+      log: this.opts.log ?? silentLogger,
+      stats: this.stats,
+      firstSight: this.opts.firstSight,
+      onCommand: this.opts.onCommand,
+    };
   }
 
   /** Resolves once nothing is pending or in flight, or after `timeoutMs` (false). */

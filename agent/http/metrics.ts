@@ -1,7 +1,6 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import type { Registry } from "prom-client";
-import { counterFrom, driverCounters, gaugeFrom, newRegistry } from "../../core/metrics.ts";
+import { counterFrom, driverCounters, gaugeFrom, newRegistry, type Registry } from "../../core/metrics.ts";
 import type { Agent } from "../agent.ts";
 
 /**

@@ -2,8 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ERR_NOT_FOUND, ERR_VALIDATION } from "../../core/errors.ts";
-import { encodeModelPackage } from "../../models/rollout/package.ts";
-import { signModel } from "../../models/rollout/sign.ts";
+import { encodeModelPackage, signModel } from "../../sync/model-package.ts";
 import type { CloudContext } from "../context.ts";
 
 export interface PublishedModel {

@@ -1,8 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { silentLogger } from "../../core/log.ts";
+import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { sleep } from "../common/backoff.ts";
-import { RecordingContext } from "../common/test-context.ts";
 import { ERR_MODBUS_EXCEPTION, ERR_MODBUS_TIMEOUT } from "../errors.ts";
 import { type FaultKind, ModbusBus } from "./bus.ts";
 import { decodeWords, encodeWords } from "./codec.ts";

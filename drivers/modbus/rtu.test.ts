@@ -1,9 +1,9 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { requireTool } from "../../test/helpers/tools.ts";
 import { openPtyPair, type PtyPair } from "../common/pty-pair.ts";
-import { RecordingContext } from "../common/test-context.ts";
 import { type SlaveProcess, startSlaveProcess } from "../modbus-sim/slave-process.ts";
 import { modbusSourceSchema } from "./config.ts";
 import { ModbusSource } from "./source.ts";

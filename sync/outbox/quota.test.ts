@@ -128,3 +128,37 @@ describe("outbox quota and eviction", () => {
     again.close();
   });
 });
+
+describe("a full outbox and a call that mixes classes", () => {
+  it("keeps the evidence and alarms of the call, refuses only its readings, and says which", () => {
+    const ob = new SqliteOutbox(join(tmpDir(), "o.db"), "barn-1", { quota: 20_000 });
+    for (let i = 1; i <= 200; i++) ob.append([census(i)]);
+    const alarm = {
+      stream: "alarms",
+      kind: "alarm",
+      body: { code: "x", severity: "critical", subject: "s", active: true, message: "m" },
+      t: t(1),
+    };
+    let err: unknown;
+    try {
+      ob.append([reading(1), census(201), reading(2), alarm]);
+    } catch (e) {
+      err = e;
+    }
+    expect(ERR_OUTBOX_FULL.is(err)).toBe(true);
+    const details = (
+      err as { details: { appended: Array<{ stream: string; seq: number }>; refused: number } }
+    ).details;
+    expect(details.refused).toBe(2);
+    expect(details.appended.map((r) => [r.stream, r.seq])).toEqual([
+      ["census", 201],
+      ["alarms", 1],
+    ]);
+    expect(ob.refused).toBe(2);
+    const st = Object.fromEntries(ob.status().map((s) => [s.stream, s]));
+    expect(st.census).toMatchObject({ lastSeq: 201 });
+    expect(st.alarms).toMatchObject({ lastSeq: 1 });
+    expect(st["env.temperature"]).toBeUndefined();
+    ob.close();
+  });
+});

@@ -2,6 +2,7 @@ import { existsSync, renameSync } from "node:fs";
 import Database from "better-sqlite3";
 import { linkFromColumns } from "../chain.ts";
 import { priorityOf } from "../kinds.ts";
+import { salvagePages } from "./page-salvage.ts";
 
 /** SQLite result codes that mean the file itself is damaged, not that it is busy or full. */
 export function isCorruption(e: unknown): boolean {
@@ -54,12 +55,7 @@ export interface Salvage {
  * and the cloud never sees a reused seq with other content), then records page by page, skipping
  * pages that fail. Greengrass's disk spooler deletes the database here; we do not.
  */
-export function quarantineAndSalvage(path: string, now = new Date(), why = "corrupt"): Salvage {
-  const stamp = now.toISOString().replace(/[:.]/g, "-");
-  const quarantined = `${path}.${why}-${stamp}`;
-  for (const suffix of ["", "-wal", "-shm"]) {
-    if (existsSync(path + suffix)) renameSync(path + suffix, quarantined + suffix);
-  }
+function readSalvage(quarantined: string): Salvage {
   const out: Salvage = { quarantined, heads: [], records: [], gaps: [], errors: [] };
   let db: Database.Database;
   try {
@@ -199,6 +195,36 @@ export function quarantineAndSalvage(path: string, now = new Date(), why = "corr
     db.close();
   }
   return out;
+}
+
+/**
+ * Moves a damaged outbox aside and salvages it: through SQLite first (readSalvage), and where that
+ * fails anywhere (a destroyed header, a truncated file, damaged pages) page by page as well
+ * (page-salvage.ts), keeping whichever read more.
+ */
+export function quarantineAndSalvage(path: string, now = new Date(), why = "corrupt"): Salvage {
+  const stamp = now.toISOString().replace(/[:.]/g, "-");
+  const quarantined = `${path}.${why}-${stamp}`;
+  for (const suffix of ["", "-wal", "-shm"]) {
+    if (existsSync(path + suffix)) renameSync(path + suffix, quarantined + suffix);
+  }
+  const out = readSalvage(quarantined);
+  if (out.errors.length === 0 || why === "old-layout" || !existsSync(quarantined)) return out;
+  let pages: ReturnType<typeof salvagePages>;
+  try {
+    pages = salvagePages(quarantined);
+  } catch (e) {
+    out.errors.push(`page-level salvage: ${(e as Error).message}`);
+    return out;
+  }
+  if (pages.records.length + pages.heads.length <= out.records.length + out.heads.length) return out;
+  return {
+    quarantined,
+    heads: pages.heads,
+    records: pages.records,
+    gaps: pages.gaps,
+    errors: [...out.errors, ...pages.errors],
+  };
 }
 
 /**

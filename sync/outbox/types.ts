@@ -1,5 +1,6 @@
 import type { CaptureTime } from "../../core/clock.ts";
 import type { RecordColumns } from "../codec.ts";
+import type { EvictedRange } from "./evict.ts";
 
 /** What a source hands the outbox. */
 export interface AppendInput {
@@ -54,6 +55,27 @@ export interface StreamStatus {
   damaged?: string;
 }
 
+/** What an outbox tells its owner about its storage (the agent turns these into alarms). */
+export type StorageEvent =
+  | { type: "full"; active: boolean; pendingBytes: number; freeDisk: number }
+  | { type: "evicted"; ranges: EvictedRange[] }
+  | { type: "damaged"; stream: string; message: string };
+
+/** Set when an outbox started from a quarantined file (corrupt, empty, or of an older layout). */
+export interface OutboxRecovery {
+  /** Where the damaged file was moved (it is never deleted). */
+  quarantined: string;
+  /** Why: `corrupt`, `empty` (a zero-length file: every head lost) or `old-layout` (an upgrade). */
+  why: string;
+  /** Stream heads read back from the file (streams continue where they were). */
+  heads: number;
+  /** Pending records carried over into the fresh file. */
+  records: number;
+  gaps: number;
+  /** Tables or pages that could not be read, and how the file was read (`.recover`, header repair). */
+  errors: string[];
+}
+
 export interface BatchLimits {
   maxRecords: number;
   maxBytes: number;
@@ -83,6 +105,10 @@ export interface Outbox {
   check?(stream: string, from: number, to: number): boolean;
   heads(): Array<{ stream: string; seq: number; hash: Buffer }>;
   status(): StreamStatus[];
+  /** True the first time a command id is seen; remembered as long as the outbox, so a replay is ignored. */
+  firstSight(id: string, at?: number): boolean;
+  /** Set when this outbox started from a quarantined file: the agent raises an alarm. */
+  readonly recovery?: OutboxRecovery;
   close(): void;
 }
 

@@ -4,6 +4,7 @@ import { agentConfigSchema } from "../../agent/config.ts";
 import { registerDevice } from "../../cloud/devices.ts";
 import { generateKeyPair } from "../../core/keys.ts";
 import { type Batch, decodeBatch, encodeBatch } from "../../sync/codec.ts";
+import type { SqliteOutbox } from "../../sync/outbox/sqlite-outbox.ts";
 import { batchOf, StreamWriter } from "../../sync/stream-writer.ts";
 import { upTopic } from "../../sync/topics.ts";
 import { type Stack, startStack, TEST_TOKEN, uniqueDevice, until } from "../helpers/stack.ts";
@@ -88,7 +89,7 @@ describe("store and forward (aedes, SQLite)", () => {
     // Someone edits a reading in the outbox file while the gateway is offline. The first batch ends
     // at 999 (census goes first): its head is recomputed from the link stored at 960 and checked up to
     // the one stored at 1024, across the edited row.
-    agent.outbox.db
+    (agent.outbox as SqliteOutbox).db
       .prepare(
         "UPDATE records SET body = ? WHERE seq = 1000 AND sid = (SELECT sid FROM streams WHERE stream = 'env.temperature')",
       )
@@ -127,7 +128,7 @@ describe("store and forward (aedes, SQLite)", () => {
     agent.emit([census(1)]);
     // Row 500 lies inside the first batch (1..1500, both ends stored links): the head the agent signs
     // is the one computed at append time, so the cloud's recomputation over the edited row fails.
-    agent.outbox.db
+    (agent.outbox as SqliteOutbox).db
       .prepare(
         "UPDATE records SET body = ? WHERE seq = 500 AND sid = (SELECT sid FROM streams WHERE stream = 'env.temperature')",
       )

@@ -9,6 +9,7 @@ import { registerDevice } from "../../cloud/devices.ts";
 import { type CloudHandle, startCloud } from "../../cloud/service.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { freshDb, MOSQUITTO_URL, PG_URL, tmpDir } from "./services.ts";
+import { waitFor } from "./wait-for.ts";
 
 export const TEST_TOKEN = "test-admin-token-0123456789";
 export const AUDITOR_TOKEN = "test-auditor-token-0123456789";
@@ -84,16 +85,11 @@ export function uniqueDevice(prefix = "dev"): string {
   return `${prefix}-${randomBytes(4).toString("hex")}`;
 }
 
-export async function until<T>(
+/** waitFor (test/helpers/wait-for.ts) with the older argument order; fails after `timeoutMs`. */
+export function until<T>(
   fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 20_000,
+  timeoutMs = 60_000,
   what = "condition",
 ): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(fn, what, { timeoutMs, intervalMs: 50 });
 }

@@ -1,8 +1,8 @@
 import { systemClock } from "../../core/clock.ts";
 import { silentLogger } from "../../core/log.ts";
+import { sleep } from "../../drivers/common/backoff.ts";
+import type { AlarmInput, Reading, SourceContext } from "../../drivers/types.ts";
 import { kinds } from "../../sync/kinds.ts";
-import type { AlarmInput, Reading, SourceContext } from "../types.ts";
-import { sleep } from "./backoff.ts";
 
 /**
  * A SourceContext that records what a source does, for tests and the probe command. Every emitted
