@@ -46,6 +46,7 @@ function setup(absent: string[] = []) {
     qr: true,
     unknownAfter: 1,
     visitGapMs: 3000,
+    visitSimilarity: threshold - 0.25,
     censusWindowMs: DAY,
     unseenDays: 2,
   };
