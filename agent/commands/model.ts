@@ -6,6 +6,7 @@ import { loadConfigFile } from "../../core/config.ts";
 import { ERR_USAGE } from "../../core/errors.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { createLogger } from "../../core/log.ts";
+import { adaptModel } from "../../models/adapt.ts";
 import { claimCheck, enrol, modelEval, modelSynth, modelTrain } from "../../models/cli.ts";
 import type { SkippedImage } from "../../models/embed/image-folder.ts";
 import { currentModel, installModel, rollbackModel } from "../../models/rollout/install.ts";
@@ -135,6 +136,84 @@ export const modelTrainCmd: CommandSpec = {
     });
     reportSkipped(r.skipped);
     out(`model ${r.version} written to ${r.dir}`);
+    return 0;
+  },
+};
+
+const adaptUsage = [
+  "barnlink model adapt --herd DIR --out DIR [options]",
+  "  fine-tunes the base model on this herd's labelled frames, validates on each pig's late frames,",
+  "  and refuses [BL_MODEL_WORSE] a model that identifies fewer of them than the current one.",
+  "  --herd DIR          the herd's labelled frames, DIR/<pigId>/*.jpg (file-name order = time order)",
+  "  --out DIR           parent directory; the model goes to OUT/<version>/",
+  "  --base MODEL_DIR    model to adapt (default: the shipped base model)",
+  "  --current MODEL_DIR model the farm uses now, to beat (default: --base)",
+  "  --holdout X         share of each pig's frames, the last ones, held out (default 0.33)",
+  "  --epochs N  --batch N  --lr X  --margin X  --scale X  --seed N   training (defaults 20, 32, 0.001, 0.3, 16, 1)",
+  "  --shots N           enrolment shots per pig for the validation figures (default 5)",
+  "  --version V         version name (default pigface-herd-<timestamp>)",
+  "  --publish --config CLOUD.yaml   sign and store it for rollout (POST /api/v1/models/{v}/rollout)",
+  "  --quiet             no progress on stderr",
+].join("\n");
+export const modelAdaptCmd: CommandSpec = {
+  name: "model adapt",
+  summary:
+    "Herd adaptation: fine-tune on this herd's frames, validate on late frames, publish only if better",
+  usage: adaptUsage,
+  async run(argv) {
+    const a = args(
+      argv,
+      {
+        herd: { type: "string" },
+        out: { type: "string" },
+        base: { type: "string" },
+        current: { type: "string" },
+        holdout: { type: "string" },
+        epochs: { type: "string" },
+        batch: { type: "string" },
+        lr: { type: "string" },
+        margin: { type: "string" },
+        scale: { type: "string" },
+        seed: { type: "string" },
+        shots: { type: "string" },
+        version: { type: "string" },
+        publish: { type: "boolean" },
+        config: { type: "string", short: "c" },
+        quiet: { type: "boolean" },
+      },
+      adaptUsage,
+    );
+    const v = a.values;
+    const cfg = v.publish
+      ? loadConfigFile(need(v.config, "--config CLOUD.yaml (with --publish)", adaptUsage), cloudConfigSchema)
+      : undefined;
+    const r = await adaptModel({
+      herd: need(v.herd, "--herd DIR", adaptUsage),
+      out: need(v.out, "--out DIR", adaptUsage),
+      base: v.base,
+      current: v.current,
+      holdout: num(v.holdout, "--holdout", 0.05, 0.8),
+      epochs: int(v.epochs, "--epochs"),
+      batch: int(v.batch, "--batch"),
+      lr: num(v.lr, "--lr", 1e-6, 1),
+      margin: num(v.margin, "--margin", 0, 1),
+      scale: num(v.scale, "--scale", 1, 128),
+      seed: int(v.seed, "--seed"),
+      shots: int(v.shots, "--shots"),
+      version: v.version,
+      progress: !v.quiet,
+      log: log(),
+    });
+    reportSkipped(r.skipped);
+    const h = r.card.herd;
+    const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+    out(
+      `model ${r.version} written to ${r.dir} in ${(r.ms / 1000).toFixed(0)} s: late frames identified ${pct(h.adapted.identificationRate)} (current ${h.currentModel}: ${pct(h.current.identificationRate)}), rank-1 ${pct(h.adapted.rank1)}, TAR @ FAR 1% ${pct(h.adapted.tarAtFar)}`,
+    );
+    if (cfg) {
+      const p = publishModel({ key: loadOrCreateKey(cfg.keyFile) }, r.dir, cfg.modelsDir, r.version);
+      out(`published ${p.version} (${p.bytes} bytes, sha256 ${p.sha256}) as ${p.file}`);
+    }
     return 0;
   },
 };
@@ -350,6 +429,7 @@ function modelGroupUsage(): string {
 
 export const modelCommands: CommandSpec[] = [
   modelGroupCmd,
+  modelAdaptCmd,
   modelSynthCmd,
   modelTrainCmd,
   modelEvalCmd,

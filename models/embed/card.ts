@@ -32,7 +32,7 @@ export interface ModelCard {
     initFrom?: string;
   };
   /** Open-set metrics on pigs held out of training (or the training pigs when too few). */
-  metrics: EvalMetrics & { on: "held-out pigs" | "training pigs" };
+  metrics: EvalMetrics & { on: "held-out pigs" | "training pigs" | "herd late frames" };
   /** Default rejection threshold (cosine) for the gallery, calibrated at metrics.far. */
   threshold: number;
   files: Record<string, string>;

@@ -13,6 +13,13 @@ export interface EvalOptions {
   enrolShare?: number;
   /** Share of each animal's frames (last by frame order) that are probes. */
   probeShare?: number;
+  /** These animals (class indices) are the never-enrolled ones, instead of a random `unknownFraction`. */
+  unknown?: number[];
+  /**
+   * Whether the enrolment pool's frames that are not shots calibrate the threshold (default true).
+   * False when the model was trained on the pool (herd adaptation): its scores there are optimistic.
+   */
+  poolCalibrates?: boolean;
 }
 
 export interface EvalMetrics {
@@ -78,8 +85,10 @@ export function evaluateEmbeddings(
     labels.map((_, i) => i),
     r,
   );
-  const nUnknown = Math.round(labels.length * (o.unknownFraction ?? 0.3));
-  const unknown = new Set(order.slice(0, nUnknown));
+  const unknown = new Set(
+    o.unknown ?? order.slice(0, Math.round(labels.length * (o.unknownFraction ?? 0.3))),
+  );
+  const nUnknown = unknown.size;
   const byClass = labels.map(() => [] as number[]);
   for (let i = 0; i < y.length; i++) byClass[y[i]!]!.push(i);
   const g = new TemplateMatrix(dim);
@@ -97,7 +106,8 @@ export function evaluateEmbeddings(
     const nPool = Math.max(1, Math.min(n - nProbe, Math.ceil(n * (o.enrolShare ?? 1 / 3))));
     const pool = shuffle(imgs.slice(0, nPool), r);
     for (const i of pool.slice(0, per)) g.add(labels[c]!, emb.subarray(i * dim, (i + 1) * dim));
-    calib.push(...pool.slice(per), ...imgs.slice(nPool, n - nProbe));
+    if (o.poolCalibrates ?? true) calib.push(...pool.slice(per));
+    calib.push(...imgs.slice(nPool, n - nProbe));
     probes.push(...imgs.slice(n - nProbe));
   }
   const vec = (i: number) => emb.subarray(i * dim, (i + 1) * dim);
