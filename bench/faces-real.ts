@@ -31,7 +31,7 @@ export const DEV_SET = join(
   process.env.FACES_DEV_SET ?? resolve(import.meta.dirname, "../../shared/datasets/cattle-faces-dev"),
   "images",
 );
-const ENROL = 0.5;
+const ENROL = Number(process.env.FACES_REAL_ENROL ?? 0.5);
 const PROBE = 1 / 3;
 
 function unknownAnimals(n: number, seed: number): number[] {

@@ -13,7 +13,7 @@ const herd = tmpPath("herd");
 beforeAll(async () => {
   await ensureRuntime({ prefer: "wasm" });
   await generateDataset({ dir: herd, pigs: 8, perPig: 9, seed: 41 });
-});
+}, 600_000);
 
 describe("herd adaptation (model adapt)", () => {
   it("fine-tunes on the herd's early frames and beats the current model on its late frames", async () => {
@@ -28,7 +28,7 @@ describe("herd adaptation (model adapt)", () => {
     expect(card.herd.adapted.identificationRate).toBeGreaterThanOrEqual(card.herd.current.identificationRate);
     expect(card.herd.adapted.rank1).toBeGreaterThan(card.herd.current.rank1);
     expect(card.threshold).toBe(card.herd.adapted.threshold);
-  });
+  }, 600_000);
 
   it("refuses a model worse than the current one (BL_MODEL_WORSE) and writes nothing", async () => {
     const base = await tinyModelDir("untrained-2");
@@ -46,5 +46,5 @@ describe("herd adaptation (model adapt)", () => {
       }),
     ).rejects.toMatchObject({ code: "BL_MODEL_WORSE" });
     expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
-  });
+  }, 600_000);
 });

@@ -68,5 +68,5 @@ describe("barnlink model (CLI)", () => {
     expect(j).toMatchObject({ far: 0.01, enrolled: 7, unknownPigs: 3, galleryImages: 14, skipped: [] });
     for (const k of ["rank1", "rank5", "tarAtFar", "identificationRate", "unknownRejection", "threshold"])
       expect(typeof j[k]).toBe("number");
-  });
+  }, 600_000);
 });
