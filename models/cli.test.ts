@@ -17,7 +17,7 @@ describe("CLI functions", () => {
     const { pigs } = await modelSynth({ out: data, pigs: 5, perPig: 4, seed: 8, progress: false });
     expect(pigs).toHaveLength(5);
     const gallery = join(dir, "g.db");
-    expect(await enrol({ gallery, data })).toEqual({ pigs: 5, templates: 20 });
+    expect(await enrol({ gallery, data })).toEqual({ pigs: 5, templates: 20, skipped: [] });
     const photo = join(dir, "dead.jpg");
     writeFileSync(
       photo,

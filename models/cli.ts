@@ -4,8 +4,8 @@ import type { Logger } from "../core/log.ts";
 import { type ClaimEvidence, checkClaim } from "./claims.ts";
 import { readCard } from "./embed/card.ts";
 import { type Embedder, loadEmbedder } from "./embed/embedder.ts";
-import { listImageFolder } from "./embed/image-folder.ts";
-import { decodeFace } from "./embed/preprocess.ts";
+import { listImageFolder, type SkippedImage, skipOf } from "./embed/image-folder.ts";
+import { decodeEnrolmentFace } from "./embed/preprocess.ts";
 import { ERR_MODEL_DATA } from "./errors.ts";
 import { Gallery } from "./gallery/gallery.ts";
 import { resolveModelDir } from "./pipeline/model-dir.ts";
@@ -50,25 +50,33 @@ async function open(model: string | undefined, galleryPath: string, log?: Logger
   return { emb, gallery, threshold: readCard(dir)?.threshold ?? 0.6 };
 }
 
+/** Enrols one pig from the photos that decode and pass the quality gate; the others are skipped. */
 async function enrolFiles(
   emb: Embedder,
   g: Gallery,
   pig: string,
   files: string[],
   now: number,
+  skipped: SkippedImage[],
 ): Promise<number> {
   const templates = [];
   for (const f of files) {
-    const crop = await decodeFace(f, emb.size);
-    templates.push({ vec: emb.embed(crop, 1), crop });
+    try {
+      const crop = await decodeEnrolmentFace(f, emb.size);
+      templates.push({ vec: emb.embed(crop, 1), crop });
+    } catch (e) {
+      skipped.push(skipOf(f, e));
+    }
   }
-  g.enrol(pig, templates, "cli", now);
+  if (templates.length > 0) g.enrol(pig, templates, "cli", now);
   return templates.length;
 }
 
 /**
- * `barnlink faces enrol`: enrols one pig from labelled face photos (`pig` + `images`), or every
- * pig of a labelled folder (`data`: DIR/<pigId>/*.jpg).
+ * `barnlink model enrol`: enrols one pig from labelled face photos (`pig` + `images`), or every
+ * pig of a labelled folder (`data`: DIR/<pigId>/*.jpg). A photo that does not decode or fails the
+ * quality gate is skipped and reported (path and code); the run goes on. A pig none of whose photos
+ * is usable is not enrolled (and is in `skipped` through its photos).
  */
 export async function enrol(o: {
   gallery: string;
@@ -78,7 +86,7 @@ export async function enrol(o: {
   data?: string;
   now?: number;
   log?: Logger;
-}): Promise<{ pigs: number; templates: number }> {
+}): Promise<{ pigs: number; templates: number; skipped: SkippedImage[] }> {
   const { emb, gallery } = await open(o.model, o.gallery, o.log);
   const now = o.now ?? Date.now();
   try {
@@ -89,8 +97,14 @@ export async function enrol(o: {
       throw ERR_MODEL_DATA("enrol needs --pig ID with images, or --data DIR/<pigId>/*.jpg");
     }
     let templates = 0;
-    for (const j of jobs) templates += await enrolFiles(emb, gallery, j.pig, j.files, now);
-    return { pigs: jobs.length, templates };
+    let pigs = 0;
+    const skipped: SkippedImage[] = [];
+    for (const j of jobs) {
+      const n = await enrolFiles(emb, gallery, j.pig, j.files, now, skipped);
+      templates += n;
+      if (n > 0) pigs++;
+    }
+    return { pigs, templates, skipped };
   } finally {
     gallery.close();
     emb.dispose();

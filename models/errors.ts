@@ -37,3 +37,18 @@ export const ERR_MODEL_GALLERY = defineError(
   409,
   "The gallery's templates were made by a model with another embedding size; re-enrol.",
 );
+export const ERR_FACE_DECODE = defineError(
+  "BL_FACE_DECODE",
+  422,
+  "An image file could not be decoded (truncated, corrupt or not an image); it was skipped.",
+);
+export const ERR_FACE_QUALITY = defineError(
+  "BL_FACE_QUALITY",
+  422,
+  "A face photo failed the quality gate (too small, blurred, too dark or bright); it was not used.",
+);
+export const ERR_MODEL_WORSE = defineError(
+  "BL_MODEL_WORSE",
+  409,
+  "A herd-adapted model scored worse than the current one on the herd's held-out frames; it was not published.",
+);

@@ -1,9 +1,10 @@
 import { existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { Logger } from "../core/log.ts";
+import { lightAugment, strongAugment } from "./embed/augment.ts";
 import { type ModelCard, sha256File, writeCard } from "./embed/card.ts";
 import { Embedder, loadEmbedder, saveNetwork } from "./embed/embedder.ts";
-import { loadImageFolder } from "./embed/image-folder.ts";
+import { loadImageFolder, type SkippedImage } from "./embed/image-folder.ts";
 import { subsetClasses } from "./embed/subset.ts";
 import { trainEmbedder } from "./embed/train.ts";
 import { ERR_MODEL_DATA } from "./errors.ts";
@@ -27,6 +28,12 @@ export interface ModelTrainOptions {
   init?: string;
   /** Share of animals held out of training for validation and threshold calibration. */
   validation?: number;
+  /** Embedding size of a new network (default 64; ignored with `init`). */
+  dim?: number;
+  /** "strong" (default: zoom, rotation, crop jitter, grey/infrared) or "light" (shift and gain only). */
+  augment?: "strong" | "light";
+  /** Enrolment shots per validation animal for the card's figures (default 3). */
+  shots?: number;
   version?: string;
   progress?: boolean;
   log?: Logger;
@@ -36,6 +43,7 @@ export interface ModelTrainResult {
   dir: string;
   version: string;
   card: ModelCard;
+  skipped: SkippedImage[];
 }
 
 const stamp = () => new Date().toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
@@ -73,21 +81,48 @@ export async function modelTrain(o: ModelTrainOptions): Promise<ModelTrainResult
     show,
   );
   let steps = 0;
+  const t0 = Date.now();
+  const evalSet = nVal > 0 ? subsetClasses(set, valIdx) : set;
+  const evalOpts = { seed: o.seed, galleryPerPig: o.shots };
+  const validation: number[] = [];
+  let lastVal = "";
   const res = trainEmbedder(train, {
     epochs,
     batch,
     lr,
+    dim: o.dim,
     margin: o.margin,
     scale: o.scale,
     seed: o.seed,
     init: init?.net,
-    onStep: (p) => bar.update(++steps, `epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(3)}`),
+    augment: o.augment === "light" ? lightAugment : strongAugment,
+    onStep: (p) => bar.update(++steps, `epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(3)}${lastVal}`),
+    onEpoch: (p) => {
+      // a validation figure per epoch: rank-1 on the held-out animals' late frames
+      const e = new Embedder(p.net, set.size).embedMany(evalSet.pixels, evalSet.y.length);
+      const m = evaluateEmbeddings(
+        e,
+        p.net.outputs[0]!.shape[1] as number,
+        evalSet.y,
+        evalSet.labels,
+        evalOpts,
+      );
+      validation.push(m.rank1);
+      const left = ((Date.now() - t0) / (p.epoch + 1)) * (epochs - p.epoch - 1);
+      lastVal = ` · val rank-1 ${(m.rank1 * 100).toFixed(1)}%`;
+      o.log?.info(
+        { epoch: p.epoch + 1, loss: p.loss, valRank1: m.rank1, etaS: Math.round(left / 1000) },
+        "epoch done",
+      );
+      if (!show) return;
+      process.stderr.write(
+        `epoch ${p.epoch + 1}/${epochs}: loss ${p.loss.toFixed(3)}, validation rank-1 ${(m.rank1 * 100).toFixed(1)}% (${nVal > 0 ? "held-out animals" : "training animals"}), about ${Math.round(left / 1000)} s left\n`,
+      );
+    },
   });
-  o.log?.info({ ms: Math.round(res.ms), backend: rt.backend, losses: res.losses }, "face model trained");
   const emb = new Embedder(res.net, set.size);
-  const evalSet = nVal > 0 ? subsetClasses(set, valIdx) : set;
   const e = emb.embedMany(evalSet.pixels, evalSet.y.length);
-  const metrics = evaluateEmbeddings(e, emb.dim, evalSet.y, evalSet.labels, { seed: o.seed });
+  const metrics = evaluateEmbeddings(e, emb.dim, evalSet.y, evalSet.labels, evalOpts);
   const version = o.version ?? `pigface-${stamp()}`;
   const dir = resolve(join(o.out, version));
   const tmp = `${dir}.tmp`;
@@ -107,8 +142,18 @@ export async function modelTrain(o: ModelTrainOptions): Promise<ModelTrainResult
       images: set.y.length,
       trainClasses: train.labels.length,
       validationClasses: nVal,
+      skipped: set.skipped.length,
     },
-    training: { epochs, batch, lr, ms: Math.round(res.ms), losses: res.losses, initFrom: init?.version },
+    training: {
+      epochs,
+      batch,
+      lr,
+      ms: Math.round(res.ms),
+      losses: res.losses,
+      validationRank1: validation,
+      augment: o.augment ?? "strong",
+      initFrom: init?.version,
+    },
     metrics: { ...metrics, on: nVal > 0 ? "held-out pigs" : "training pigs" },
     threshold: metrics.threshold,
     files: Object.fromEntries(files.map((f) => [f, sha256File(join(tmp, f))])),
@@ -117,5 +162,5 @@ export async function modelTrain(o: ModelTrainOptions): Promise<ModelTrainResult
   rmSync(dir, { recursive: true, force: true });
   renameSync(tmp, dir);
   emb.dispose();
-  return { dir, version, card };
+  return { dir, version, card, skipped: set.skipped };
 }

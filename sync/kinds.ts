@@ -56,6 +56,18 @@ export const kinds = {
       pigs: z.array(z.string().max(64)).optional(),
       unseen: z.array(z.string().max(64)).optional(),
       unknown: z.number().int().nonnegative().optional(),
+      /** method "faces": the matcher's threshold on this herd and what it buys (models/pipeline/threshold.ts). */
+      operatingPoint: z
+        .strictObject({
+          threshold: z.number(),
+          far: z.number(),
+          source: z.enum(["herd", "card"]),
+          identificationRate: z.number().nullable(),
+          unknownRejection: z.number().nullable(),
+          genuineScores: z.number().int().nonnegative(),
+          impostorScores: z.number().int().nonnegative(),
+        })
+        .optional(),
     }),
   },
   /** A feed delivery as declared (driver's note, supplier's delivery id). */

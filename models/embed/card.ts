@@ -11,10 +11,28 @@ export interface ModelCard {
   backend: string;
   input: { size: number; channels: 3; normalisation: "per-image standardisation" };
   embeddingDim: number;
-  data: { dir: string; classes: number; images: number; trainClasses: number; validationClasses: number };
-  training: { epochs: number; batch: number; lr: number; ms: number; losses: number[]; initFrom?: string };
+  data: {
+    dir: string;
+    classes: number;
+    images: number;
+    trainClasses: number;
+    validationClasses: number;
+    /** Images skipped (undecodable), listed on the CLI with path and code. */
+    skipped?: number;
+  };
+  training: {
+    epochs: number;
+    batch: number;
+    lr: number;
+    ms: number;
+    losses: number[];
+    /** Validation rank-1 after each epoch. */
+    validationRank1?: number[];
+    augment?: string;
+    initFrom?: string;
+  };
   /** Open-set metrics on pigs held out of training (or the training pigs when too few). */
-  metrics: EvalMetrics & { on: "held-out pigs" | "training pigs" };
+  metrics: EvalMetrics & { on: "held-out pigs" | "training pigs" | "herd late frames" };
   /** Default rejection threshold (cosine) for the gallery, calibrated at metrics.far. */
   threshold: number;
   files: Record<string, string>;
@@ -50,10 +68,11 @@ export function cardMarkdown(c: ModelCard): string {
     `## Metrics (${m.on}: ${m.enrolled} enrolled, ${m.unknownPigs} never enrolled)`,
     `| metric | value |`,
     `|---|---|`,
-    `| rank-1 | ${pct(m.rank1)} |`,
-    `| TAR @ FAR ${pct(m.far)} | ${pct(m.tarAtFar)} |`,
-    `| unknown-pig rejection | ${pct(m.unknownRejection)} |`,
-    `| threshold (cosine) | ${m.threshold.toFixed(4)} |`,
+    `| rank-1 / rank-5 | ${pct(m.rank1)} / ${pct(m.rank5 ?? 0)} |`,
+    `| verification TAR @ FAR ${pct(m.far)} | ${pct(m.tarAtFar)} |`,
+    `| threshold (calibrated on frames that are not probes) | ${m.threshold.toFixed(4)} |`,
+    `| identification rate at the threshold | ${pct(m.identificationRate ?? 0)} |`,
+    `| unknown-pig rejection at the threshold | ${pct(m.unknownRejection)} |`,
     "",
     "## Model",
     `- Input ${c.input.size}×${c.input.size} RGB, ${c.input.normalisation}; output ${c.embeddingDim}-d L2-normalised`,

@@ -30,7 +30,7 @@ describe("model train (brief) and eval", () => {
     expect(card.training.losses.at(-1)).toBeLessThan(card.training.losses[0]);
     const e = await modelEval({ data, model: r.dir, progress: false });
     expect(e.metrics.model).toBe("t1");
-    expect(e.metrics.rank1).toBeGreaterThan(0.3);
+    expect(e.metrics.rank1).toBeGreaterThan(0.2);
   });
 
   it("fine-tunes the shipped model (--init) and records where it started", async () => {

@@ -1,7 +1,7 @@
 import { ERR_MODEL_DATA } from "../errors.ts";
 import { rng } from "../synth/rng.ts";
 import * as tf from "../tf.ts";
-import { augment } from "./augment.ts";
+import { type AugmentOptions, augment, strongAugment } from "./augment.ts";
 import type { FaceSet } from "./image-folder.ts";
 import { buildNetwork, EMBED_DIM, l2normalise } from "./network.ts";
 
@@ -16,7 +16,11 @@ export interface TrainOptions {
   seed?: number;
   /** Fine-tune this network instead of starting from random weights. */
   init?: tf.LayersModel;
+  /** Augmentation strength (default strongAugment). */
+  augment?: AugmentOptions;
   onStep?: (p: { epoch: number; step: number; steps: number; loss: number }) => void;
+  /** After each epoch (a validation figure, a time estimate); `net` is the network being trained. */
+  onEpoch?: (p: { epoch: number; loss: number; net: tf.LayersModel }) => void;
 }
 
 export interface TrainResult {
@@ -55,6 +59,7 @@ export function trainEmbedder(set: FaceSet, o: TrainOptions): TrainResult {
   const losses: number[] = [];
   const order = Int32Array.from({ length: n }, (_, i) => i);
   const xb = new Float32Array(batch * per);
+  const aug = o.augment ?? strongAugment;
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     for (let i = n - 1; i > 0; i--) {
       const j = Math.floor(r() * (i + 1));
@@ -64,7 +69,7 @@ export function trainEmbedder(set: FaceSet, o: TrainOptions): TrainResult {
     for (let step = 0; step < steps; step++) {
       const idx = Array.from({ length: batch }, (_, k) => order[(step * batch + k) % n]!);
       for (const [k, im] of idx.entries())
-        augment(set.pixels.subarray(im * per, (im + 1) * per), set.size, r, xb, k * per);
+        augment(set.pixels.subarray(im * per, (im + 1) * per), set.size, r, xb, k * per, aug);
       // cosine decay: large steps first, then settle
       const done = (epoch * steps + step) / total;
       (opt as unknown as { learningRate: number }).learningRate =
@@ -92,6 +97,7 @@ export function trainEmbedder(set: FaceSet, o: TrainOptions): TrainResult {
       o.onStep?.({ epoch, step, steps, loss: v });
     }
     losses.push(sum / steps);
+    o.onEpoch?.({ epoch, loss: sum / steps, net });
   }
   centres.dispose();
   opt.dispose();

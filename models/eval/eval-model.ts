@@ -1,6 +1,6 @@
 import type { Logger } from "../../core/log.ts";
 import { loadEmbedder } from "../embed/embedder.ts";
-import { loadImageFolder } from "../embed/image-folder.ts";
+import { loadImageFolder, type SkippedImage } from "../embed/image-folder.ts";
 import { ERR_MODEL_DATA } from "../errors.ts";
 import { resolveModelDir } from "../pipeline/model-dir.ts";
 import { ProgressBar } from "../progress.ts";
@@ -11,6 +11,7 @@ export interface ModelEvalOptions {
   data: string;
   /** Model directory or models root; default: the shipped model. */
   model?: string;
+  /** Enrolment shots per animal (random by seed from its early frames); default 3. */
   galleryPerPig?: number;
   unknownFraction?: number;
   far?: number;
@@ -21,8 +22,9 @@ export interface ModelEvalOptions {
 
 export interface ModelEvalResult {
   metrics: EvalMetrics & { model: string; backend: string; msPerFace: number };
+  /** Images left out (undecodable), with path and code. */
+  skipped: SkippedImage[];
   table: string;
-  json: string;
 }
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
@@ -32,17 +34,22 @@ export function metricsTable(m: ModelEvalResult["metrics"]): string {
     ["model", m.model],
     ["backend", `${m.backend} (${m.msPerFace.toFixed(2)} ms/face)`],
     ["animals", `${m.pigs} (${m.enrolled} enrolled, ${m.unknownPigs} never enrolled)`],
-    ["gallery / queries", `${m.galleryImages} / ${m.queries} known + ${m.unknownQueries} unknown`],
-    ["rank-1", pct(m.rank1)],
-    [`TAR @ FAR ${pct(m.far)}`, pct(m.tarAtFar)],
-    ["unknown rejection", pct(m.unknownRejection)],
-    ["threshold (cosine)", m.threshold.toFixed(4)],
+    [
+      "gallery / probes",
+      `${m.galleryImages} shots / ${m.queries} late frames + ${m.unknownQueries} of unknown animals`,
+    ],
+    ["calibration frames", String(m.calibrationQueries)],
+    ["rank-1 / rank-5", `${pct(m.rank1)} / ${pct(m.rank5)}`],
+    [`verification TAR @ FAR ${pct(m.far)}`, pct(m.tarAtFar)],
+    ["threshold (calibrated, cosine)", m.threshold.toFixed(4)],
+    ["identification rate at threshold", pct(m.identificationRate)],
+    ["unknown rejection at threshold", pct(m.unknownRejection)],
   ];
   const w = Math.max(...rows.map((r) => r[0].length));
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join("\n");
 }
 
-/** `barnlink model eval`: open-set metrics of a model on a labelled folder, as a table and JSON. */
+/** `barnlink model eval`: open-set metrics of a model on a labelled folder (protocol: eval/metrics.ts). */
 export async function modelEval(o: ModelEvalOptions): Promise<ModelEvalResult> {
   const rt = await ensureRuntime({ log: o.log });
   const emb = await loadEmbedder(resolveModelDir(o.model));
@@ -71,5 +78,5 @@ export async function modelEval(o: ModelEvalOptions): Promise<ModelEvalResult> {
   const m = evaluateEmbeddings(vecs, emb.dim, set.y, set.labels, o);
   const metrics = { ...m, model: emb.version, backend: rt.backend, msPerFace };
   emb.dispose();
-  return { metrics, table: metricsTable(metrics), json: JSON.stringify(metrics) };
+  return { metrics, skipped: set.skipped, table: metricsTable(metrics) };
 }

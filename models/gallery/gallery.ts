@@ -139,6 +139,11 @@ export class Gallery {
     return this.matrix.pigCount >= 2 ? this.matrix.nonMateScores(sample) : [];
   }
 
+  /** Leave-one-out best same-pig scores of stored templates (see TemplateMatrix.mateScores). */
+  mateScores(sample = 500): number[] {
+    return this.matrix.mateScores(sample);
+  }
+
   match(vec: Float32Array, k = 5): Candidate[] {
     return this.matrix.match(vec, k);
   }

@@ -127,4 +127,27 @@ export class TemplateMatrix {
     }
     return out;
   }
+
+  /**
+   * For up to `sample` templates of pigs with 2+ templates (evenly spaced), the best score against
+   * another template of the same pig (leave one out): what the pig's own later frame scores.
+   */
+  mateScores(sample = 500): number[] {
+    const d = this.dim;
+    const step = Math.max(1, Math.floor(this.rows / sample));
+    const out: number[] = [];
+    for (let a = 0; a < this.rows; a += step) {
+      const pa = this.owner[a]!;
+      const oa = a * d;
+      let best = -2;
+      for (let r = 0, o = 0; r < this.rows; r++, o += d) {
+        if (r === a || this.owner[r] !== pa) continue;
+        let s = 0;
+        for (let j = 0; j < d; j++) s += this.data[o + j]! * this.data[oa + j]!;
+        if (s > best) best = s;
+      }
+      if (best > -2) out.push(best);
+    }
+    return out;
+  }
 }

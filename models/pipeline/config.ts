@@ -21,8 +21,9 @@ export const facesConfig = z.strictObject({
   /** SQLite file of the herd's templates and claims. */
   gallery: z.string().min(1),
   /**
-   * Rejection threshold (cosine). Default: the model card's (FAR 1% per search), raised to what
-   * the enrolled herd needs as it grows (pipeline/threshold.ts).
+   * Rejection threshold (cosine). Default: calibrated on the enrolled herd's own genuine and
+   * impostor scores at FAR 1% per search, re-calibrated as the gallery changes, up or down; the
+   * model card's until the gallery is big enough (pipeline/threshold.ts).
    */
   threshold: z.number().min(-1).max(1).optional(),
   refreshThreshold: z.number().min(-1).max(1).default(0.85),
@@ -35,6 +36,11 @@ export const facesConfig = z.strictObject({
   unknownAfter: z.number().int().min(1).default(2),
   /** Frames closer than this (real time) that resemble each other are one visit, fused. */
   visitGap: duration().default(3000),
+  /**
+   * Cosine to the previous frame a frame needs to continue a visit (tracking): deliberately below
+   * the match threshold. Default: the threshold minus 0.25 (measured on real faces: docs/pig-faces.md).
+   */
+  visitSimilarity: z.number().min(-1).max(1).optional(),
   censusWindow: duration().default(86_400_000),
   unseenDays: z.number().positive().default(3),
   backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]).default("auto"),

@@ -9,7 +9,7 @@ import { type FacesConfig, facesConfig } from "./config.ts";
 import { FacePipeline } from "./face-pipeline.ts";
 import { resolveModelDir } from "./model-dir.ts";
 import { startSyntheticFeeder } from "./synthetic-feeder.ts";
-import { herdThreshold } from "./threshold.ts";
+import { herdOperatingPoint, type OperatingPoint } from "./threshold.ts";
 
 export interface FacesStatus {
   backend: string | null;
@@ -97,12 +97,27 @@ export class FacesSource implements Source {
     this.modelDir = dir;
     const threshold = this.threshold();
     this.pipeline = new FacePipeline(next, this.gallery, this.pipelineOptions(threshold), ctx);
+    this.recalibrate();
     ctx.log.info({ model: next.version, dir, threshold, backend: this.rt?.backend }, "face model in use");
   }
 
-  /** The configured threshold, else the card's raised to what this herd's size needs. */
+  /** The configured threshold, else one calibrated on this herd's gallery (up or down from the card's). */
+  private operatingPoint(): OperatingPoint {
+    const op = herdOperatingPoint(this.cardThreshold, this.gallery!);
+    return this.c.threshold === undefined ? op : { ...op, threshold: this.c.threshold, source: "card" };
+  }
+
   private threshold(): number {
-    return this.c.threshold ?? herdThreshold(this.cardThreshold, this.gallery!);
+    return this.operatingPoint().threshold;
+  }
+
+  /** Re-calibrates on the gallery as it is now (templates enrolled, refreshed, capped). */
+  private recalibrate(): void {
+    if (!this.pipeline) return;
+    const op = this.operatingPoint();
+    this.pipeline.o.threshold = op.threshold;
+    this.pipeline.o.operatingPoint = op;
+    this.pipeline.o.visitSimilarity = this.c.visitSimilarity ?? op.threshold - 0.25;
   }
 
   private pipelineOptions(threshold: number) {
@@ -122,6 +137,7 @@ export class FacesSource implements Source {
       qr: c.qr,
       unknownAfter: c.unknownAfter,
       visitGapMs: c.visitGap,
+      visitSimilarity: c.visitSimilarity ?? threshold - 0.25,
       censusWindowMs: c.censusWindow,
       unseenDays: c.unseenDays,
     };
@@ -154,7 +170,7 @@ export class FacesSource implements Source {
       this.pipeline?.tick(ctx.clock.now().wall);
       if (ctx.clock.mono() - lastCheck >= this.c.modelCheck && !this.busy) {
         lastCheck = ctx.clock.mono();
-        if (this.pipeline) this.pipeline.o.threshold = this.threshold();
+        this.recalibrate();
         this.exclusive(() => this.loadModel(ctx)).catch((e) =>
           ctx.log.error({ err: e }, "new face model failed to load; old one kept"),
         );

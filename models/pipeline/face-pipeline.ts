@@ -10,6 +10,7 @@ import { type Box, clampBox, type FaceDetector } from "./detector.ts";
 import { readEarTag } from "./ear-tag.ts";
 import { FaceAlarms } from "./face-alarms.ts";
 import { assessQuality, type QualityOptions, type QualityResult } from "./quality.ts";
+import type { OperatingPoint } from "./threshold.ts";
 import { VisitTracker } from "./visit.ts";
 
 export interface PipelineOptions {
@@ -27,6 +28,10 @@ export interface PipelineOptions {
   unknownAfter: number;
   /** Frames at most this far apart (real ms) that resemble each other are one visit (fused). */
   visitGapMs: number;
+  /** Cosine to the previous frame (or the visit) a frame needs to continue a visit; below `threshold`. */
+  visitSimilarity: number;
+  /** The matcher's operating point on this herd, carried in census records. */
+  operatingPoint?: OperatingPoint;
   censusWindowMs: number;
   /** Enrolled pigs unseen this long are reported as possibly dead or sold. */
   unseenDays: number;
@@ -122,8 +127,8 @@ export class FacePipeline {
   private visit(roi: number): VisitTracker {
     let v = this.visits.get(roi);
     if (!v) {
-      // frames resembling each other at least as much as a match must are one pig's visit
-      v = new VisitTracker(this.o.visitGapMs, () => this.o.threshold);
+      // tracking, not matching: continuity between frames, below the match threshold (visit.ts)
+      v = new VisitTracker(this.o.visitGapMs, () => this.o.visitSimilarity);
       this.visits.set(roi, v);
     }
     return v;
@@ -163,6 +168,7 @@ export class FacePipeline {
           pigs: [...w.seen].sort(),
           unseen,
           unknown: w.unknown,
+          ...(this.o.operatingPoint ? { operatingPoint: this.o.operatingPoint } : {}),
         },
       },
     ]);

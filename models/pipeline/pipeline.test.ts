@@ -46,6 +46,7 @@ function setup(absent: string[] = []) {
     qr: true,
     unknownAfter: 1,
     visitGapMs: 3000,
+    visitSimilarity: threshold - 0.25,
     censusWindowMs: DAY,
     unseenDays: 2,
   };
@@ -82,7 +83,7 @@ describe("face pipeline on a synthetic feeder camera", () => {
       camera: "feeder-1",
       frameSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
-  });
+  }, 300_000);
 
   it("raises unknown-pig alarms and closes a census window with unseen pigs", async () => {
     const { clock, ctx, cam, pipeline, gallery } = setup(["pig-0003"]);
@@ -114,5 +115,5 @@ describe("face pipeline on a synthetic feeder camera", () => {
     expect(
       ctx.alarms.some((a) => a.code === "faces.pig_unseen" && a.subject === "pig-0003" && a.active),
     ).toBe(true);
-  });
+  }, 300_000);
 });

@@ -1,0 +1,50 @@
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { adaptModel } from "./adapt.ts";
+import { readCard } from "./embed/card.ts";
+import { PRETRAINED_DIR } from "./pipeline/model-dir.ts";
+import { ensureRuntime } from "./runtime.ts";
+import { generateDataset } from "./synth/dataset.ts";
+import { tinyModelDir, tmpPath } from "./test-helpers.ts";
+
+const herd = tmpPath("herd");
+
+beforeAll(async () => {
+  await ensureRuntime({ prefer: "wasm" });
+  await generateDataset({ dir: herd, pigs: 8, perPig: 9, seed: 41 });
+}, 600_000);
+
+describe("herd adaptation (model adapt)", () => {
+  it("fine-tunes on the herd's early frames and beats the current model on its late frames", async () => {
+    const base = await tinyModelDir("untrained");
+    const out = tmpPath("adapted");
+    const r = await adaptModel({ herd, out, base, epochs: 6, shots: 3, version: "h1", progress: false });
+    expect(r.dir).toBe(join(out, "h1"));
+    const card = readCard(r.dir)! as typeof r.card;
+    expect(card.training.initFrom).toBe("untrained");
+    expect(card.herd.currentModel).toBe("untrained");
+    expect(card.herd.adapted.queries).toBeGreaterThan(0);
+    expect(card.herd.adapted.identificationRate).toBeGreaterThanOrEqual(card.herd.current.identificationRate);
+    expect(card.herd.adapted.rank1).toBeGreaterThan(card.herd.current.rank1);
+    expect(card.threshold).toBe(card.herd.adapted.threshold);
+  }, 600_000);
+
+  it("refuses a model worse than the current one (BL_MODEL_WORSE) and writes nothing", async () => {
+    const base = await tinyModelDir("untrained-2");
+    const out = tmpPath("refused");
+    await expect(
+      adaptModel({
+        herd,
+        out,
+        base,
+        current: PRETRAINED_DIR,
+        epochs: 1,
+        shots: 3,
+        version: "h2",
+        progress: false,
+      }),
+    ).rejects.toMatchObject({ code: "BL_MODEL_WORSE" });
+    expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+  }, 600_000);
+});
