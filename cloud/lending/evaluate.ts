@@ -37,6 +37,18 @@ export async function gateContext(ctx: CloudContext, trancheId: string, asOf: nu
     .orderBy("seq", "desc")
     .execute();
   const from = earlier[0] ? Number(earlier[0].due_at) : Number(batch.placed_at) - DAY_MS;
+  const rel = earlier.filter((t) => t.status === "released");
+  const refs = rel.length
+    ? await db
+        .selectFrom("lending_payment_orders")
+        .select(["tranche_id", "end_to_end_id"])
+        .where(
+          "tranche_id",
+          "in",
+          rel.map((t) => t.id),
+        )
+        .execute()
+    : [];
   return {
     db,
     batch,
@@ -44,7 +56,12 @@ export async function gateContext(ctx: CloudContext, trancheId: string, asOf: nu
     profile: loadProfile(batch.species),
     th: parseThresholds(f.thresholds),
     tranche,
-    prevReleased: earlier.find((t) => t.status === "released"),
+    prevReleased: rel[0],
+    released: rel.map((t) => ({
+      ...t,
+      endToEndId: refs.find((r) => r.tranche_id === t.id)?.end_to_end_id ?? null,
+    })),
+    findings: [],
     from,
     to: asOf,
     asOf,
