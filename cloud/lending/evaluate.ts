@@ -1,18 +1,26 @@
 import type { CloudContext } from "../context.ts";
+import { saveFindings } from "../quality/store.ts";
 import { raiseAlert, raiseEvidenceDemand } from "./alerts.ts";
 import { applyDecision } from "./apply-decision.ts";
 import { decide } from "./decide.ts";
 import type { Decision } from "./decision-types.ts";
+import { raiseFindingAlerts } from "./finding-alerts.ts";
 import type { GateContext } from "./gate-context.ts";
 import { gateDevices, gateEnvironment, gateHeadCount } from "./gates-a-b-c.ts";
 import { gateDelivery, gateFeedUse } from "./gates-d-e.ts";
 import { DAY_MS } from "./interest.ts";
 import { loadProfile } from "./profile.ts";
+import { analyseWindow } from "./quality-window.ts";
 import { replan } from "./schedule.ts";
 import { parseThresholds } from "./thresholds.ts";
 
 /** Builds the gate context for a tranche: its window runs from the previous tranche's due time to now. */
-export async function gateContext(ctx: CloudContext, trancheId: string, asOf: number): Promise<GateContext> {
+export async function gateContext(
+  ctx: CloudContext,
+  trancheId: string,
+  asOf: number,
+  windowTo = asOf,
+): Promise<GateContext> {
   const db = ctx.db.kysely;
   const tranche = await db
     .selectFrom("lending_tranches")
@@ -63,7 +71,7 @@ export async function gateContext(ctx: CloudContext, trancheId: string, asOf: nu
     })),
     findings: [],
     from,
-    to: asOf,
+    to: windowTo,
     asOf,
   };
 }
@@ -73,8 +81,10 @@ export async function assessTranche(
   ctx: CloudContext,
   trancheId: string,
   asOf: number,
+  windowTo = asOf,
 ): Promise<{ decision: Decision; g: GateContext; verified: number | null }> {
-  const g = await gateContext(ctx, trancheId, asOf);
+  const g = await gateContext(ctx, trancheId, asOf, windowTo);
+  g.findings = await analyseWindow(g);
   const a = await gateDevices(g);
   const b = await gateHeadCount(g);
   const c = await gateEnvironment(g);
@@ -112,6 +122,8 @@ export async function evaluateTranche(
   });
   if (!r.applied) return null;
   const b = g.batch;
+  await saveFindings(ctx.db.kysely, b.id, trancheId, g.findings, asOf);
+  await raiseFindingAlerts(ctx.db.kysely, g, trancheId, asOf);
   if (verified !== null) await replan(ctx.db.kysely, b, g.profile, verified, asOf);
   if (decision.outcome !== "release") {
     const what = decision.outcome === "hold" ? "held" : "reduced";
