@@ -29,3 +29,15 @@ export interface Decision {
   reasons: string[];
   gates: GateResult[];
 }
+
+/**
+ * True when a hold rests only on evidence that is missing or not yet placeable (silence, no census,
+ * no readings, clock not synced): evidence arriving late may clear it, so the engine re-evaluates
+ * the tranche (recheck.ts). A hold for what the evidence shows (heat, feed diverted, a replayed
+ * census) is not re-evaluated.
+ */
+export function awaitsEvidence(d: Pick<Decision, "outcome" | "gates">): boolean {
+  if (d.outcome !== "hold") return false;
+  const failed = d.gates.filter((g) => g.applicable && !g.pass);
+  return failed.length > 0 && failed.every((g) => g.figures.missing === true);
+}

@@ -5,6 +5,7 @@ import { ERR_LENDING_LIMIT } from "./errors.ts";
 import { evaluateTranche } from "./evaluate.ts";
 import { reserve } from "./limit.ts";
 import { lockRows, moneyTx } from "./money-tx.ts";
+import { recheckHeld } from "./recheck.ts";
 import { parseThresholds } from "./thresholds.ts";
 
 export interface LendingEngineOptions {
@@ -116,6 +117,7 @@ export async function lendingTick(ctx: CloudContext, now: number): Promise<void>
       ctx.log.error({ err: e, tranche: t.id }, "lending: tranche evaluation failed");
     }
   }
+  await recheckHeld(ctx, now);
   for (const b of await db
     .selectFrom("lending_batches")
     .select(["id"])

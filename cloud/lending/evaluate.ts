@@ -1,18 +1,26 @@
 import type { CloudContext } from "../context.ts";
+import { saveFindings } from "../quality/store.ts";
 import { raiseAlert, raiseEvidenceDemand } from "./alerts.ts";
 import { applyDecision } from "./apply-decision.ts";
 import { decide } from "./decide.ts";
 import type { Decision } from "./decision-types.ts";
+import { raiseFindingAlerts } from "./finding-alerts.ts";
 import type { GateContext } from "./gate-context.ts";
 import { gateDevices, gateEnvironment, gateHeadCount } from "./gates-a-b-c.ts";
 import { gateDelivery, gateFeedUse } from "./gates-d-e.ts";
 import { DAY_MS } from "./interest.ts";
 import { loadProfile } from "./profile.ts";
+import { analyseWindow } from "./quality-window.ts";
 import { replan } from "./schedule.ts";
 import { parseThresholds } from "./thresholds.ts";
 
 /** Builds the gate context for a tranche: its window runs from the previous tranche's due time to now. */
-export async function gateContext(ctx: CloudContext, trancheId: string, asOf: number): Promise<GateContext> {
+export async function gateContext(
+  ctx: CloudContext,
+  trancheId: string,
+  asOf: number,
+  windowTo = asOf,
+): Promise<GateContext> {
   const db = ctx.db.kysely;
   const tranche = await db
     .selectFrom("lending_tranches")
@@ -37,6 +45,18 @@ export async function gateContext(ctx: CloudContext, trancheId: string, asOf: nu
     .orderBy("seq", "desc")
     .execute();
   const from = earlier[0] ? Number(earlier[0].due_at) : Number(batch.placed_at) - DAY_MS;
+  const rel = earlier.filter((t) => t.status === "released");
+  const refs = rel.length
+    ? await db
+        .selectFrom("lending_payment_orders")
+        .select(["tranche_id", "end_to_end_id"])
+        .where(
+          "tranche_id",
+          "in",
+          rel.map((t) => t.id),
+        )
+        .execute()
+    : [];
   return {
     db,
     batch,
@@ -44,9 +64,14 @@ export async function gateContext(ctx: CloudContext, trancheId: string, asOf: nu
     profile: loadProfile(batch.species),
     th: parseThresholds(f.thresholds),
     tranche,
-    prevReleased: earlier.find((t) => t.status === "released"),
+    prevReleased: rel[0],
+    released: rel.map((t) => ({
+      ...t,
+      endToEndId: refs.find((r) => r.tranche_id === t.id)?.end_to_end_id ?? null,
+    })),
+    findings: [],
     from,
-    to: asOf,
+    to: windowTo,
     asOf,
   };
 }
@@ -56,8 +81,10 @@ export async function assessTranche(
   ctx: CloudContext,
   trancheId: string,
   asOf: number,
+  windowTo = asOf,
 ): Promise<{ decision: Decision; g: GateContext; verified: number | null }> {
-  const g = await gateContext(ctx, trancheId, asOf);
+  const g = await gateContext(ctx, trancheId, asOf, windowTo);
+  g.findings = await analyseWindow(g);
   const a = await gateDevices(g);
   const b = await gateHeadCount(g);
   const c = await gateEnvironment(g);
@@ -95,6 +122,8 @@ export async function evaluateTranche(
   });
   if (!r.applied) return null;
   const b = g.batch;
+  await saveFindings(ctx.db.kysely, b.id, trancheId, g.findings, asOf);
+  await raiseFindingAlerts(ctx.db.kysely, g, trancheId, asOf);
   if (verified !== null) await replan(ctx.db.kysely, b, g.profile, verified, asOf);
   if (decision.outcome !== "release") {
     const what = decision.outcome === "hold" ? "held" : "reduced";

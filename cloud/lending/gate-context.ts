@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { DB } from "../db/schema.ts";
+import type { Finding } from "../quality/types.ts";
 import type { SpeciesProfile } from "./profile.ts";
 import type { LendingBatchesTable, LendingTranchesTable } from "./schema.ts";
 import type { Thresholds } from "./thresholds.ts";
@@ -14,6 +15,10 @@ export interface GateContext {
   tranche: LendingTranchesTable;
   /** The last tranche of this batch that was released before this one, if any. */
   prevReleased: LendingTranchesTable | undefined;
+  /** Every earlier tranche released, with its payment order's EndToEndId: gate (e) judges each delivery. */
+  released: Array<LendingTranchesTable & { endToEndId: string | null }>;
+  /** Evidence-quality findings for the window (cloud/quality); gates refuse evidence flagged unusable. */
+  findings: Finding[];
   /** Evidence window: from the previous tranche's due time (or a day before placement) to now. */
   from: number;
   to: number;

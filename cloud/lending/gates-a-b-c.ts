@@ -26,23 +26,34 @@ export async function gateDevices(ctx: GateContext): Promise<GateResult> {
         .execute()
     : [];
   const problems: string[] = [];
+  // Problems a later arrival of evidence can clear (silence, clock not synced) vs faults it cannot.
+  let lasting = 0;
   let worstSilence = 0;
   for (const dev of ctx.devices) {
     const own = streams.filter((s) => s.device === dev);
     const seen = Math.max(0, ...own.map((s) => Number(s.last_seen ?? 0)));
+    const clock = ctx.findings.find((f) => f.check === "clock" && f.pending && f.device === dev);
     if (own.length === 0) problems.push(`${dev} has never reported`);
     else if (ctx.asOf - seen > ctx.th.staleHours * H)
       problems.push(`${dev} last reported ${hours(ctx.asOf - seen)} h ago (allowed ${ctx.th.staleHours} h)`);
-    for (const s of own.filter((x) => Number(x.chain_ok) !== 1))
+    for (const s of own.filter((x) => Number(x.chain_ok) !== 1)) {
+      lasting++;
       problems.push(`${dev}/${s.stream} hash chain broken${s.chain_error ? `: ${s.chain_error}` : ""}`);
+    }
     const lost = gaps.filter((g) => g.device === dev).reduce((n, g) => n + Number(g.count), 0);
-    if (lost > 0) problems.push(`${dev} evicted ${lost} records in the window`);
+    if (lost > 0) {
+      lasting++;
+      problems.push(`${dev} evicted ${lost} records in the window`);
+    }
     const times = rows.filter((r) => r.device === dev).map((r) => r.t);
     const edges = [ctx.from, ...times, Math.min(ctx.to, ctx.asOf)];
     let silence = 0;
     for (let i = 1; i < edges.length; i++) silence = Math.max(silence, edges[i]! - edges[i - 1]!);
     worstSilence = Math.max(worstSilence, silence);
-    if (silence > ctx.th.maxSilenceHours * H)
+    // Records received but stamped before the clock synced are not silence: they wait to be placed.
+    if (silence > ctx.th.maxSilenceHours * H && clock)
+      problems.push(`${clock.message}: evidence not yet placeable, decision waits for it`);
+    else if (silence > ctx.th.maxSilenceHours * H)
       problems.push(
         `${dev} was silent for ${hours(silence)} h in the window (allowed ${ctx.th.maxSilenceHours} h)`,
       );
@@ -58,6 +69,7 @@ export async function gateDevices(ctx: GateContext): Promise<GateResult> {
       records: rows.length,
       longestSilenceHours: hours(worstSilence),
       gapsInWindow: gaps.length,
+      ...(problems.length && lasting === 0 ? { missing: true } : {}),
     },
     cites: rangesOf(rows),
   };
@@ -86,7 +98,19 @@ export async function gateHeadCount(ctx: GateContext): Promise<GateResult & { ve
       pass: false,
       verified: null,
       reason: "no census of the barn in the window",
-      figures: { expected },
+      figures: { expected, missing: true },
+    };
+  }
+  const bad = ctx.findings.find((f) => f.unusable && f.subject === "census");
+  if (bad) {
+    // Neither a release nor a re-plan on a census the analysis flags: the count is not evidence.
+    return {
+      ...base,
+      pass: false,
+      verified: null,
+      reason: `${bad.message}: evidence unusable`,
+      figures: { expected, finding: bad.check },
+      cites: bad.cites,
     };
   }
   const verified = Number(latest.body.count);
@@ -110,6 +134,7 @@ export async function gateHeadCount(ctx: GateContext): Promise<GateResult & { ve
 export async function gateEnvironment(ctx: GateContext): Promise<GateResult> {
   const figures: Record<string, number> = {};
   const fails: string[] = [];
+  let missing = 0;
   const cites = [];
   for (const [key, spec] of Object.entries(ctx.profile.env)) {
     const stream = ENV_STREAMS[key as keyof typeof ENV_STREAMS];
@@ -135,7 +160,11 @@ export async function gateEnvironment(ctx: GateContext): Promise<GateResult> {
     figures[`${key}.inBandShare`] = Math.round(share * 1000) / 1000;
     figures[`${key}.readings`] = n;
     if (!Number.isNaN(worst)) figures[`${key}.worst`] = worst;
-    if (n === 0) fails.push(`no ${key} readings`);
+    const bad = ctx.findings.find((f) => f.unusable && f.subject === stream);
+    if (n === 0) {
+      missing++;
+      fails.push(`no ${key} readings`);
+    } else if (bad) fails.push(`${bad.message}: evidence unusable`);
     else if (share < ctx.th.envShare)
       fails.push(
         `${key} within band ${Math.round(share * 100)}% of readings (needs ≥ ${ctx.th.envShare * 100}%; worst ${worst} ${spec.unit})`,
@@ -148,7 +177,7 @@ export async function gateEnvironment(ctx: GateContext): Promise<GateResult> {
     pass: fails.length === 0,
     applicable: true,
     reason: fails.length ? fails.join("; ") : "temperature, humidity and ammonia within bands",
-    figures,
+    figures: fails.length && missing === fails.length ? { ...figures, missing: true } : figures,
     cites,
   };
 }

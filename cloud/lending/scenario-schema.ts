@@ -1,4 +1,8 @@
 import { z } from "zod";
+import { thresholdsSchema } from "./thresholds.ts";
+
+const STREAMS = ["env.temperature", "env.humidity", "env.ammonia", "silo.weight"] as const;
+const stream = z.enum(STREAMS);
 
 /** A scenario file (docs/scenarios/*.yaml): one batch replayed through simulated time. */
 const event = z.discriminatedUnion("type", [
@@ -6,6 +10,8 @@ const event = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("headDrop"), day: z.number(), share: z.number().min(0).max(1) }),
   /** The gateway's uplink is down: records are buffered and arrive when it returns. */
   z.strictObject({ type: z.literal("offline"), fromDay: z.number(), days: z.number().positive() }),
+  /** An outage of `hours`: the evidence of those hours is delivered late, when the uplink returns. */
+  z.strictObject({ type: z.literal("lateEvidence"), fromDay: z.number(), hours: z.number().positive() }),
   /** Barn temperature runs `addC` above the band's middle. */
   z.strictObject({
     type: z.literal("heatWave"),
@@ -19,8 +25,67 @@ const event = z.discriminatedUnion("type", [
     fromDay: z.number(),
     eatenShare: z.number().min(0).max(2),
   }),
+  /** The sensor reports `value` (or the last value it read) whatever happens, from `fromDay`. */
+  z.strictObject({
+    type: z.literal("stuckSensor"),
+    stream,
+    fromDay: z.number(),
+    days: z.number().positive().optional(),
+    value: z.number().optional(),
+  }),
+  /** The sensor adds uniform noise of ±`amplitude` (its unit) to what it reads. */
+  z.strictObject({
+    type: z.literal("noisySensor"),
+    stream,
+    fromDay: z.number().default(-1),
+    days: z.number().positive().optional(),
+    amplitude: z.number().positive(),
+  }),
+  /** The sensor (or every sensor, without `stream`) sends nothing for `hours`. */
+  z.strictObject({
+    type: z.literal("dropout"),
+    stream: stream.optional(),
+    fromDay: z.number(),
+    hours: z.number().positive(),
+  }),
+  /** For `days` from `fromDay` the gateway sends copies of what it sent from `sourceDay` on. */
+  z.strictObject({
+    type: z.literal("replay"),
+    what: z.enum(["readings", "census", "sightings"]),
+    stream: stream.optional(),
+    fromDay: z.number(),
+    days: z.number().positive(),
+    sourceDay: z.number(),
+  }),
+  /** Censuses count `factor` × the live head from `fromDay`. */
+  z.strictObject({
+    type: z.literal("inflatedCensus"),
+    fromDay: z.number(),
+    days: z.number().positive().optional(),
+    factor: z.number().positive(),
+  }),
+  /** The gateway reboots at `fromDay` with its clock in `year` until it syncs `hours` later. */
+  z.strictObject({
+    type: z.literal("clockStale"),
+    fromDay: z.number(),
+    hours: z.number().positive(),
+    year: z.number().int().default(2020),
+  }),
+  /** The supplier delivers only `share` of the kg paid (declaring the full amount) for tranches ≥ `fromTranche`. */
+  z.strictObject({
+    type: z.literal("supplierShort"),
+    fromTranche: z.number().int().min(0),
+    toTranche: z.number().int().min(0).optional(),
+    share: z.number().min(0).max(1),
+  }),
+  /** The supplier delivers nothing for tranche `tranche`. */
+  z.strictObject({ type: z.literal("supplierMissing"), tranche: z.number().int().min(0) }),
+  /** `head` animals are sold on `day`, recorded as a herd event. */
+  z.strictObject({ type: z.literal("sale"), day: z.number(), head: z.number().int().positive() }),
 ]);
 export type ScenarioEvent = z.output<typeof event>;
+
+const OUTCOME = /^(release|reduced|hold)(>(release|reduced|hold))*$/;
 
 export const scenarioSchema = z.strictObject({
   name: z.string(),
@@ -34,8 +99,30 @@ export const scenarioSchema = z.strictObject({
   livePriceFenPerKg: z.number().int().positive(),
   limitFen: z.number().int().positive().default(2_000_000_000),
   seed: z.number().int().default(1),
+  /** Sensor noise (± uniform, in each stream's unit). */
+  noise: z
+    .strictObject({
+      temperature: z.number().min(0).default(1),
+      humidity: z.number().min(0).default(5),
+      ammonia: z.number().min(0).default(3),
+      siloKg: z.number().min(0).default(2),
+    })
+    .default({ temperature: 1, humidity: 5, ammonia: 3, siloKg: 2 }),
+  /** The facility's gate thresholds (defaults otherwise; see docs/lending.md). */
+  thresholds: thresholdsSchema.partial().default({}),
+  /** Face sightings at the feeder (camera frame hashes) this many per hour. */
+  sightingsPerHour: z.number().int().min(0).default(0),
+  /** Hours from a release to the supplier's delivery. */
+  deliveryDelayHours: z.number().min(0).default(6),
   events: z.array(event).default([]),
-  /** The outcome expected for each tranche, in order (the scenario's test asserts it). */
-  expect: z.array(z.enum(["release", "reduced", "hold"])).optional(),
+  /**
+   * The outcome expected for each tranche, in order (the scenario's test asserts it); a tranche
+   * decided more than once (held, then re-evaluated on late evidence) lists each: "hold>release".
+   */
+  expect: z.array(z.string().regex(OUTCOME)).optional(),
+  /** Words each non-release decision's reasons must contain, per tranche seq (checked by the test). */
+  expectReasons: z.record(z.string(), z.string()).optional(),
+  /** Evidence-quality checks that must report a finding during the run. */
+  expectFindings: z.array(z.string()).optional(),
 });
 export type Scenario = z.output<typeof scenarioSchema>;

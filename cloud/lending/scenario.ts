@@ -27,12 +27,16 @@ export interface ScenarioDecision {
   amountFen: number;
   plannedFen: number;
   reasons: string[];
+  /** Every decision of the tranche in order, e.g. "hold>release" (held, then re-evaluated). */
+  history: string;
 }
 
 export interface ScenarioResult {
   name: string;
   decisions: ScenarioDecision[];
   alerts: Array<{ kind: string; message: string }>;
+  /** Evidence-quality findings stored for the batch's decision windows. */
+  findings: Array<{ check: string; trancheSeq: number; message: string; unusable: boolean }>;
   commands: Array<{ device: string; name: string; args: Record<string, unknown>; day: number }>;
   text: string;
 }
@@ -99,7 +103,7 @@ export async function runScenario(file: string, opts: { db?: Db } = {}): Promise
         maxDrawdownDays: 60,
         annualRate: s.annualRate,
         dayCount: "ACT/360",
-        thresholds: {},
+        thresholds: s.thresholds,
         waterfall: ["fees", "interest", "principal"],
         debtor: { name: "Barnlink Rural Bank", account: "6228480010000001", bic: "ABOCCNBJ" },
       },
@@ -126,18 +130,23 @@ export async function runScenario(file: string, opts: { db?: Db } = {}): Promise
     const delivered = new Set<string>();
     for (; now <= placedAt + days * D; now += H) {
       barn.hour(now);
-      await barn.flush(k, now);
+      await barn.flush(db, now);
       if ((now - placedAt) % TICK !== 0) continue;
       await lendingTick(ctx, now);
-      // The supplier delivers what each new payment order paid for, six hours later.
+      // The supplier delivers what each new payment order paid for, hours later (or short, or not).
       for (const o of await k
         .selectFrom("lending_payment_orders as o")
         .innerJoin("lending_tranches as t", "t.id", "o.tranche_id")
-        .select(["o.id", "o.end_to_end_id", "t.released_kg", "t.released_at"])
+        .select(["o.id", "o.end_to_end_id", "t.seq", "t.released_kg", "t.released_at"])
         .execute()) {
         if (delivered.has(o.id)) continue;
         delivered.add(o.id);
-        barn.deliver(Number(o.released_at) + 6 * H, Number(o.released_kg), "feedco", o.end_to_end_id);
+        barn.supply(
+          o.seq,
+          Number(o.released_at) + s.deliveryDelayHours * H,
+          Number(o.released_kg),
+          o.end_to_end_id,
+        );
       }
     }
     return await report(ctx, s, placedAt, commands);
@@ -162,27 +171,54 @@ async function report(
   const decisions: ScenarioDecision[] = [];
   const lines = [`scenario: ${s.name}`, `  ${s.description.trim()}`, ""];
   for (const t of tranches) {
-    const d = await k
+    const all = await k
       .selectFrom("lending_decisions")
       .selectAll()
       .where("tranche_id", "=", t.id)
       .orderBy("decided_at")
-      .executeTakeFirst();
-    if (!d) continue;
-    const reasons = JSON.parse(d.reasons) as string[];
-    const day = Math.round((Number(d.decided_at) - placedAt) / D);
+      .execute();
+    if (all.length === 0) continue;
+    for (const [i, d] of all.entries()) {
+      const day = Math.round((Number(d.decided_at) - placedAt) / D);
+      const reasons = JSON.parse(d.reasons) as string[];
+      lines.push(
+        `  day ${String(day).padStart(3)}  tranche ${i ? "  ".padEnd(String(t.seq).length) : t.seq}  ${d.outcome.padEnd(8)} ¥${yuan(Number(d.amount_fen)).padStart(12)}  ${reasons.join("; ")}`,
+      );
+    }
+    const first = all[0]!;
+    const last = all.at(-1)!;
     decisions.push({
       seq: t.seq,
-      day,
-      outcome: d.outcome,
-      amountFen: Number(d.amount_fen),
+      day: Math.round((Number(first.decided_at) - placedAt) / D),
+      outcome: last.outcome,
+      amountFen: Number(last.amount_fen),
       plannedFen: Number(t.planned_fen),
-      reasons,
+      reasons: all.flatMap((d) => JSON.parse(d.reasons) as string[]),
+      history: all.map((d) => d.outcome).join(">"),
     });
-    lines.push(
-      `  day ${String(day).padStart(3)}  tranche ${t.seq}  ${d.outcome.padEnd(8)} ¥${yuan(Number(d.amount_fen)).padStart(12)}  ${reasons.join("; ")}`,
-    );
   }
+  const findings = (
+    await k
+      .selectFrom("quality_findings as f")
+      .innerJoin("lending_tranches as t", "t.id", "f.tranche_id")
+      .select(["f.check_id", "f.message", "f.unusable", "t.seq"])
+      .where("f.batch_id", "=", "batch1")
+      .orderBy("t.seq")
+      .execute()
+  ).map((f) => ({
+    check: f.check_id,
+    trancheSeq: Number(f.seq),
+    message: f.message,
+    unusable: Number(f.unusable) === 1,
+  }));
+  if (findings.length)
+    lines.push(
+      "",
+      "  evidence-quality findings:",
+      ...findings
+        .filter((f) => f.check !== "dropout" || f.unusable)
+        .map((f) => `    tranche ${f.trancheSeq} [${f.check}${f.unusable ? ", unusable" : ""}] ${f.message}`),
+    );
   const alerts = (
     await k.selectFrom("lending_alerts").select(["kind", "message"]).orderBy("created_at").execute()
   ).map((a) => ({ kind: a.kind, message: a.message }));
@@ -193,5 +229,5 @@ async function report(
       "  evidence demands:",
       ...commands.map((c) => `    day ${c.day}: ${c.device} ${c.name} ${JSON.stringify(c.args)}`),
     );
-  return { name: s.name, decisions, alerts, commands, text: `${lines.join("\n")}\n` };
+  return { name: s.name, decisions, alerts, findings, commands, text: `${lines.join("\n")}\n` };
 }

@@ -1,9 +1,12 @@
-import type { Kysely } from "kysely";
+import { createHash } from "node:crypto";
 import { canonicalJson } from "../../core/canonical.ts";
 import { genesis, linkFromParts } from "../../sync/chain.ts";
-import type { DB } from "../db/schema.ts";
+import type { Db } from "../db/connect.ts";
+import { TimeCorrector } from "../ingest/time-correction.ts";
+import type { VerifiedSegment } from "../ingest/verify.ts";
 import { at, bandAt, type SpeciesProfile, survival } from "./profile.ts";
 import type { Scenario } from "./scenario-schema.ts";
+import { activeEvents, clockAt, SensorFaults } from "./synth-faults.ts";
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -18,8 +21,11 @@ interface Pending {
 
 /**
  * A synthetic barn gateway for scenarios: hourly readings, daily (or demanded) censuses, a silo
- * that falls as the herd eats and rises on deliveries. Records are hash-chained like the real
- * gateway's (sync/chain.ts) and land in `records`/`streams` when the uplink would deliver them.
+ * that falls as the herd eats and rises on deliveries, optional face sightings, and the faults a
+ * scenario's events inject (synth-faults.ts). Records are hash-chained like the real gateway's
+ * (sync/chain.ts), carry its clock (boot id, monotonic time, synced flag) and land in
+ * `records`/`streams` when the uplink would deliver them; the cloud's TimeCorrector then places
+ * records stamped before a clock sync, as ingest does.
  */
 export class SyntheticBarn {
   private silo = 500;
@@ -27,6 +33,11 @@ export class SyntheticBarn {
   private pending: Pending[] = [];
   private rng: () => number;
   private lastCensus = -Infinity;
+  private faults: SensorFaults;
+  private censuses = new Map<number, Record<string, unknown>>();
+  private frames = new Map<number, string[]>();
+  private sold = 0;
+  private corrector?: TimeCorrector;
   censusEveryMs = D;
 
   constructor(
@@ -41,91 +52,130 @@ export class SyntheticBarn {
       x = (x * 1103515245 + 12345) % 2147483648;
       return x / 2147483648;
     };
+    this.faults = new SensorFaults(s, this.rng, placedAt);
   }
 
   private noise(a: number) {
     return (this.rng() * 2 - 1) * a;
   }
 
-  private active(type: string, day: number) {
-    return this.s.events.filter(
-      (e) =>
-        e.type === type &&
-        day >= ("day" in e ? e.day : e.fromDay) &&
-        ("days" in e ? day < e.fromDay + e.days : true),
-    );
-  }
-
   alive(day: number): number {
     let head = this.s.head * (day < 0 ? 1 : survival(this.profile, day));
-    for (const e of this.active("headDrop", day)) if (e.type === "headDrop") head *= 1 - e.share;
-    return Math.round(head);
+    for (const e of activeEvents(this.s, "headDrop", day)) head *= 1 - e.share;
+    return Math.max(0, Math.round(head) - this.soldBy(day));
+  }
+
+  private soldBy(day: number) {
+    return activeEvents(this.s, "sale", day).reduce((n, e) => n + e.head, 0);
   }
 
   /** When a record made at `t` reaches the cloud: at once, or when an outage ends. */
   private arrival(t: number): number {
     const day = (t - this.placedAt) / D;
-    const off = this.s.events.find(
-      (e) => e.type === "offline" && day >= e.fromDay && day < e.fromDay + e.days,
-    );
-    return off && off.type === "offline" ? this.placedAt + (off.fromDay + off.days) * D : t;
+    const off = activeEvents(this.s, "offline", day)[0];
+    if (off) return this.placedAt + (off.fromDay + off.days) * D;
+    const late = activeEvents(this.s, "lateEvidence", day)[0];
+    return late ? this.placedAt + late.fromDay * D + late.hours * H : t;
   }
 
   private emit(stream: string, kind: string, t: number, body: unknown) {
     this.pending.push({ stream, kind, t, body, receivedAt: this.arrival(t) });
   }
 
+  private reading(stream: string, t: number, v: number, unit: string) {
+    const value = this.faults.value(stream, t, v);
+    if (!this.faults.dropped(stream, t)) this.emit(stream, "reading", t, { value, unit });
+  }
+
   /** One simulated hour of barn life ending at `t`. */
   hour(t: number) {
     const day = (t - this.placedAt) / D;
     const age = Math.max(0, day);
+    const n = this.s.noise;
     const [lo, hi] = bandAt(this.profile.env.temperature!.bands, age);
-    let temp = (lo + hi) / 2 + this.noise(1);
-    for (const e of this.active("heatWave", day)) if (e.type === "heatWave") temp += e.addC;
-    this.emit("env.temperature", "reading", t, { value: Math.round(temp * 10) / 10, unit: "degC" });
-    this.emit("env.humidity", "reading", t, {
-      value: Math.round((60 + this.noise(5)) * 10) / 10,
-      unit: "%RH",
-    });
-    this.emit("env.ammonia", "reading", t, { value: Math.round((8 + this.noise(3)) * 10) / 10, unit: "ppm" });
+    let temp = (lo + hi) / 2 + this.noise(n.temperature);
+    for (const e of activeEvents(this.s, "heatWave", day)) temp += e.addC;
+    this.reading("env.temperature", t, Math.round(temp * 10) / 10, "degC");
+    this.reading("env.humidity", t, Math.round((60 + this.noise(n.humidity)) * 10) / 10, "%RH");
+    this.reading("env.ammonia", t, Math.round((8 + this.noise(n.ammonia)) * 10) / 10, "ppm");
     if (day >= 0) {
       let share = 1;
-      for (const e of this.active("feedDiverted", day)) if (e.type === "feedDiverted") share = e.eatenShare;
+      for (const e of activeEvents(this.s, "feedDiverted", day)) share = e.eatenShare;
       const need = (at(this.profile.feedIntakeKg, age) * this.alive(day)) / 24;
       // The farmer buys feed on his own account rather than let the herd go hungry.
       if (this.silo < need * 12) this.deliver(t, need * 24, "own", `own-${Math.round(day)}`);
       this.silo = Math.max(0, this.silo - need * share);
     }
-    this.emit("silo.weight", "reading", t, {
-      value: Math.round((this.silo + this.noise(2)) * 10) / 10,
-      unit: "kg",
-    });
+    this.reading("silo.weight", t, Math.round((this.silo + this.noise(n.siloKg)) * 10) / 10, "kg");
+    for (const e of this.s.events)
+      if (e.type === "sale" && t - H < this.placedAt + e.day * D && t >= this.placedAt + e.day * D)
+        this.emit("herd.events", "event", t, { input: "sale", state: "sold", detail: { head: e.head } });
+    if (day >= 0) this.sightings(t, day);
     if (day >= 0 && t - this.lastCensus >= this.censusEveryMs) {
       this.lastCensus = t;
-      this.emit("census", "census", t, {
-        barn: this.barn,
-        from: t - H,
-        to: t,
-        count: this.alive(day),
-        method: "simulated",
-      });
+      this.census(t, day);
     }
   }
 
-  deliver(t: number, kg: number, supplier: string, ref: string) {
+  private census(t: number, day: number) {
+    const replay = activeEvents(this.s, "replay", day).find((e) => e.what === "census");
+    const shift = replay ? (replay.fromDay - replay.sourceDay) * D : 0;
+    const src = replay ? this.censuses.get(t - shift) : undefined;
+    let count = this.alive(day);
+    for (const e of activeEvents(this.s, "inflatedCensus", day)) count = Math.round(count * e.factor);
+    const body = src
+      ? { ...src, from: Number(src.from) + shift, to: Number(src.to) + shift }
+      : { barn: this.barn, from: t - H, to: t, count, method: "simulated" };
+    this.censuses.set(t, body);
+    this.emit("census", "census", t, body);
+  }
+
+  private sightings(t: number, day: number) {
+    if (this.s.sightingsPerHour === 0) return;
+    const replay = activeEvents(this.s, "replay", day).find((e) => e.what === "sightings");
+    const src = replay ? this.frames.get(t - (replay.fromDay - replay.sourceDay) * D) : undefined;
+    const hashes =
+      src ??
+      Array.from({ length: this.s.sightingsPerHour }, (_, i) =>
+        createHash("sha256").update(`${this.device}:${t}:${i}:${this.rng()}`).digest("hex"),
+      );
+    this.frames.set(t, hashes);
+    hashes.forEach((h, i) => {
+      this.emit("camera.sightings", "sighting", t - (hashes.length - i) * 60_000, {
+        camera: "feeder",
+        pig: `pig-${i}`,
+        score: 0.9,
+        frameSha256: h,
+      });
+    });
+  }
+
+  deliver(t: number, kg: number, supplier: string, ref: string, declaredKg = kg) {
     this.silo += kg;
-    this.emit("feed.delivery", "delivery", t, { barn: this.barn, kg: Math.round(kg), supplier, ref });
+    this.emit("feed.delivery", "delivery", t, { barn: this.barn, kg: Math.round(declaredKg), supplier, ref });
+  }
+
+  /** The supplier's delivery for a paid tranche, as the scenario's supplier events make it. */
+  supply(seq: number, t: number, kg: number, ref: string) {
+    if (this.s.events.some((e) => e.type === "supplierMissing" && e.tranche === seq)) return;
+    const short = this.s.events.find(
+      (e) => e.type === "supplierShort" && seq >= e.fromTranche && seq <= (e.toTranche ?? Infinity),
+    );
+    const share = short && short.type === "supplierShort" ? short.share : 1;
+    this.deliver(t, kg * share, "feedco", ref, kg);
   }
 
   /** Writes the records that have reached the cloud by `now`, chained per stream. */
-  async flush(db: Kysely<DB>, now: number) {
+  async flush(db: Db, now: number) {
     const ready = this.pending.filter((p) => p.receivedAt <= now);
     if (ready.length === 0) return;
     this.pending = this.pending.filter((p) => p.receivedAt > now);
+    const clocks: Array<{ t: ReturnType<typeof clockAt> }> = [];
     const rows = ready.map((p) => {
       const st = this.seqs.get(p.stream) ?? { seq: 0, prev: genesis(this.device, p.stream) };
       st.seq++;
-      const t = { wall: p.t, boot: "sim", mono: p.t - this.placedAt + 30 * D, synced: true };
+      const t = clockAt(this.s, p.t, this.placedAt);
+      clocks.push({ t });
       const body = canonicalJson(p.body);
       const hash = linkFromParts(st.prev, this.device, p.stream, st.seq, t, p.kind, body);
       const row = {
@@ -133,10 +183,10 @@ export class SyntheticBarn {
         stream: p.stream,
         seq: st.seq,
         kind: p.kind,
-        t_wall: p.t,
+        t_wall: t.wall,
         t_boot: t.boot,
         t_mono: t.mono,
-        t_synced: 1,
+        t_synced: t.synced ? 1 : 0,
         t_corrected: null,
         body,
         prev: st.prev.toString("hex"),
@@ -147,11 +197,19 @@ export class SyntheticBarn {
       this.seqs.set(p.stream, st);
       return row;
     });
+    const k = db.kysely;
     for (let i = 0; i < rows.length; i += 500)
-      await db
+      await k
         .insertInto("records")
         .values(rows.slice(i, i + 500))
         .execute();
+    if (rows.some((r) => r.t_boot !== "sim")) {
+      // What ingest does after commit: place records stamped before their boot's clock synced.
+      this.corrector ??= new TimeCorrector(db, () => now);
+      await this.corrector.afterCommit(this.device, [
+        { type: "records", records: clocks } as unknown as VerifiedSegment,
+      ]);
+    }
     for (const [stream, st] of this.seqs) {
       const last = rows.filter((r) => r.stream === stream).at(-1);
       if (!last) continue;
@@ -164,7 +222,7 @@ export class SyntheticBarn {
         head_seq: st.seq,
         head_hash: last.hash,
       };
-      await db
+      await k
         .insertInto("streams")
         .values({ device: this.device, stream, chain_error: null, head_sig: null, ...v })
         .onConflict((oc) => oc.columns(["device", "stream"]).doUpdateSet(v))

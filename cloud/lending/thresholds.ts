@@ -22,6 +22,12 @@ export const thresholdsSchema = z.strictObject({
   deliveryTolerance: z.number().min(0).max(1).default(0.1),
   /** (e) silo steps smaller than this are noise, not deliveries. */
   deliveryMinStepKg: z.number().min(0).default(25),
+  /** (e) a paid order's feed must show up within this many hours of the release. */
+  deliveryDueHours: z.number().positive().default(48),
+  /** A tranche held for missing or unplaceable evidence is re-evaluated as evidence arrives, up to this many hours after its due time. */
+  recheckHours: z.number().min(0).default(72),
+  /** Evidence-quality parameters (cloud/quality/params.ts; docs/evidence-quality.md). */
+  quality: z.record(z.string(), z.unknown()).default({}),
   /** LTV (outstanding / (herd value + silo feed)) above this raises an alert and an evidence demand. */
   ltvAlert: z.number().positive().default(1),
   /** Head count below expected survival by more than this share raises an alert. */

@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import { lending0100 } from "../../lending/migration.ts";
 import { lending0101 } from "../../lending/migration-0101.ts";
 import { lending0102 } from "../../lending/migration-0102.ts";
+import { qualityFindings0010 } from "../../quality/migration.ts";
 import type { Dialect } from "../connect.ts";
 import { evidence0001 } from "./0001-evidence.ts";
 import { bootClocks0002 } from "./0002-boot-clocks.ts";
@@ -16,6 +17,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0001_evidence": evidence0001(dialect),
     "0002_boot_clocks": bootClocks0002(dialect),
     "0003_commands": commands0003(dialect),
+    "0010_quality_findings": qualityFindings0010(dialect),
     "0100_lending_core": lending0100(dialect),
     "0101_lending_servicing": lending0101(dialect),
     "0102_lending_immutable": lending0102(dialect),
