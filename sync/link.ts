@@ -1,5 +1,5 @@
 import type { KeyObject } from "node:crypto";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import mqtt, { type IClientOptions, type MqttClient, UniqueMessageIdProvider } from "mqtt";
 import type { Clock } from "../core/clock.ts";
@@ -339,6 +339,12 @@ export class Link extends EventEmitter {
         this.inflight.delete(ack.batch);
         this.emit("acked", { batch: ack.batch, records: n });
       } else {
+        // A rejection of bytes we never sent (a copy of our batch altered by someone else) or of a
+        // batch we do not have in flight: not ours to act on (#13).
+        if (!f || (ack.frame && createHash("sha256").update(f.frame).digest("hex") !== ack.frame)) {
+          this.log.debug({ batch: ack.batch }, "ignored a rejection of a frame we did not send");
+          return;
+        }
         this.stats.batchesRejected++;
         this.log.error(
           { batch: ack.batch, code: ack.code, reason: ack.reason },
