@@ -22,6 +22,9 @@ export const cloudConfigSchema = z.strictObject({
       sharedGroup: ident().optional(),
       /** CA file for mqtts://. */
       caFile: z.string().optional(),
+      /** Client certificate and key (PEM) for a broker that requires them (`barnlink certs`). */
+      certFile: z.string().optional(),
+      keyFile: z.string().optional(),
     })
     .prefault({}),
   ingest: z

@@ -82,7 +82,8 @@ export class DeviceKeys {
   ) {}
   async get(id: string, now = Date.now()): Promise<KeyObject | null> {
     const c = this.cache.get(id);
-    if (c && now - c.at < this.ttlMs && c.key) return c.key;
+    // Unknown ids are cached too (for a shorter time): junk under made-up ids costs no query each.
+    if (c && now - c.at < (c.key ? this.ttlMs : Math.min(this.ttlMs, 1000))) return c.key;
     const row = await this.db.kysely
       .selectFrom("devices")
       .select(["public_key", "revoked_at"])

@@ -113,6 +113,8 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     username: config.mqtt.username,
     password: config.mqtt.password,
     caFile: config.mqtt.caFile,
+    certFile: config.mqtt.certFile,
+    keyFile: config.mqtt.keyFile,
     sharedGroup: config.mqtt.sharedGroup,
     log,
     onOnline: (device) => commands.online(device),

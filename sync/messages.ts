@@ -22,6 +22,11 @@ export const ackSchema = z.strictObject({
   ),
   code: z.string().optional(),
   reason: z.string().optional(),
+  /**
+   * A rejection names the SHA-256 of the exact frame refused: the device acts on it only for bytes it
+   * sent itself, so a copy someone altered on the way earns them nothing (#13).
+   */
+  frame: hex64.optional(),
   at: z.number().int(),
   sig: z.string(),
 });

@@ -1,4 +1,4 @@
-import type { KeyObject } from "node:crypto";
+import { createHash, type KeyObject } from "node:crypto";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/log.ts";
 import type { LinkStats } from "./link.ts";
@@ -58,6 +58,13 @@ function committed(ctx: AckContext, ack: Ack) {
 }
 
 function rejected(ctx: AckContext, ack: Ack) {
+  // A rejection of bytes we never sent (a copy of our batch altered by someone else) or of a batch
+  // we do not have in flight: not ours to act on (#13).
+  const mine = ctx.inflight.get(ack.batch);
+  if (!mine || (ack.frame && createHash("sha256").update(mine.frame).digest("hex") !== ack.frame)) {
+    ctx.log.debug({ batch: ack.batch }, "ignored a rejection of a frame we did not send");
+    return;
+  }
   ctx.stats.batchesRejected++;
   ctx.log.error(
     { batch: ack.batch, code: ack.code, reason: ack.reason },

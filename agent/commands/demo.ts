@@ -4,6 +4,9 @@ import { mkdirSync, mkdtempSync, openSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startBroker } from "../../cloud/broker/broker.ts";
+import { issueBrokerSecret } from "../../cloud/broker/credentials.ts";
+import { newSecret } from "../../cloud/broker/passwords.ts";
+import { RegistryAuth } from "../../cloud/broker/registry-auth.ts";
 import { cloudConfigSchema } from "../../cloud/config.ts";
 import { registerDevice } from "../../cloud/devices.ts";
 import { cloudModules } from "../../cloud/modules.ts";
@@ -67,7 +70,9 @@ export const demo: CommandSpec = {
     const dir = a.values.dir ? resolve(a.values.dir) : mkdtempSync(join(tmpdir(), "barnlink-demo-"));
     mkdirSync(dir, { recursive: true });
     const log = createLogger("demo", process.env.BARNLINK_LOG ?? "warn");
-    const broker = await startBroker({ port: mqttPort, fallbackToFree: true, log });
+    // Authentication and ACLs on, as in production: the cloud has its account, each barn its own.
+    const brokerAuth = new RegistryAuth([{ username: "cloud-1", password: newSecret(), kind: "cloud" }]);
+    const broker = await startBroker({ port: mqttPort, fallbackToFree: true, log, auth: brokerAuth });
     out(
       `MQTT broker (aedes)   ${broker.url}${broker.port !== mqttPort ? `  (port ${mqttPort} was taken)` : ""}`,
     );
@@ -77,7 +82,7 @@ export const demo: CommandSpec = {
     const start = new Date(Date.UTC(2026, 2, 1)).toISOString();
     const cloudCfg = cloudConfigSchema.parse({
       database: { url: join(dir, "cloud.db") },
-      mqtt: { url: broker.url },
+      mqtt: { url: broker.url, username: "cloud-1", password: brokerAuth.passwordOf("cloud-1") },
       http: { port: httpPort },
       keyFile: join(dir, "cloud.key"),
       modelsDir: join(dir, "models"),
@@ -101,6 +106,7 @@ export const demo: CommandSpec = {
         { log, modules: mods.modules, jobs: mods.jobs, now },
       );
     }
+    brokerAuth.attach(cloud.ctx.db);
     out(`cloud API + dashboard ${cloud.url}/#token=${token}`);
     out(`API token (admin)     ${token}`);
     out(`API token (auditor)   ${auditorToken}   (read-only dashboard)`);
@@ -129,6 +135,7 @@ export const demo: CommandSpec = {
       await registerDevice(cloud.ctx.db, b.device, key.publicKeyB64, b.name, Date.now());
       writeAgentConfig(b, {
         mqttUrl: broker.url,
+        mqttPassword: await issueBrokerSecret(cloud.ctx.db, b.device, Date.now()),
         cloudPublicKey: cloud.publicKey,
         speed,
         start,

@@ -1,6 +1,8 @@
 import type { CommandSpec } from "../cli-kit.ts";
 import { agentRun, keysShow } from "./agent-run.ts";
 import { broker } from "./broker.ts";
+import { brokerConfigMosquitto, devicesSecret } from "./broker-config.ts";
+import { certs } from "./certs.ts";
 import { cloudKey, cloudRun, devicesAdd, devicesList } from "./cloud.ts";
 import { configCheck } from "./config-check.ts";
 import { decode } from "./decode.ts";
@@ -24,6 +26,9 @@ export const commands: CommandSpec[] = [
   cloudKey,
   devicesAdd,
   devicesList,
+  devicesSecret,
+  brokerConfigMosquitto,
+  certs,
   loadgen,
   driversListCmd,
   driversProbeCmd,

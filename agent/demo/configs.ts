@@ -42,6 +42,8 @@ export function writeAgentConfig(
   b: DemoBarn,
   o: {
     mqttUrl: string;
+    /** The barn's broker password (its user name is its device id). */
+    mqttPassword?: string;
     cloudPublicKey: string;
     speed: number;
     start: string;
@@ -53,7 +55,10 @@ export function writeAgentConfig(
   const cfg = {
     device: b.device,
     dataDir: b.dataDir,
-    cloud: { mqtt: { url: o.mqttUrl }, publicKey: o.cloudPublicKey },
+    cloud: {
+      mqtt: { url: o.mqttUrl, ...(o.mqttPassword ? { username: b.device, password: o.mqttPassword } : {}) },
+      publicKey: o.cloudPublicKey,
+    },
     sync: { linger: "200ms", ackTimeout: "10s", reconnectBase: "250ms", reconnectCap: "5s" },
     clock: { synced: "always", speed: o.speed, start: o.start, origin: o.origin },
     sealInterval: "5s",

@@ -37,7 +37,8 @@ async function deviceDetail(ctx: CloudContext, id: string) {
     .execute();
   const rejected = await k
     .selectFrom("rejects")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
+    // Each sample stands for itself and the rejects counted but not sampled before it (caps).
+    .select((eb) => [eb.fn.countAll<number>().as("n"), eb.fn.sum<number>("suppressed").as("suppressed")])
     .where("device", "=", id)
     .executeTakeFirst();
   const out: Record<string, unknown> = {};
@@ -70,7 +71,7 @@ async function deviceDetail(ctx: CloudContext, id: string) {
     publicKey: dev.public_key,
     registeredAt: Number(dev.registered_at),
     revoked: dev.revoked_at !== null,
-    rejected: Number(rejected?.n ?? 0),
+    rejected: Number(rejected?.n ?? 0) + Number(rejected?.suppressed ?? 0),
     streams: out,
   };
 }
@@ -198,9 +199,29 @@ export async function evidenceRoutes(app: FastifyInstance, ctx: CloudContext, ke
     );
     let qb = ctx.db.kysely
       .selectFrom("rejects")
-      .select(["id", "device", "topic", "code", "reason", "payload_bytes", "received_at"]);
+      .select([
+        "id",
+        "device",
+        "topic",
+        "code",
+        "reason",
+        "payload_bytes",
+        "payload_sha256",
+        "payload_b64",
+        "suppressed",
+        "received_at",
+      ]);
     if (q.device) qb = qb.where("device", "=", q.device);
     const rows = await qb.orderBy("id", "desc").limit(q.limit).execute();
-    return { rejects: rows.map((r) => ({ ...r, id: Number(r.id), received_at: Number(r.received_at) })) };
+    return {
+      rejects: rows.map(({ payload_b64, ...r }) => ({
+        ...r,
+        id: Number(r.id),
+        suppressed: Number(r.suppressed),
+        // The first bytes kept of the payload (a sample, never the whole message).
+        head_b64: payload_b64,
+        received_at: Number(r.received_at),
+      })),
+    };
   });
 }

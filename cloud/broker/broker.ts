@@ -1,6 +1,9 @@
 import { createServer, type Server } from "node:net";
-import { Aedes } from "aedes";
+import { createServer as createTlsServer, type TlsOptions } from "node:tls";
+import { Aedes, type Client } from "aedes";
 import { type Logger, silentLogger } from "../../core/log.ts";
+import { type BrokerPrincipal, clientIdAllowed, mayPublish, maySubscribe } from "./acl.ts";
+import type { BrokerAuth } from "./registry-auth.ts";
 
 export interface BrokerHandle {
   host: string;
@@ -32,7 +35,16 @@ function listen(server: Server, port: number, host: string): Promise<number> {
  * With `fallbackToFree`, a taken port (a server that already runs a broker on 1883) means a free one.
  */
 export async function startBroker(
-  opts: { host?: string; port?: number; fallbackToFree?: boolean; log?: Logger } = {},
+  opts: {
+    host?: string;
+    port?: number;
+    fallbackToFree?: boolean;
+    log?: Logger;
+    /** Who may connect; without it the broker is anonymous (a development broker only). */
+    auth?: BrokerAuth;
+    /** Listen with TLS (mqtts://): key, cert, and with `ca` + `requestCert` client certificates. */
+    tls?: TlsOptions;
+  } = {},
 ): Promise<BrokerHandle> {
   const host = opts.host ?? "127.0.0.1";
   const log = opts.log ?? silentLogger;
@@ -40,7 +52,8 @@ export async function startBroker(
   aedes.on("clientError", (client, err) =>
     log.debug({ client: client?.id, err: err.message }, "client error"),
   );
-  const server = createServer(aedes.handle);
+  if (opts.auth) guard(aedes, opts.auth, log);
+  const server = opts.tls ? createTlsServer(opts.tls, aedes.handle) : createServer(aedes.handle);
   let port: number;
   try {
     port = await listen(server, opts.port ?? 1883, host);
@@ -54,11 +67,56 @@ export async function startBroker(
   return {
     host,
     port,
-    url: `mqtt://${host}:${port}`,
+    url: `${opts.tls ? "mqtts" : "mqtt"}://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         aedes.close();
       }),
+  };
+}
+
+const refused = (message: string, returnCode: number) => Object.assign(new Error(message), { returnCode });
+
+/**
+ * Authentication and ACL hooks (aedes): a principal per client, its client id bound to its user
+ * name (so nobody takes over another's session: the check runs before aedes drops the old
+ * connection), and every publish, will and subscription held to acl.ts.
+ */
+function guard(aedes: Aedes, auth: BrokerAuth, log: Logger) {
+  const who = new WeakMap<Client, BrokerPrincipal>();
+  aedes.authenticate = (client, username, password, done) => {
+    auth.authenticate(username, password).then(
+      (p) => {
+        if (!p) {
+          log.warn({ client: client.id, username }, "broker refused a connection: bad credentials");
+          return done(refused("bad user name or password", 4) as never, false);
+        }
+        if (!clientIdAllowed(p, client.id)) {
+          log.warn({ client: client.id, username }, "broker refused a client id bound to another user");
+          return done(refused(`client id ${client.id} is not yours`, 2) as never, false);
+        }
+        who.set(client, p);
+        done(null, true);
+      },
+      (e) => {
+        log.error({ err: (e as Error).message }, "broker authentication failed");
+        done(refused("authentication unavailable", 3) as never, false);
+      },
+    );
+  };
+  aedes.authorizePublish = (client, packet, done) => {
+    const p = client ? who.get(client) : undefined;
+    if (!client) return done(null); // the broker's own messages ($SYS)
+    if (p && mayPublish(p, packet.topic)) return done(null);
+    log.warn({ client: client.id, topic: packet.topic }, "broker refused a publish");
+    done(new Error(`not allowed to publish on ${packet.topic}`));
+  };
+  aedes.authorizeSubscribe = (client, sub, done) => {
+    const p = who.get(client);
+    if (p && maySubscribe(p, sub.topic)) return done(null, sub);
+    log.warn({ client: client.id, topic: sub.topic }, "broker refused a subscription");
+    // null: the SUBACK says 0x80 (failure) for this filter [MQTT-3.9.3], the connection stays.
+    done(null, null);
   };
 }

@@ -72,6 +72,10 @@ export interface RejectsTable {
   payload_b64: string | null;
   payload_bytes: number;
   received_at: number;
+  /** SHA-256 (hex) of the whole payload; payload_b64 keeps only its first bytes. */
+  payload_sha256: string | null;
+  /** Rejects of the same device counted but not sampled before this row (over a cap). */
+  suppressed: Generated<number>;
 }
 
 export interface DeviceCommandsTable {
@@ -87,7 +91,17 @@ export interface DeviceCommandsTable {
   outcome: string | null;
 }
 
+export interface BrokerCredentialsTable {
+  id: string;
+  device: string;
+  password_hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
 export interface DB extends LendingTables, QualityTables {
+  broker_credentials: BrokerCredentialsTable;
   device_commands: DeviceCommandsTable;
   devices: DevicesTable;
   records: RecordsTable;

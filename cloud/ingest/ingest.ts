@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   BarnlinkError,
   ERR_BAD_BATCH,
@@ -13,6 +14,7 @@ import { deviceOfTopic } from "../../sync/topics.ts";
 import type { Db } from "../db/connect.ts";
 import { DeviceKeys } from "../devices.ts";
 import { commitGroup, type GroupItem, type GroupOutcome } from "./group-commit.ts";
+import { DEFAULT_REJECT_CAPS, type RejectCaps, RejectLog } from "./reject-log.ts";
 import { TimeCorrector } from "./time-correction.ts";
 import { type VerifiedSegment, verifyBatch } from "./verify.ts";
 
@@ -31,8 +33,6 @@ export interface IngestResult {
   ack?: Ack;
   rejected?: { code: string; reason: string };
 }
-
-const KEEP_PAYLOAD = 64 * 1024;
 
 /** A batch that verified and waits for its commit. */
 interface ToCommit extends GroupItem {
@@ -60,15 +60,18 @@ export class Ingest {
     lagMs: 0,
   };
   readonly keys: DeviceKeys;
+  readonly rejects: RejectLog;
   private readonly time: TimeCorrector;
   constructor(
     private readonly db: Db,
     private readonly cloudKey: KeyPair,
     private readonly log: Logger = silentLogger,
     private readonly now: () => number = Date.now,
+    caps: RejectCaps = DEFAULT_REJECT_CAPS,
   ) {
     this.keys = new DeviceKeys(db);
     this.time = new TimeCorrector(db, now);
+    this.rejects = new RejectLog(db, now, caps, log);
   }
 
   /** Runs after each commit (outside its transaction), e.g. closing commands the device confirmed. */
@@ -109,20 +112,11 @@ export class Ingest {
       if (batch.device !== t.device)
         throw ERR_TOPIC_MISMATCH(`batch says device '${batch.device}' but came on ${topic}`);
       const key = await this.keys.get(batch.device);
-      if (!key) {
-        const e = ERR_UNREGISTERED_DEVICE(
+      // No signed answer: nothing here verified against a device key, so anyone could cause it.
+      if (!key)
+        throw ERR_UNREGISTERED_DEVICE(
           `device '${batch.device}' is not registered; register its public key first`,
         );
-        await this.reject(topic, topicDevice, payload, e);
-        // The device is told (signed), so its operator sees why nothing is committed; it keeps its data.
-        return {
-          kind: "done",
-          result: {
-            rejected: { code: e.code, reason: e.message },
-            ack: this.ack(batch.device, batch.id, "rejected", [], e),
-          },
-        };
-      }
       const segments = verifyBatch(batch, key);
       return { kind: "commit", topic, topicDevice, payload, batch, device: batch.device, segments };
     } catch (e) {
@@ -162,13 +156,23 @@ export class Ingest {
         : ERR_BAD_BATCH(`unexpected failure: ${(e as Error)?.message ?? String(e)}`, undefined, e);
     if (!(e instanceof BarnlinkError)) this.log.error({ err: (e as Error)?.stack }, "ingest failed");
     await this.reject(topic, topicDevice, payload, err);
-    // Records that do not reach a head the device itself signed (the signature is checked first):
-    // its stored records were altered or damaged. Tell it (signed), so it re-checks them and holds
-    // the stream instead of sending them again and again. Other rejections stay unanswered.
+    // A signed answer only where the device's own signature verified: records that do not chain
+    // to a head the device signed (BL_CHAIN_BROKEN; the signature is checked first) mean its stored
+    // records were altered or damaged, and it is told so it re-checks them and holds the stream.
+    // The same result comes from anyone flipping a byte of a genuine batch, so the ack names the
+    // frame's SHA-256 and the device acts only on a rejection of bytes it sent itself. Nothing else
+    // is answered: an unregistered id or a bad signature proves nothing about who sent it.
     if (batch && ERR_CHAIN_BROKEN.is(err))
       return {
         rejected: { code: err.code, reason: err.message },
-        ack: this.ack(batch.device, batch.id, "rejected", [], err),
+        ack: this.ack(
+          batch.device,
+          batch.id,
+          "rejected",
+          [],
+          err,
+          createHash("sha256").update(payload).digest("hex"),
+        ),
       };
     return { rejected: { code: err.code, reason: err.message } };
   }
@@ -179,6 +183,7 @@ export class Ingest {
     status: Ack["status"],
     segments: Ack["segments"],
     err?: BarnlinkError,
+    frame?: string,
   ): Ack {
     return signMessage<Ack>(this.cloudKey.privateKey, {
       v: 1,
@@ -188,6 +193,7 @@ export class Ingest {
       status,
       segments,
       ...(err ? { code: err.code, reason: err.message } : {}),
+      ...(frame ? { frame } : {}),
       at: this.now(),
     });
   }
@@ -195,23 +201,12 @@ export class Ingest {
   private async reject(topic: string, device: string | null, payload: Buffer, err: BarnlinkError) {
     this.counters.rejected++;
     this.counters.rejectedByCode[err.code] = (this.counters.rejectedByCode[err.code] ?? 0) + 1;
-    this.log.warn({ topic, code: err.code, reason: err.message }, "rejected a message");
-    try {
-      await this.db.kysely
-        .insertInto("rejects")
-        .values({
-          device,
-          topic: topic.slice(0, 512),
-          code: err.code,
-          reason: err.message.slice(0, 2000),
-          payload_b64: payload.subarray(0, KEEP_PAYLOAD).toString("base64"),
-          payload_bytes: payload.length,
-          received_at: this.now(),
-        })
-        .execute();
-    } catch (e) {
-      this.log.error({ err: (e as Error).message }, "could not record a rejected message");
-    }
+    // Logged only when sampled: a flood must not become a flood of log lines either.
+    if (await this.rejects.record(topic, device, payload, err))
+      this.log.warn(
+        { topic: topic.slice(0, 200), code: err.code, reason: err.message },
+        "rejected a message",
+      );
   }
 }
 

@@ -10,6 +10,8 @@ export interface SubscriberOptions {
   username?: string;
   password?: string;
   caFile?: string;
+  certFile?: string;
+  keyFile?: string;
   sharedGroup?: string;
   log: Logger;
   /** Called when a device publishes `online` on its state topic. */
@@ -41,6 +43,8 @@ export async function startSubscriber(
     username: o.username,
     password: o.password,
     ...(o.caFile ? { ca: readFileSync(o.caFile) } : {}),
+    ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
+    ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
   });
   client.handleMessage = (packet, done) => {
     const topic = packet.topic;

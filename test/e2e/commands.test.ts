@@ -31,7 +31,10 @@ describe("commands reach devices that were away, and run once", () => {
     const config = agentConfigSchema().parse({
       device,
       dataDir: join(stack.dir, device),
-      cloud: { mqtt: { url: stack.mqttUrl }, publicKey: stack.cloud.publicKey },
+      cloud: {
+        mqtt: { url: stack.brokerUrl, ...(await stack.login(device)) },
+        publicKey: stack.cloud.publicKey,
+      },
       sync: { linger: 20, ackTimeout: 3000, reconnectBase: 100, reconnectCap: 1000 },
       clock: { synced: "always" },
     });

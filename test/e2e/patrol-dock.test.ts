@@ -26,7 +26,7 @@ describe("patrol robot: records wait out of Wi-Fi and upload as soon as it docks
     const config = agentConfigSchema().parse({
       device,
       dataDir: join(stack.dir, device),
-      cloud: { mqtt: { url: proxy.url }, publicKey: stack.cloud.publicKey },
+      cloud: { mqtt: { url: proxy.url, ...(await stack.login(device)) }, publicKey: stack.cloud.publicKey },
       // A backoff far longer than the test: only the dock can bring the link back in time.
       sync: { linger: 20, ackTimeout: 3000, reconnectBase: "10m", reconnectCap: "10m", reconnectOn: "dock" },
       clock: { synced: "always" },

@@ -4,6 +4,9 @@ import { Agent } from "../../agent/agent.ts";
 import { type AgentConfig, agentConfigSchema } from "../../agent/config.ts";
 import type { ApiModule } from "../../cloud/api/server.ts";
 import { type BrokerHandle, startBroker } from "../../cloud/broker/broker.ts";
+import { issueBrokerSecret } from "../../cloud/broker/credentials.ts";
+import { newSecret } from "../../cloud/broker/passwords.ts";
+import { RegistryAuth } from "../../cloud/broker/registry-auth.ts";
 import { cloudConfigSchema } from "../../cloud/config.ts";
 import { registerDevice } from "../../cloud/devices.ts";
 import { type CloudHandle, startCloud } from "../../cloud/service.ts";
@@ -15,11 +18,16 @@ export const TEST_TOKEN = "test-admin-token-0123456789";
 export const AUDITOR_TOKEN = "test-auditor-token-0123456789";
 
 export interface Stack {
+  /** The broker with an admin login in the URL, for tests' observers and forgers. */
   mqttUrl: string;
+  /** The broker without credentials. */
+  brokerUrl: string;
   cloud: CloudHandle;
   dir: string;
   /** An agent for a registered device with the given sources (default: none; tests emit directly). */
   agent(device: string, patch?: Partial<AgentConfig> & { register?: boolean }): Promise<Agent>;
+  /** A device's own broker login (issued now; empty on the shared anonymous Mosquitto). */
+  login(device: string): Promise<{ username?: string; password?: string }>;
   stop(): Promise<void>;
 }
 
@@ -34,14 +42,25 @@ export async function startStack(o: {
   modules?: ApiModule[];
 }): Promise<Stack> {
   const dir = tmpDir();
-  const broker: BrokerHandle | undefined = o.broker === "aedes" ? await startBroker({ port: 0 }) : undefined;
-  const mqttUrl = broker?.url ?? MOSQUITTO_URL;
+  const instance = `test-${randomBytes(4).toString("hex")}`;
+  // The embedded broker runs with authentication and ACLs, as in the demo: the cloud and each agent
+  // log in with their own accounts; tests' observers and forgers use an admin account (in mqttUrl).
+  const cloudPw = newSecret();
+  const adminPw = newSecret();
+  const auth = new RegistryAuth([
+    { username: instance, password: cloudPw, kind: "cloud" },
+    { username: "test-observer", password: adminPw, kind: "admin" },
+  ]);
+  const broker: BrokerHandle | undefined =
+    o.broker === "aedes" ? await startBroker({ port: 0, auth }) : undefined;
+  const brokerUrl = broker?.url ?? MOSQUITTO_URL;
+  const mqttUrl = broker ? `mqtt://test-observer:${adminPw}@${broker.host}:${broker.port}` : MOSQUITTO_URL;
   const fresh = await freshDb(o.db);
   await fresh.db.close();
   const cfg = cloudConfigSchema.parse({
-    instance: `test-${randomBytes(4).toString("hex")}`,
+    instance,
     database: { url: o.db === "postgres" ? PG_URL : fresh.url },
-    mqtt: { url: mqttUrl },
+    mqtt: { url: brokerUrl, ...(broker ? { username: instance, password: cloudPw } : {}) },
     http: { port: 0 },
     keyFile: join(dir, "cloud.key"),
     tokens: [
@@ -50,17 +69,25 @@ export async function startStack(o: {
     ],
   });
   const cloud = await startCloud(cfg, { schema: fresh.schema, modules: o.modules });
+  auth.attach(cloud.ctx.db);
   const agents: Agent[] = [];
+  const login = async (device: string) =>
+    broker ? { username: device, password: await issueBrokerSecret(cloud.ctx.db, device, Date.now()) } : {};
   return {
     mqttUrl,
+    brokerUrl,
     cloud,
     dir,
+    login,
     async agent(device, patch = {}) {
       const { register = true, ...rest } = patch;
+      const creds = await login(device);
+      // A test's own cloud section (a proxy URL) still logs in as the device.
+      if (rest.cloud) rest.cloud = { ...rest.cloud, mqtt: { ...creds, ...rest.cloud.mqtt } };
       const config = agentConfigSchema().parse({
         device,
         dataDir: join(dir, device),
-        cloud: { mqtt: { url: mqttUrl }, publicKey: cloud.publicKey },
+        cloud: { mqtt: { url: brokerUrl, ...creds }, publicKey: cloud.publicKey },
         sync: { linger: 20, ackTimeout: 3000, reconnectBase: 100, reconnectCap: 1000 },
         clock: { synced: "always" },
       });

@@ -7,6 +7,8 @@ import type { Dialect } from "../connect.ts";
 import { evidence0001 } from "./0001-evidence.ts";
 import { bootClocks0002 } from "./0002-boot-clocks.ts";
 import { commands0003 } from "./0003-commands.ts";
+import { brokerCredentials0020 } from "./0020-broker-credentials.ts";
+import { rejectSamples0021 } from "./0021-reject-samples.ts";
 
 /**
  * Every module's migrations, by name. Names sort in apply order: 00xx evidence and ingest,
@@ -18,6 +20,8 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0002_boot_clocks": bootClocks0002(dialect),
     "0003_commands": commands0003(dialect),
     "0010_quality_findings": qualityFindings0010(dialect),
+    "0020_broker_credentials": brokerCredentials0020(dialect),
+    "0021_reject_samples": rejectSamples0021(dialect),
     "0100_lending_core": lending0100(dialect),
     "0101_lending_servicing": lending0101(dialect),
     "0102_lending_immutable": lending0102(dialect),
