@@ -1,5 +1,5 @@
 import jsQR from "jsqr";
-import { pigFromTag } from "../synth/qr.ts";
+import { pigFromTag } from "./tag-text.ts";
 
 /** Decodes an ear-tag QR code (`pig:<id>`) anywhere in a decoded RGB frame; null when none. */
 export function readEarTag(rgb: Buffer | Uint8Array, width: number, height: number): string | null {
