@@ -7,7 +7,7 @@ import { pigFromTag } from "./tag-text.ts";
  * default); null when none. `rgba` is a scratch buffer to reuse (at least w×h×4 bytes).
  */
 export function readEarTag(
-  rgb: Buffer | Uint8Array,
+  rgb: Buffer | Uint8Array | Uint8ClampedArray,
   width: number,
   height: number,
   region: Box = { left: 0, top: 0, width, height },
@@ -57,7 +57,7 @@ export class EarTagReader {
   constructor(private readonly gate: EarTagGate = defaultEarTagGate) {}
 
   read(
-    rgb: Buffer | Uint8Array,
+    rgb: Buffer | Uint8Array | Uint8ClampedArray,
     width: number,
     height: number,
     rois: Box[],

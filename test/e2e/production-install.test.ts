@@ -36,14 +36,14 @@ describe("production install: npm ci --omit=dev, npm run build, run from the bui
   beforeAll(() => {
     if (!ok) return;
     cpSync(ROOT, pkg, { recursive: true, filter: (src) => !SKIP.has(basename(src)) });
-    const install = sh("npm", ["ci", "--omit=dev"], pkg, 25 * MIN);
+    const install = sh("npm", ["ci", "--omit=dev"], pkg, 45 * MIN);
     expect(install.code, install.out.slice(-4000)).toBe(0);
     // No dev dependency was installed: what follows runs on production packages alone.
     for (const dev of ["vitest", "typescript", "@biomejs/biome", "fast-check", "playwright-core"])
       expect(existsSync(join(pkg, "node_modules", dev)), dev).toBe(false);
     const build = sh("npm", ["run", "build"], pkg, 5 * MIN);
     expect(build.code, build.out).toBe(0);
-  }, 32 * MIN);
+  }, 52 * MIN);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it.runIf(ok)("the CLI and the gateway bundle start", () => {
