@@ -33,6 +33,8 @@ interface BenchLine {
 
 const WINDOW_S = Number(process.env.BENCH_PEER_WINDOW ?? 30);
 const OUTAGE_S = Number(process.env.BENCH_PEER_OUTAGE ?? 20);
+/** How long after the broker returns a reading may still arrive and not count as lost (> the 30 s ack timeout). */
+const SETTLE_S = Number(process.env.BENCH_PEER_SETTLE ?? 45);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ROOT = join(import.meta.dirname, "..");
 const TOPIC = "peer/nodered/regs";
@@ -228,7 +230,7 @@ export async function benchPeer(): Promise<BenchLine[]> {
         if (Number.isNaN(theirsFirst) && Number.isFinite(t)) theirsFirst = (t - up) / 1000;
         await sleep(100);
       }
-      await sleep(15_000); // backlogs drained
+      await sleep(SETTLE_S * 1000); // backlogs drained (a resend after the ack timeout included)
       // Lost: counter values set during the outage (before the kill, if any: readings taken while
       // the broker was down) that never arrived. Values set within 1 s of either edge are left out.
       const taken = [...setAt]
