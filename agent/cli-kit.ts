@@ -9,6 +9,23 @@ export interface CommandSpec {
   run(argv: string[]): Promise<number>;
 }
 
+/**
+ * A command (or a group of commands sharing a first word, such as `model …`) listed by name and
+ * summary and imported only when it runs: `barnlink agent` must not load the cloud, tfjs or sharp
+ * that other commands need (a gateway's RAM is the budget). `load` resolves to the command, or to
+ * the group's commands.
+ */
+export interface LazyCommand {
+  name: string;
+  summary: string;
+  load(): Promise<CommandSpec | CommandSpec[]>;
+}
+
+/** One line of agent/commands/index.ts: `lazy("agent", "Run …", () => import("./agent-run.ts").then((m) => m.agentRun))`. */
+export function lazy(name: string, summary: string, load: LazyCommand["load"]): LazyCommand {
+  return { name, summary, load };
+}
+
 /** parseArgs that turns its errors into BL_USAGE with the command's usage line. */
 export function args<T extends NonNullable<ParseArgsConfig["options"]>>(
   argv: string[],

@@ -59,7 +59,7 @@ export function agentConfigSchema() {
       .prefault({}),
     clock: z
       .strictObject({
-        /** auto: trust wall time once /run/systemd/timesync/synchronized exists (Pis without an RTC). */
+        /** auto: trust wall time once timesyncd, the kernel, chrony or ntpd says it is synced (core/clock-sync.ts; Pis have no RTC). */
         synced: z.enum(["auto", "always", "never"]).default("auto"),
         /** Demo only: run the wall clock this many times faster (8640 = a barn-day in 10 s). */
         speed: z.number().positive().max(1e6).optional(),

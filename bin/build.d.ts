@@ -3,4 +3,4 @@ import type { BuildOptions } from "esbuild";
 export const ROOT: string;
 export const CLI_OUTFILE: string;
 export function bundleOptions(entry: string, outfile: string): BuildOptions;
-export function buildCli(outfile?: string): Promise<string>;
+export function buildCli(outfile?: string, opts?: { metafile?: boolean }): Promise<string>;

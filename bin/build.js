@@ -1,17 +1,22 @@
 #!/usr/bin/env node
-// `npm run build [-- OUTFILE]`: bundles the `barnlink` command (agent/entry.ts) with esbuild into one
-// ES module, dist/barnlink.mjs, run in production as `node dist/barnlink.mjs …` (docs/deployment.md).
-// Packages stay external (node_modules beside it, native modules as installed); only barnlink's own
-// TypeScript is bundled. Assets are found from the package root (core/paths.ts), so the bundle must
-// sit inside the package (dist/, or node_modules/.cache/… for tests and benchmarks).
-import { dirname, join, resolve } from "node:path";
+// `npm run build [-- OUTFILE]`: bundles barnlink's TypeScript with esbuild into ES modules under dist/:
+//   dist/barnlink.mjs        the whole `barnlink` command (agent/entry.ts), run as `node dist/barnlink.mjs …`
+//   dist/barnlink-agent.mjs  the gateway alone (agent/agent-entry.ts: agent, status, keys, drivers, decode)
+//   dist/chunks/*.mjs        code split at each command's dynamic import, loaded when that command runs
+// Each command is imported lazily (agent/commands/index.ts), so `barnlink agent` loads no chunk of
+// the cloud, tfjs or sharp (test/e2e/agent-loads.test.ts checks the build's metafile and a running
+// agent). Packages stay external (node_modules beside it, native modules as installed); only
+// barnlink's own TypeScript is bundled. Assets are found from the package root (core/paths.ts), so
+// the bundle must sit inside the package (dist/, or node_modules/.cache/… for tests and benchmarks).
+import { writeFileSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI_OUTFILE = join(ROOT, "dist/barnlink.mjs");
 
-/** The esbuild options of the production build; the drain benchmark bundles its agent half with them too. */
+/** The esbuild options of one self-contained bundle (the drain benchmark bundles its agent half with them). */
 export function bundleOptions(entry, outfile) {
   return {
     entryPoints: [entry],
@@ -26,13 +31,32 @@ export function bundleOptions(entry, outfile) {
   };
 }
 
-/** Builds the CLI bundle; returns its path. */
-export async function buildCli(outfile = CLI_OUTFILE) {
-  await build(bundleOptions(join(ROOT, "agent/entry.ts"), outfile));
+/**
+ * Builds the CLI (OUTFILE) and the gateway entry (OUTFILE's name + `-agent`) beside it, split into
+ * chunks; returns OUTFILE. With `metafile`, also writes esbuild's metafile to `meta.json` beside them
+ * (which source files went into which output, and which output imports which).
+ */
+export async function buildCli(outfile = CLI_OUTFILE, opts = {}) {
+  const outdir = dirname(outfile);
+  const name = basename(outfile).replace(/\.mjs$/, "");
+  const { entryPoints: _e, outfile: _o, ...common } = bundleOptions("", outfile);
+  const r = await build({
+    ...common,
+    entryPoints: {
+      [name]: join(ROOT, "agent/entry.ts"),
+      [`${name}-agent`]: join(ROOT, "agent/agent-entry.ts"),
+    },
+    outdir,
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
+    outExtension: { ".js": ".mjs" },
+    metafile: Boolean(opts.metafile),
+  });
+  if (opts.metafile) writeFileSync(join(outdir, "meta.json"), JSON.stringify(r.metafile));
   return outfile;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
   const out = await buildCli(process.argv[2] ? resolve(process.argv[2]) : CLI_OUTFILE);
-  process.stdout.write(`built ${out}\n`);
+  process.stdout.write(`built ${out} and ${out.replace(/\.mjs$/, "-agent.mjs")}\n`);
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { detectClockSync, type SyncProbes, TIMESYNCD_FLAG } from "./clock-sync.ts";
 
 /** When a record was captured. `mono` is CLOCK_MONOTONIC (ms since boot), valid only within `boot`. */
 export interface CaptureTime {
@@ -35,25 +36,28 @@ export type SyncPolicy = "auto" | "always" | "never";
 
 /**
  * Whether the wall clock can be trusted. A Pi 4 or Zero 2 W has no RTC: fake-hwclock restores a
- * stale time at boot, and only once systemd-timesyncd (or chrony) has synced is it right.
+ * stale time at boot, and only once a time service has synced is it right. `auto` asks
+ * systemd-timesyncd, the kernel, chrony and ntpd (core/clock-sync.ts).
  */
-export function clockSynced(policy: SyncPolicy, flagFile = "/run/systemd/timesync/synchronized"): boolean {
+export function clockSynced(policy: SyncPolicy, flagFile = TIMESYNCD_FLAG, probes?: SyncProbes): boolean {
   if (policy === "always") return true;
   if (policy === "never") return false;
-  if (existsSync(flagFile)) return true;
-  return false;
+  return detectClockSync(probes, flagFile).synced;
 }
 
-export function systemClock(policy: SyncPolicy = "auto"): Clock {
+/** While unsynced, how often `auto` asks again (the tools are processes: not at every record). */
+const RECHECK_MS = 30_000;
+
+export function systemClock(policy: SyncPolicy = "auto", probes?: SyncProbes): Clock {
   const boot = bootId();
-  let synced = clockSynced(policy);
+  let synced = clockSynced(policy, TIMESYNCD_FLAG, probes);
   let lastCheck = monoMs();
   return {
     mono: monoMs,
     now() {
       const mono = monoMs();
-      if (!synced && mono - lastCheck > 5_000) {
-        synced = clockSynced(policy);
+      if (!synced && mono - lastCheck > RECHECK_MS) {
+        synced = clockSynced(policy, TIMESYNCD_FLAG, probes);
         lastCheck = mono;
       }
       return { wall: Date.now(), boot, mono, synced };

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const HERE = fileURLToPath(import.meta.url);
@@ -34,7 +34,12 @@ export const fromRoot = (...parts: string[]): string => join(ROOT, ...parts);
 export const BUNDLED = !HERE.endsWith(".ts");
 
 /**
- * The script that starts another barnlink process the way this one runs: the bundle itself, or
+ * The script that starts another barnlink process the way this one runs: the bundle's CLI entry
+ * (`barnlink.mjs`; this module sits in it or in its `chunks/` folder, bin/build.js), or
  * `bin/barnlink.js` (through tsx) from the sources.
  */
-export const CLI_ENTRY = BUNDLED ? HERE : fromRoot("bin/barnlink.js");
+export const CLI_ENTRY = !BUNDLED
+  ? fromRoot("bin/barnlink.js")
+  : basename(dirname(HERE)) === "chunks"
+    ? join(dirname(HERE), "..", "barnlink.mjs")
+    : HERE.replace(/-agent\.mjs$/, ".mjs");

@@ -23,6 +23,21 @@ export const kinds = {
       quality: z.enum(["ok", "suspect"]).optional(),
     }),
   },
+  /**
+   * Several sensor values read together (one Modbus register block): named values and their units,
+   * one record instead of one per value. The cloud keeps each value's history queryable by name
+   * (cloud/api/value-history.ts). Names are the sensors' stream names (e.g. "env.temperature").
+   */
+  block: {
+    class: "telemetry",
+    schema: z.strictObject({
+      values: z
+        .record(z.string().min(1).max(64), finite())
+        .refine((v) => Object.keys(v).length > 0 && Object.keys(v).length <= 256, "1 to 256 values"),
+      units: z.record(z.string().min(1).max(64), z.string().max(16)).optional(),
+      quality: z.enum(["ok", "suspect"]).optional(),
+    }),
+  },
   /** A discrete input changed state (door, leak, tamper, dock). */
   event: {
     class: "evidence",

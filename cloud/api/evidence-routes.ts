@@ -6,6 +6,7 @@ import type { CloudContext } from "../context.ts";
 import { type DeviceKeys, listDevices, registerDevice, revokeDevice } from "../devices.ts";
 import { requireRole } from "./auth.ts";
 import { parseRequest } from "./validate.ts";
+import { valueHistory, valuesQuery } from "./value-history.ts";
 
 export const registerBody = z.strictObject({
   id: ident(),
@@ -186,6 +187,20 @@ export async function evidenceRoutes(app: FastifyInstance, ctx: CloudContext, ke
       })),
       next: rows.length === q.limit ? Number(rows.at(-1)!.seq) : null,
     };
+  });
+
+  // One sensor's history by name, from its reading stream and from the block records that hold it.
+  app.get("/api/v1/devices/:id/values", async (req) => {
+    const { id } = parseRequest(z.object({ id: ident() }), req.params, "params");
+    const q = parseRequest(valuesQuery, req.query, "query");
+    const dev = await ctx.db.kysely
+      .selectFrom("devices")
+      .select("id")
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (!dev) throw ERR_NOT_FOUND(`device '${id}' is not registered`);
+    const points = await valueHistory(ctx.db, [id], q.name, q);
+    return { device: id, name: q.name, points };
   });
 
   app.get("/api/v1/rejects", { preHandler: requireRole("auditor", "officer") }, async (req) => {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { declaredErrors } from "../../core/errors.ts";
 import { lendingOpenApi, type OpenApiRoute } from "../lending/openapi.ts";
 import { recordsQuery, registerBody } from "./evidence-routes.ts";
+import { valuesQuery } from "./value-history.ts";
 
 const anyObject = z.record(z.string(), z.unknown());
 
@@ -35,6 +36,14 @@ const evidenceOpenApi: OpenApiRoute[] = [
     summary: "Records of a stream in seq order, with decoded bodies and times",
     roles: ["admin", "officer", "auditor"],
     query: recordsQuery,
+    response: anyObject,
+  },
+  {
+    path: "/api/v1/devices/{id}/values",
+    method: "get",
+    summary: "One sensor's values by name: its reading stream and its value in every block record",
+    roles: ["admin", "officer", "auditor"],
+    query: valuesQuery,
     response: anyObject,
   },
   {

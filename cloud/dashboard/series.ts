@@ -1,4 +1,5 @@
 import { ERR_NOT_FOUND } from "../../core/errors.ts";
+import { valueHistory } from "../api/value-history.ts";
 import type { CloudContext } from "../context.ts";
 import { at, bandAt, ENV_STREAMS, intakePerHead, loadProfile, survival } from "../lending/profile.ts";
 
@@ -28,21 +29,8 @@ async function readingSeries(
   stream: string,
   to: number,
 ): Promise<Pt[]> {
-  if (devices.length === 0) return [];
-  const rows = await ctx.db.kysely
-    .selectFrom("records")
-    .select(["t_wall", "t_corrected", "body"])
-    .where("device", "in", devices)
-    .where("stream", "=", stream)
-    .where("t_wall", "<=", to)
-    .orderBy("t_wall")
-    .execute();
-  const pts: Pt[] = [];
-  for (const r of rows) {
-    const v = (JSON.parse(r.body) as { value?: unknown }).value;
-    if (typeof v === "number") pts.push([Number(r.t_corrected ?? r.t_wall), v]);
-  }
-  return pts;
+  // Reading streams and the values of Modbus block records alike (cloud/api/value-history.ts).
+  return (await valueHistory(ctx.db, devices, stream, { to })).map((p): Pt => [p.t, p.value]);
 }
 
 /**

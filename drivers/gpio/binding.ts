@@ -1,7 +1,7 @@
 /**
  * The whole contract with GPIO hardware (after node-serialport's BindingInterface): open a line as
- * input or output by BCM number; read, watch, write, close. onoff (sysfs) implements it today; a
- * libgpiod backend can follow without touching the driver (sysfs GPIO is going away, onoff#206).
+ * input or output by BCM number; read, watch, write, close. onoff (sysfs), gpiod (libgpiod's tools:
+ * sysfs GPIO is going away, onoff#206) and the simulator implement it.
  */
 export interface GpioInputLine {
   read(): Promise<0 | 1>;

@@ -35,8 +35,13 @@ export const gpioConfigSchema = z
   .strictObject({
     driver: z.literal("gpio"),
     name: ident(),
-    /** onoff = sysfs on a Raspberry Pi; sim = simulated lines (demo, tests). */
-    backend: z.enum(["onoff", "sim"]).default("onoff"),
+    /**
+     * auto = sysfs (onoff) where the kernel still has it, else libgpiod's tools (gpiod);
+     * onoff = sysfs; gpiod = the gpiod tools (/dev/gpiochipN); sim = simulated lines (demo, tests).
+     */
+    backend: z.enum(["auto", "onoff", "gpiod", "sim"]).default("auto"),
+    /** gpiod: the folder of gpioget/gpioset/gpiomon/gpiodetect (default: PATH). */
+    gpiodTools: z.string().optional(),
     /** Label of the gpiochip the BCM numbers belong to; found automatically on Pi 3/4/5. */
     chipLabel: z.string().optional(),
     /** Directory holding the gpiochipN folders whose label and base are read (a fixture tree in tests). */

@@ -1,6 +1,8 @@
 import type { ProbeResult, Source, SourceContext } from "../types.ts";
 import type { GpioBinding, GpioInputLine, GpioOutputLine } from "./binding.ts";
+import { resolveHeaderChip } from "./chip-base.ts";
 import type { GpioConfig } from "./config.ts";
+import { gpiodBinding } from "./gpiod-binding.ts";
 import { onoffBinding } from "./onoff-binding.ts";
 import { SimGpio } from "./sim-binding.ts";
 
@@ -22,11 +24,7 @@ export class GpioSource implements Source {
     binding?: GpioBinding,
   ) {
     this.name = cfg.name;
-    this.binding =
-      binding ??
-      (cfg.backend === "sim"
-        ? new SimGpio()
-        : onoffBinding({ sysfsRoot: cfg.sysfsRoot, chipLabel: cfg.chipLabel }));
+    this.binding = binding ?? pickBinding(cfg);
   }
 
   async start(ctx: SourceContext): Promise<void> {
@@ -111,5 +109,24 @@ export class GpioSource implements Source {
       }
     }
     return out;
+  }
+}
+
+/**
+ * The backend a config asks for; `auto` keeps sysfs (onoff) where the kernel still offers the
+ * header chip there and otherwise uses libgpiod's tools: Raspberry Pi OS is dropping sysfs GPIO
+ * and onoff has no other backend (Pi 5 interrupts through sysfs are unreliable).
+ */
+export function pickBinding(cfg: GpioConfig): GpioBinding {
+  const gpiod = () => gpiodBinding({ chipLabel: cfg.chipLabel, toolsDir: cfg.gpiodTools });
+  const onoff = () => onoffBinding({ sysfsRoot: cfg.sysfsRoot, chipLabel: cfg.chipLabel });
+  if (cfg.backend === "sim") return new SimGpio();
+  if (cfg.backend === "onoff") return onoff();
+  if (cfg.backend === "gpiod") return gpiod();
+  try {
+    resolveHeaderChip(cfg.sysfsRoot, cfg.chipLabel);
+    return onoff();
+  } catch {
+    return gpiod();
   }
 }

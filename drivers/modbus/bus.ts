@@ -30,7 +30,9 @@ const kindOf = (e: unknown): FaultKind => {
  * One Modbus bus: a single link shared by its devices, with every request serialised through one
  * queue. A serial line is half-duplex with one master (Modbus over Serial Line V1.02 §2.1), so two
  * requests in flight corrupt each other — Node-RED's parallel unit ids time out for this reason.
- * Between frames the bus stays quiet for `gap` ms (at least the 3.5-character silence of §2.5.1.1).
+ * Between frames the bus stays quiet for `gap` ms (at least the 3.5-character silence of §2.5.1.1):
+ * the next request waits out the silence, the caller of the last one does not (its answer is
+ * decoded, stamped and stored at once).
  */
 export class ModbusBus {
   private link: ModbusLink | undefined;
@@ -38,6 +40,8 @@ export class ModbusBus {
   private readonly abort = new AbortController();
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
+  /** performance.now() before which no frame may start (the inter-frame silence after the last one). */
+  private quietUntil = 0;
 
   constructor(
     private readonly makeLink: () => ModbusLink,
@@ -103,17 +107,24 @@ export class ModbusBus {
     if (l) void l.close().then(() => this.wake?.());
   }
 
-  /** Queues one read; resolves with its words or rejects with the last coded error. */
+  /**
+   * Queues one read; resolves with its words or rejects with the last coded error. `sent` is called
+   * as each attempt's request goes out: the caller stamps its capture time there (the moment the
+   * device was asked), not after the answer and the bus's silence.
+   */
   read(
     unit: number,
     table: Table,
     address: number,
     count: number,
     retries = this.o.retries,
+    sent?: () => void,
   ): Promise<number[]> {
     const run = async () => {
       let last: unknown;
       for (let attempt = 0; attempt <= retries; attempt++) {
+        const quiet = this.quietUntil - performance.now();
+        if (quiet > 0) await sleep(quiet, this.abort.signal);
         if (this.abort.signal.aborted) throw ERR_MODBUS_LINK("bus stopped");
         const link = this.link;
         if (!link) {
@@ -122,6 +133,7 @@ export class ModbusBus {
         }
         if (attempt > 0) this.o.onRetry(unit);
         try {
+          sent?.();
           return await link.read(unit, table, address, count);
         } catch (e) {
           last = e;
@@ -130,7 +142,7 @@ export class ModbusBus {
           // An exception is the device's considered answer; asking again gives the same one.
           if (kind === "exception" || kind === "link" || ERR_MODBUS_EXCEPTION.is(e)) break;
         } finally {
-          await sleep(this.o.gap);
+          this.quietUntil = performance.now() + this.o.gap;
         }
       }
       throw last;

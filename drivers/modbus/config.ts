@@ -64,6 +64,15 @@ export const deviceSchema = z
       .optional(),
     /** Prepended to every sensor name ("barn1." + "env.temperature"). */
     prefix: z.string().max(32).default(""),
+    /**
+     * records: block — the stream this device's blocks go to (default "<source>.<device>"); devices
+     * given the same stream share one (a group).
+     */
+    stream: z
+      .string()
+      .max(64)
+      .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '.', '_' or '-'")
+      .optional(),
     registers: z.array(registerSchema).default([]),
   })
   .refine((d) => d.preset !== undefined || d.registers.length > 0, {
@@ -83,6 +92,12 @@ const common = {
   offlineAfter: z.number().int().min(1).default(3),
   reconnectMin: duration().default(500),
   reconnectMax: duration().default(30_000),
+  /**
+   * block: each register block read is one `block` record with all its values (one chain link and
+   * one signed segment, fewer bytes per value); reading: one `reading` record per value, each
+   * sensor its own stream.
+   */
+  records: z.enum(["block", "reading"]).default("block"),
   devices: z.array(deviceSchema).min(1),
 };
 

@@ -1,11 +1,13 @@
+import { LazySource } from "../common/lazy-source.ts";
 import type { DriverDef } from "../types.ts";
 import { modbusSourceSchema } from "./config.ts";
-import { ModbusSource } from "./source.ts";
 
 export const modbusDriver: DriverDef<typeof modbusSourceSchema> = {
   name: "modbus",
   description:
     "Modbus RTU (RS-485 serial) and Modbus TCP devices: register maps, presets, per-device polling",
   configSchema: modbusSourceSchema,
-  create: (config) => new ModbusSource(config),
+  // modbus-serial and serialport load only where a modbus source is configured.
+  create: (config) =>
+    new LazySource(config.name, async () => new (await import("./source.ts")).ModbusSource(config)),
 };

@@ -1,3 +1,5 @@
+import { setMaxListeners } from "node:events";
+import type { CaptureTime } from "../../core/clock.ts";
 import { sleep } from "../common/backoff.ts";
 import type { ProbeResult, Reading, Source, SourceContext } from "../types.ts";
 import { ModbusBus } from "./bus.ts";
@@ -11,8 +13,14 @@ interface DevicePlan {
   blocks: Block[];
 }
 
+/** One block's decoded values, stamped when its request went out. */
+interface Sample {
+  t: CaptureTime;
+  points: Array<{ sensor: string; value: number; unit: string }>;
+}
+
 interface PollResult {
-  readings: Reading[];
+  samples: Sample[];
   /** The device answered something (values or an exception): it is on the bus. */
   alive: boolean;
   errors: string[];
@@ -34,6 +42,9 @@ export class ModbusSource implements Source {
   ) {
     this.name = cfg.name;
     this.plans = cfg.devices.map((device) => ({ device, blocks: planBlocks(deviceRegisters(device)) }));
+    // Every device loop waits on this signal at once (its poll interval, the bus's readiness): more
+    // than 10 devices on a bus is normal, not the listener leak Node's default limit warns about.
+    setMaxListeners(this.plans.length * 2 + 10, this.abort.signal);
   }
 
   private openBus(ctx: Pick<SourceContext, "log"> & Partial<SourceContext>): ModbusBus {
@@ -70,9 +81,12 @@ export class ModbusSource implements Source {
     while (!this.abort.signal.aborted) {
       const t0 = ctx.clock.mono();
       // An offline device gets one try per poll, not retries: less bus time lost to it.
-      const r = await this.poll(plan, ctx, offline ? 0 : undefined);
+      // Each block is stored as soon as it is decoded: not after the device's other blocks, nor
+      // after the bus's inter-frame silence (a kill -9 then loses at most the block being read).
+      const r = await this.poll(plan, ctx, offline ? 0 : undefined, (sample) => {
+        if (!this.abort.signal.aborted) ctx.emit(this.records(plan.device, sample));
+      });
       if (this.abort.signal.aborted) break;
-      if (r.readings.length > 0) ctx.emit(r.readings);
       if (r.alive) {
         failures = 0;
         if (offline) {
@@ -122,27 +136,51 @@ export class ModbusSource implements Source {
     this.bus.recycle();
   }
 
+  /** A block's values as records: one `block` on the device's stream, or one `reading` per sensor. */
+  private records(device: DeviceConfig, s: Sample): Reading[] {
+    if (this.cfg.records === "reading")
+      return s.points.map((p) => ({
+        stream: p.sensor,
+        kind: "reading",
+        t: s.t,
+        body: { value: p.value, unit: p.unit },
+      }));
+    const values: Record<string, number> = {};
+    const units: Record<string, string> = {};
+    for (const p of s.points) {
+      values[p.sensor] = p.value;
+      if (p.unit) units[p.sensor] = p.unit;
+    }
+    const body = Object.keys(units).length > 0 ? { values, units } : { values };
+    return [{ stream: device.stream ?? `${this.name}.${device.name}`, kind: "block", t: s.t, body }];
+  }
+
   private async poll(
     plan: DevicePlan,
     ctx: Pick<SourceContext, "clock" | "log">,
     retries?: number,
+    onSample?: (s: Sample) => void,
   ): Promise<PollResult> {
-    const out: PollResult = { readings: [], alive: false, errors: [] };
+    const out: PollResult = { samples: [], alive: false, errors: [] };
     const bus = this.bus!;
     for (const b of plan.blocks) {
       try {
-        const words = await bus.read(plan.device.unit, b.table, b.address, b.count, retries);
-        const t = ctx.clock.now();
+        // Capture time = when the request went out (the last attempt's), like Node-RED's msg time.
+        let t: CaptureTime | undefined;
+        const words = await bus.read(plan.device.unit, b.table, b.address, b.count, retries, () => {
+          t = ctx.clock.now();
+        });
         out.alive = true;
-        for (const p of b.points) {
-          const raw = decodeWords(words.slice(p.address - b.address), p);
-          out.readings.push({
-            stream: p.sensor,
-            kind: "reading",
-            t,
-            body: { value: scaled(raw, p), unit: p.unit },
-          });
-        }
+        const sample: Sample = {
+          t: t ?? ctx.clock.now(),
+          points: b.points.map((p) => ({
+            sensor: p.sensor,
+            value: scaled(decodeWords(words.slice(p.address - b.address), p), p),
+            unit: p.unit,
+          })),
+        };
+        out.samples.push(sample);
+        onSample?.(sample);
       } catch (e) {
         const code = (e as { code?: string }).code;
         if (code === "BL_MODBUS_EXCEPTION") out.alive = true;
@@ -169,10 +207,9 @@ export class ModbusSource implements Source {
         const subject = `${this.name}/${plan.device.name} (unit ${plan.device.unit} @ ${target(this.cfg)})`;
         const r = await this.poll(plan, ctx);
         const values = Object.fromEntries(
-          r.readings.map((x) => {
-            const b = x.body as { value: number; unit: string };
-            return [x.stream, b.unit ? `${b.value} ${b.unit}` : b.value];
-          }),
+          r.samples
+            .flatMap((x) => x.points)
+            .map((p) => [p.sensor, p.unit ? `${p.value} ${p.unit}` : p.value]),
         );
         const ok = r.errors.length === 0;
         results.push({ subject, ok, values, ...(ok ? {} : { error: explain(r.errors) }) });

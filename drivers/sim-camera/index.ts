@@ -1,8 +1,7 @@
 import { z } from "zod";
 import { frameOptions } from "../camera/config.ts";
-import { CameraSource } from "../camera/source.ts";
+import { LazySource } from "../common/lazy-source.ts";
 import type { DriverDef } from "../types.ts";
-import { syntheticGrabber } from "./synthetic.ts";
 
 export const simCameraConfigSchema = z.strictObject({
   driver: z.literal("sim-camera"),
@@ -17,10 +16,17 @@ export const simCameraDriver: DriverDef<typeof simCameraConfigSchema> = {
   name: "sim-camera",
   description: "A synthetic camera rendering a pen with wandering pigs (demo, tests; no hardware)",
   configSchema: simCameraConfigSchema,
+  // sharp loads only where a camera is configured.
   create: (c, deps) =>
-    new CameraSource(
-      { ...c, reconnectMin: 1000, reconnectMax: 10_000, timeout: 5000 },
-      syntheticGrabber({ fps: c.fps, width: c.frameWidth, height: c.frameHeight, pigs: c.pigs }),
-      deps?.cameras,
-    ),
+    new LazySource(c.name, async () => {
+      const [{ CameraSource }, { syntheticGrabber }] = await Promise.all([
+        import("../camera/source.ts"),
+        import("./synthetic.ts"),
+      ]);
+      return new CameraSource(
+        { ...c, reconnectMin: 1000, reconnectMax: 10_000, timeout: 5000 },
+        syntheticGrabber({ fps: c.fps, width: c.frameWidth, height: c.frameHeight, pigs: c.pigs }),
+        deps?.cameras,
+      );
+    }),
 };

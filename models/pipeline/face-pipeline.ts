@@ -7,7 +7,7 @@ import { cropRaw } from "../embed/preprocess.ts";
 import type { Gallery } from "../gallery/gallery.ts";
 import { CensusWindow } from "./census.ts";
 import { type Box, clampBox, type FaceDetector } from "./detector.ts";
-import { readEarTag } from "./ear-tag.ts";
+import { EarTagReader } from "./ear-tag.ts";
 import { FaceAlarms } from "./face-alarms.ts";
 import { assessQuality, type QualityOptions, type QualityResult } from "./quality.ts";
 import type { OperatingPoint } from "./threshold.ts";
@@ -63,6 +63,8 @@ export class FacePipeline {
   private readonly window: CensusWindow;
   private readonly alarms: FaceAlarms;
   private readonly visits = new Map<number, VisitTracker>();
+  /** The ear-tag QR scan, gated to the ROIs and to frames where it can find something (ear-tag.ts). */
+  readonly tags = new EarTagReader();
 
   constructor(
     private readonly embedder: Embedder,
@@ -78,7 +80,16 @@ export class FacePipeline {
     const now = frame.t.wall;
     this.tick(now);
     const { data, info } = await sharp(frame.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    const tag = this.o.qr ? readEarTag(data, info.width, info.height) : null;
+    const tag = this.o.qr
+      ? this.tags.read(
+          data,
+          info.width,
+          info.height,
+          this.o.rois,
+          frame.t.mono,
+          this.gallery.templateCount === 0,
+        )
+      : null;
     const results: FaceResult[] = [];
     const readings: Reading[] = [];
     for (const [ri, roi] of this.o.rois.entries()) {
@@ -147,6 +158,7 @@ export class FacePipeline {
       return;
     }
     this.window.unknown++;
+    this.tags.unknownSeen = true;
     if (frames >= this.o.unknownAfter) this.alarms.unknown(frame.sha256, score, frames);
   }
 

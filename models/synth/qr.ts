@@ -2,12 +2,7 @@ import QRCode from "qrcode";
 import type { Canvas } from "./render.ts";
 
 /** The text an ear tag carries: barnlink reads `pig:<id>` and ignores other QR codes. */
-export const earTagText = (pigId: string): string => `pig:${pigId}`;
-
-export function pigFromTag(text: string): string | null {
-  const m = /^pig:([A-Za-z0-9._-]{1,64})$/.exec(text.trim());
-  return m ? m[1]! : null;
-}
+export { earTagText, pigFromTag } from "../pipeline/tag-text.ts";
 
 /** Size in pixels of a drawn QR code including its 4-module quiet zone. */
 export function qrPixels(text: string, moduleSize: number): number {

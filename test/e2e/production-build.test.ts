@@ -26,8 +26,9 @@ describe("production build (npm run build → node dist/barnlink.mjs)", () => {
   });
   afterAll(() => rmSync(OUT, { recursive: true, force: true }));
 
-  it("is one ES module with a source map, and runs without tsx", () => {
+  it("is ES modules with source maps (the CLI, the gateway alone, lazy chunks), and runs without tsx", () => {
     expect(existsSync(BUNDLE)).toBe(true);
+    expect(existsSync(join(OUT, "barnlink-agent.mjs"))).toBe(true);
     expect(existsSync(`${BUNDLE}.map`)).toBe(true);
     const r = run(["--help"]);
     expect(r.code).toBe(0);
@@ -53,7 +54,7 @@ describe("production build (npm run build → node dist/barnlink.mjs)", () => {
     for (const unit of ["barnlink-agent.service", "barnlink-cloud.service"]) {
       const text = readFileSync(join(ROOT, "deploy", unit), "utf8");
       expect(text).toMatch(
-        /^ExecStart=\/usr\/bin\/node (--[\w-]+=\w+ )*\/opt\/barnlink\/current\/dist\/barnlink\.mjs /m,
+        /^ExecStart=\/usr\/bin\/node (--[\w-]+=\w+ )*\/opt\/barnlink\/current\/dist\/barnlink(-agent)?\.mjs /m,
       );
     }
   });

@@ -47,8 +47,31 @@ export class RecordingContext implements SourceContext {
     return n;
   }
 
+  /**
+   * Every value of one sensor, as `reading`s: its own reading records and its value in each `block`
+   * (a Modbus register block is one record named after its device; its values are named by sensor).
+   */
+  values(stream: string): Reading[] {
+    return this.readings.flatMap((r): Reading[] => {
+      if (r.kind === "block") {
+        const b = r.body as { values: Record<string, number>; units?: Record<string, string> };
+        if (!Object.hasOwn(b.values, stream)) return [];
+        return [
+          {
+            stream,
+            kind: "reading",
+            t: r.t,
+            body: { value: b.values[stream], unit: b.units?.[stream] ?? "" },
+          },
+        ];
+      }
+      return r.stream === stream ? [r] : [];
+    });
+  }
+
+  /** The latest record of a stream, or the latest value of that name in a block, as a reading. */
   latest(stream: string): Reading | undefined {
-    return this.readings.findLast((r) => r.stream === stream);
+    return this.values(stream).at(-1);
   }
 
   /** The value of the latest reading on a stream, if any. */

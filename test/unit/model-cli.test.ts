@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { main } from "../../agent/cli.ts";
+import { commands } from "../../agent/commands/index.ts";
 import { generateDataset } from "../../models/synth/dataset.ts";
 
 /** Runs `barnlink ARGS` in this process; returns its exit code and what it printed. */
@@ -18,7 +19,7 @@ async function run(args: string[]) {
     return true;
   });
   try {
-    return { code: await main(args), stdout, stderr };
+    return { code: await main(args, commands), stdout, stderr };
   } finally {
     o.mockRestore();
     e.mockRestore();

@@ -1,0 +1,29 @@
+import { type LazyCommand, lazy } from "../cli-kit.ts";
+
+// The commands of a barn gateway, imported lazily like every command (index.ts lists these too).
+// They alone make the gateway bundle, dist/barnlink-agent.mjs (agent/agent-entry.ts), so nothing
+// here may lead to cloud code: test/e2e/agent-loads.test.ts follows every import of that bundle.
+export const gatewayCommands: LazyCommand[] = [
+  lazy("agent", "Run the gateway agent: sources → outbox → MQTT", () =>
+    import("./agent-run.ts").then((m) => m.agentRun),
+  ),
+  lazy("status", "Per stream: last seq appended, last seq acknowledged, records pending", () =>
+    import("./status.ts").then((m) => m.status),
+  ),
+  lazy(
+    "keys show",
+    "Print this gateway's public key (register it in the cloud); creates the key if missing",
+    () => import("./agent-run.ts").then((m) => m.keysShow),
+  ),
+  lazy("drivers list", "List the drivers a source can use, one line each", () =>
+    import("./drivers.ts").then((m) => m.driversListCmd),
+  ),
+  lazy(
+    "drivers probe",
+    "Read every configured device once and print its values or the precise error (installers)",
+    () => import("./drivers.ts").then((m) => m.driversProbeCmd),
+  ),
+  lazy("decode", "Print the records of up-batches (file or stdin) as JSON lines", () =>
+    import("./decode.ts").then((m) => m.decode),
+  ),
+];

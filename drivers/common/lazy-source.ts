@@ -1,0 +1,46 @@
+import type { ProbeResult, Source, SourceContext } from "../types.ts";
+
+/**
+ * A Source whose implementation is imported when it first starts (or probes). The registry lists
+ * every driver's config schema, but a driver's packages (modbus-serial, serialport, sharp) load
+ * only on a gateway that configures it: `barnlink agent` with a sim-barn loads none of them
+ * (test/e2e/agent-loads.test.ts). Sources start one after the other and camera consumers wait for
+ * their camera in the hub (CameraHub.when), so starting later changes no order.
+ */
+export class LazySource implements Source {
+  private inner?: Source;
+  private loading?: Promise<Source>;
+  constructor(
+    readonly name: string,
+    private readonly make: () => Promise<Source>,
+  ) {}
+
+  /** The real source (imported and constructed on first use). */
+  load(): Promise<Source> {
+    this.loading ??= this.make().then((s) => {
+      this.inner = s;
+      return s;
+    });
+    return this.loading;
+  }
+
+  async start(ctx: SourceContext): Promise<void> {
+    await (await this.load()).start(ctx);
+  }
+
+  async stop(): Promise<void> {
+    await this.inner?.stop();
+  }
+
+  async probe(ctx: Pick<SourceContext, "clock" | "log">): Promise<ProbeResult[]> {
+    const s = await this.load();
+    if (s.probe) return s.probe(ctx);
+    return [
+      { subject: this.name, ok: false, error: "this driver has no probe; start the agent and watch its log" },
+    ];
+  }
+
+  async command(name: string, args: Record<string, unknown>): Promise<boolean> {
+    return this.inner?.command ? this.inner.command(name, args) : false;
+  }
+}
