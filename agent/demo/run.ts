@@ -50,6 +50,8 @@ export async function runDemo(o: DemoRun): Promise<number> {
 
   const token = randomBytes(18).toString("base64url");
   const auditorToken = randomBytes(18).toString("base64url");
+  // A second officer, so the maker-checker approval of an override can be tried in the demo.
+  const officerToken = randomBytes(18).toString("base64url");
   const start = new Date(Date.UTC(2026, 2, 1)).toISOString();
   const cloudCfg = cloudConfigSchema.parse({
     database: { url: join(dir, "cloud.db") },
@@ -60,6 +62,7 @@ export async function runDemo(o: DemoRun): Promise<number> {
     tokens: [
       { name: "demo-admin", role: "admin", token },
       { name: "demo-auditor", role: "auditor", token: auditorToken },
+      { name: "demo-officer", role: "officer", token: officerToken },
     ],
   });
   const simStart = Date.parse(start);
@@ -82,6 +85,7 @@ export async function runDemo(o: DemoRun): Promise<number> {
   out(`cloud API + dashboard ${cloud.url}/#token=${token}`);
   out(`API token (admin)     ${token}`);
   out(`API token (auditor)   ${auditorToken}   (read-only dashboard)`);
+  out(`API token (officer)   ${officerToken}   (a second officer: approves overrides)`);
   out(`cloud metrics         ${cloud.url}/metrics`);
   if (stopAsked()) return interruptedNote();
 
