@@ -44,6 +44,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
   async function signedIn(width: number, tokenValue = demo.adminToken): Promise<Page> {
     const ctx = await browser.newContext({ viewport: { width, height: 800 }, acceptDownloads: true });
     const page = await ctx.newPage();
+    page.setDefaultTimeout(90_000);
     page.on("dialog", (d) => {
       throw new Error(`a native dialog opened: ${d.message()}`);
     });
@@ -60,9 +61,10 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
       const problems: string[] = [];
       const over = document.documentElement.scrollWidth - window.innerWidth;
       if (over > 0) problems.push(`page scrolls sideways by ${over} px`);
-      for (const el of document.querySelectorAll<HTMLElement>(
-        "button, a[href], input, select, textarea, summary",
-      )) {
+      const controls = Array.from(
+        document.querySelectorAll<HTMLElement>("button, a[href], input, select, textarea, summary"),
+      );
+      for (const el of controls) {
         if (el.closest("details:not([open])") && el.tagName !== "SUMMARY") continue;
         if (!el.offsetParent && getComputedStyle(el).position !== "fixed") continue;
         el.scrollIntoView({ block: "center", inline: "center" });
@@ -93,7 +95,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
       expect(signout!.y + signout!.height).toBeLessThanOrEqual(header!.y + header!.height + 1);
       expect(signout!.x + signout!.width).toBeLessThanOrEqual(width);
       await page.context().close();
-    });
+    }, 240_000);
 
   it("groups open alerts by batch and cause and acknowledges a whole group at once (phone)", async () => {
     const open = await getJson<Alert[]>(`${demo.cloudUrl}/api/v1/alerts?open=true`, demo.adminToken);
@@ -112,7 +114,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
       return ids.every((id) => all.find((a) => a.id === id)?.acked_at);
     });
     await page.context().close();
-  });
+  }, 240_000);
 
   it("an officer overrides a held tranche with reason and amount; a second officer approves it", async () => {
     const held = (
@@ -144,7 +146,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
       return t.status === "released" && Number(t.released_fen) === 100_050;
     });
     await checker.context().close();
-  });
+  }, 240_000);
 
   it("exports the new payment orders and downloads the pain.001 file", async () => {
     const page = await signedIn(390);
@@ -163,7 +165,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
     expect(xml).toMatch(/Golden Valley Feed Co\./);
     expect(download.suggestedFilename()).toMatch(/^BLPF-.*\.xml$/);
     await page.context().close();
-  });
+  }, 240_000);
 
   it("the Devices page opens inside the signed-in dashboard: no token prompt, no raw 401 JSON", async () => {
     const page = await signedIn(390);
@@ -174,5 +176,5 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
     await page.waitForSelector("table.streams");
     expect(await page.locator("table.streams").textContent()).toMatch(/env\.temperature/);
     await page.context().close();
-  });
+  }, 240_000);
 });
