@@ -176,5 +176,33 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
     await page.waitForSelector("table.streams");
     expect(await page.locator("table.streams").textContent()).toMatch(/env\.temperature/);
     await page.context().close();
+    // The stand-alone /devices page (what an old bookmark opens) signs in with a form too.
+    const ctx = await browser.newContext({ viewport: { width: 390, height: 800 } });
+    const bare = await ctx.newPage();
+    bare.setDefaultTimeout(90_000);
+    const dialogs: string[] = [];
+    bare.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await bare.goto(`${demo.cloudUrl}/devices`);
+    await bare.waitForSelector("#signin:not([hidden])");
+    await bare.fill("#tok", "not-a-real-token-at-all");
+    await bare.click("#signin button");
+    await bare.locator("#status").filter({ hasText: "not accepted" }).waitFor();
+    expect(await bare.locator("body").textContent()).not.toMatch(/"statusCode"|BL_AUTH/);
+    await bare.fill("#tok", demo.adminToken);
+    await bare.click("#signin button");
+    await expect
+      .poll(
+        async () =>
+          `${await bare.locator("#status").textContent()} ${await bare.locator("#devices").textContent()}`,
+        {
+          timeout: 90_000,
+        },
+      )
+      .toMatch(/updated .*barn-1/s);
+    expect(dialogs).toEqual([]);
+    await ctx.close();
   }, 240_000);
 });
