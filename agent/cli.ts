@@ -1,6 +1,7 @@
 import { BarnlinkError } from "../core/errors.ts";
 import type { CommandSpec } from "./cli-kit.ts";
 import { commands } from "./commands/index.ts";
+import { groupHelp } from "./group-help.ts";
 
 function help(): string {
   const w = Math.max(...commands.map((c) => c.name.length));
@@ -35,6 +36,12 @@ export async function main(argv: string[]): Promise<number> {
     return clean.length === 0 ? 2 : 0;
   }
   const found = find(clean);
+  const group = found ? null : groupHelp(commands, clean);
+  if (group) {
+    const asked = clean.includes("--help") || clean.includes("-h");
+    (asked ? process.stdout : process.stderr).write(`${group}\n`);
+    return asked ? 0 : 2;
+  }
   if (!found) {
     process.stderr.write(`barnlink: unknown command '${clean.join(" ")}'\n\n${help()}\n`);
     return 2;

@@ -5,7 +5,7 @@ import { cloudKey, cloudRun, devicesAdd, devicesList } from "./cloud.ts";
 import { configCheck } from "./config-check.ts";
 import { decode } from "./decode.ts";
 import { demo } from "./demo.ts";
-import { driversListCmd, driversProbeCmd } from "./drivers.ts";
+import { driversListCmd, driversProbeCmd, driversSampleCmd } from "./drivers.ts";
 import { loadgen } from "./loadgen.ts";
 import { modelCommands } from "./model.ts";
 import { scenario } from "./scenario.ts";
@@ -27,6 +27,7 @@ export const commands: CommandSpec[] = [
   loadgen,
   driversListCmd,
   driversProbeCmd,
+  driversSampleCmd,
   scenario,
   ...modelCommands,
 ];
