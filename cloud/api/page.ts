@@ -32,19 +32,21 @@ form.addEventListener("submit", (e) => {
   load();
 });
 const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
-async function api(p) {
-  const r = await fetch(p, { headers: { authorization: "Bearer " + token } });
+async function api(p, t) {
+  const r = await fetch(p, { headers: { authorization: "Bearer " + t } });
   if (r.status === 401 || r.status === 403) { const e = new Error("auth"); e.auth = r.status; throw e; }
   if (!r.ok) { const j = await r.json().catch(() => null); throw new Error((j && j.error && j.error.message) || "HTTP " + r.status); }
   return r.json();
 }
 async function load() {
   if (!token) return askToken("Sign in with an API token issued by your barnlink administrator.");
+  // The token this load uses: a late answer to an older token must not undo a newer sign-in.
+  const t = token;
   try {
-    const { devices } = await api("/api/v1/devices");
+    const { devices } = await api("/api/v1/devices", t);
     let html = "";
     for (const d of devices) {
-      const det = await api("/api/v1/devices/" + encodeURIComponent(d.id));
+      const det = await api("/api/v1/devices/" + encodeURIComponent(d.id), t);
       html += "<h2>" + esc(d.id) + " <small>" + esc(d.name || "") + " · rejected " + det.rejected + "</small></h2>";
       html += "<table><tr><th>stream</th><th>committed seq</th><th>records</th><th>chain</th><th>last seen</th></tr>";
       for (const [s, v] of Object.entries(det.streams)) {
@@ -53,9 +55,11 @@ async function load() {
       }
       html += "</table>";
     }
+    if (t !== token) return;
     document.getElementById("devices").innerHTML = html || "<p>No devices registered.</p>";
     document.getElementById("status").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (e) {
+    if (t !== token) return;
     if (e.auth) { sessionStorage.removeItem("barnlinkToken"); token = null; return askToken(e.auth === 401 ? "That token was not accepted; paste another." : "That token may not read devices."); }
     document.getElementById("status").textContent = "could not load devices: " + e.message;
   }
