@@ -10,6 +10,7 @@ import { loadgen } from "./loadgen.ts";
 import { modelCommands } from "./model.ts";
 import { scenario } from "./scenario.ts";
 import { status } from "./status.ts";
+import { upgradeCmd } from "./upgrade.ts";
 
 /** Every `barnlink` subcommand. One line each. */
 export const commands: CommandSpec[] = [
@@ -29,5 +30,6 @@ export const commands: CommandSpec[] = [
   driversProbeCmd,
   driversSampleCmd,
   scenario,
+  upgradeCmd,
   ...modelCommands,
 ];
