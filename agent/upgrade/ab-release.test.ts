@@ -55,9 +55,14 @@ const opts = () => ({
 describe("barnlink upgrade (A/B release folders)", () => {
   it("installs beside the running release, switches, and keeps it when it is healthy", async () => {
     port = await freePort();
-    await upgrade({ ...opts(), tarball: pack("0.1.0"), waitMs: 120_000 });
+    // First install: no service to restart yet.
+    expect(await upgrade({ ...opts(), restart: "none", tarball: pack("0.1.0"), waitMs: 1000 })).toEqual({
+      from: null,
+      to: "v0.1.0",
+    });
+    await upgrade({ ...opts(), tarball: pack("0.1.5"), waitMs: 120_000 });
     const r = await upgrade({ ...opts(), tarball: pack("0.2.0"), waitMs: 120_000 });
-    expect(r).toEqual({ from: "v0.1.0", to: "v0.2.0" });
+    expect(r).toEqual({ from: "v0.1.5", to: "v0.2.0" });
     expect(basename(readlinkSync(join(root, "current")))).toBe("v0.2.0");
     expect(await (await fetch(`http://127.0.0.1:${port}/healthz`)).text()).toBe("0.2.0");
   }, 300_000);

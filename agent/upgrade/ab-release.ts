@@ -8,7 +8,7 @@ export interface UpgradeOptions {
   root: string;
   /** An `npm pack` tarball (package/ inside). */
   tarball: string;
-  /** Shell command that restarts the service on the release `current` points at. */
+  /** Shell command that restarts the service on the release `current` points at; "none": first install, nothing to restart or check. */
   restart: string;
   /** URL that answers 200 once the restarted agent is up (the gateway page's /healthz). */
   health: string;
@@ -80,6 +80,10 @@ export async function upgrade(o: UpgradeOptions): Promise<{ from: string | null;
   const current = join(o.root, "current");
   const previous = existsSync(current) ? readlinkSync(current) : null;
   pointAt(current, target);
+  if (o.restart === "none") {
+    o.log(`current → ${version}; not restarted (--restart none)`);
+    return { from: previous ? basename(previous) : null, to: version };
+  }
   o.log(`current → ${version}${previous ? ` (was ${basename(previous)})` : ""}; restarting`);
   if (restart(o.restart) && (await healthy(o.health, o.waitMs))) {
     o.log(`${version} is up and healthy (${o.health})`);
