@@ -64,7 +64,10 @@ export function parseConfigText<S extends z.ZodType>(text: string, schema: S, fi
     data = parseYaml(text, { prettyErrors: true });
   } catch (e) {
     // The yaml package ends its first line with "at line L, column C:" before a code excerpt.
-    const msg = (e instanceof YAMLParseError ? (e.message.split("\n")[0] ?? "") : String(e)).replace(/:\s*$/, "");
+    const msg = (e instanceof YAMLParseError ? (e.message.split("\n")[0] ?? "") : String(e)).replace(
+      /:\s*$/,
+      "",
+    );
     throw ERR_CONFIG_READ(`${file}: not valid YAML: ${msg}`);
   }
   // An empty file (or only comments, or `{}`) is a mistake, not "all defaults": refuse it by name.
@@ -73,7 +76,9 @@ export function parseConfigText<S extends z.ZodType>(text: string, schema: S, fi
     data === undefined ||
     (typeof data === "object" && !Array.isArray(data) && Object.keys(data).length === 0)
   ) {
-    const problems = [{ path: "(file)", message: "the config is empty; see docs/configuration.md for the keys" }];
+    const problems = [
+      { path: "(file)", message: "the config is empty; see docs/configuration.md for the keys" },
+    ];
     throw ERR_CONFIG_INVALID(formatProblems(file, problems), problems);
   }
   const result = schema.safeParse(data, { reportInput: true });
