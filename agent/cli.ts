@@ -1,5 +1,6 @@
 import { BarnlinkError } from "../core/errors.ts";
 import type { CommandSpec, LazyCommand } from "./cli-kit.ts";
+import { groupHelp } from "./group-help.ts";
 
 type Entry = LazyCommand | CommandSpec;
 
@@ -64,6 +65,13 @@ export async function main(argv: string[], list: Entry[]): Promise<number> {
     return clean.length === 0 ? 2 : 0;
   }
   const found = await find(list, clean);
+  // `barnlink drivers`, `barnlink devices --help`…: a word that starts several commands lists them.
+  const group = found ? null : groupHelp(list, clean);
+  if (group) {
+    const asked = clean.includes("--help") || clean.includes("-h");
+    (asked ? process.stdout : process.stderr).write(`${group}\n`);
+    return asked ? 0 : 2;
+  }
   if (!found) {
     process.stderr.write(`barnlink: unknown command '${clean.join(" ")}'\n\n${help(list)}\n`);
     return 2;

@@ -69,7 +69,19 @@ export const cloudConfigSchema = z.strictObject({
     .default([]),
   /** Devices registered at start (equivalent to `barnlink devices add`). */
   devices: z
-    .array(z.strictObject({ id: ident(), publicKey: z.string(), name: z.string().optional() }))
+    .array(
+      z.strictObject({
+        id: ident(),
+        // As the agent's cloud.publicKey: a typo here would only show as every batch rejected later.
+        publicKey: z
+          .string()
+          .regex(
+            /^[A-Za-z0-9+/]{43}=$/,
+            "base64 of a 32-byte Ed25519 public key (44 characters; `barnlink keys show` prints it)",
+          ),
+        name: z.string().optional(),
+      }),
+    )
     .default([]),
 });
 

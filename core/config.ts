@@ -63,10 +63,24 @@ export function parseConfigText<S extends z.ZodType>(text: string, schema: S, fi
   try {
     data = parseYaml(text, { prettyErrors: true });
   } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split("\n")[0] : String(e);
+    // The yaml package ends its first line with "at line L, column C:" before a code excerpt.
+    const msg = (e instanceof YAMLParseError ? (e.message.split("\n")[0] ?? "") : String(e)).replace(
+      /:\s*$/,
+      "",
+    );
     throw ERR_CONFIG_READ(`${file}: not valid YAML: ${msg}`);
   }
-  if (data === null || data === undefined) data = {};
+  // An empty file (or only comments, or `{}`) is a mistake, not "all defaults": refuse it by name.
+  if (
+    data === null ||
+    data === undefined ||
+    (typeof data === "object" && !Array.isArray(data) && Object.keys(data).length === 0)
+  ) {
+    const problems = [
+      { path: "(file)", message: "the config is empty; see docs/configuration.md for the keys" },
+    ];
+    throw ERR_CONFIG_INVALID(formatProblems(file, problems), problems);
+  }
   const result = schema.safeParse(data, { reportInput: true });
   if (!result.success) {
     const problems = problemsFromZod(result.error);

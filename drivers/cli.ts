@@ -1,6 +1,9 @@
+import { readFileSync } from "node:fs";
 import { systemClock } from "../core/clock.ts";
 import { problemsFromZod } from "../core/config.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
+import { fromRoot } from "../core/paths.ts";
+import { permissionHint, probeLines } from "./probe-hints.ts";
 import { drivers, requireDriver, sourceConfigSchema } from "./registry.ts";
 import type { DriverDeps, ProbeResult } from "./types.ts";
 
@@ -29,6 +32,7 @@ export async function driversProbe(
   const ctx = { clock: systemClock(), log: o.log ?? silentLogger };
   const schema = sourceConfigSchema();
   const lines: string[] = [];
+  const errors: string[] = [];
   let ok = true;
   for (const [i, raw] of sources.entries()) {
     const parsed = schema.safeParse(raw, { reportInput: true });
@@ -51,14 +55,13 @@ export async function driversProbe(
     );
     for (const r of results) {
       ok &&= r.ok;
-      lines.push(
-        r.ok
-          ? `  ok   ${r.subject}  ${formatValues(r.values)}`
-          : `  FAIL ${r.subject}: ${r.error ?? "failed"}`,
-      );
+      if (!r.ok) errors.push(r.error ?? "");
     }
+    lines.push(...probeLines(results, formatValues));
   }
   if (sources.length === 0) lines.push("no sources configured");
+  const hint = permissionHint(errors);
+  if (hint) lines.push(hint);
   return { ok, text: lines.join("\n") };
 }
 
@@ -82,4 +85,10 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       },
     );
   });
+}
+
+/** `barnlink drivers sample NAME`: the driver's annotated sample config (drivers/NAME/sample.yaml). */
+export function driverSample(name: string): string {
+  requireDriver(name);
+  return readFileSync(fromRoot("drivers", name, "sample.yaml"), "utf8");
 }

@@ -5,6 +5,7 @@ import { createLogger } from "../../core/log.ts";
 import { Agent } from "../agent.ts";
 import { args, type CommandSpec, need, out } from "../cli-kit.ts";
 import { agentConfigSchema } from "../config.ts";
+import { heldClock } from "../demo/held-clock.ts";
 import { type GatewayHttp, startGatewayHttp } from "../http/server.ts";
 import { startSystemdNotify } from "../http/systemd-notify.ts";
 
@@ -17,7 +18,15 @@ export const agentRun: CommandSpec = {
   async run(argv) {
     const a = args(argv, { config: { type: "string", short: "c" } }, usage);
     const cfg = loadConfigFile(need(a.values.config, "--config FILE", usage), agentConfigSchema());
-    const agent = new Agent(cfg, { log: createLogger(`agent:${cfg.device}`) });
+    // Under the demo the simulated clock stands still until the demo starts every barn's at once.
+    const held =
+      process.send && process.env.BARNLINK_DEMO_CLOCK === "hold" && cfg.clock.speed
+        ? heldClock(cfg.clock.speed, cfg.clock.start ? Date.parse(cfg.clock.start) : Date.now())
+        : undefined;
+    const agent = new Agent(cfg, {
+      log: createLogger(`agent:${cfg.device}`),
+      ...(held ? { clock: held } : {}),
+    });
     try {
       await agent.start();
     } catch (e) {
@@ -42,13 +51,15 @@ export const agentRun: CommandSpec = {
           500,
         )
       : undefined;
-    process.on("message", async (m: { type?: string; timeoutMs?: number }) => {
+    process.on("message", async (m: { type?: string; timeoutMs?: number; origin?: number }) => {
+      if (m?.type === "clock" && typeof m.origin === "number") held?.release(m.origin);
       if (m?.type === "drain") {
         await agent.stopSources();
         const ok = await agent.link.drained(m.timeoutMs ?? 30_000);
         process.send?.({ type: "drained", ok, status: agent.status() });
       }
     });
+    process.send?.({ type: "ready", status: agent.status(), gatewayUrl: web?.url });
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);

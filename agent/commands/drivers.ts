@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { ERR_CONFIG_READ } from "../../core/errors.ts";
 import { createLogger } from "../../core/log.ts";
-import { driversList, driversProbe } from "../../drivers/cli.ts";
+import { driverSample, driversList, driversProbe } from "../../drivers/cli.ts";
 import { args, type CommandSpec, need, out } from "../cli-kit.ts";
 
 export const driversListCmd: CommandSpec = {
@@ -41,5 +41,17 @@ export const driversProbeCmd: CommandSpec = {
     });
     out(r.text);
     return r.ok ? 0 : 1;
+  },
+};
+
+const sampleUsage = "barnlink drivers sample NAME";
+export const driversSampleCmd: CommandSpec = {
+  name: "drivers sample",
+  summary: "Print a driver's annotated sample source config (paste it under sources:)",
+  usage: sampleUsage,
+  async run(argv) {
+    const a = args(argv, {}, sampleUsage, true);
+    out(driverSample(need(a.positionals[0], "NAME (see barnlink drivers list)", sampleUsage)));
+    return 0;
   },
 };

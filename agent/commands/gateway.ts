@@ -23,6 +23,14 @@ export const gatewayCommands: LazyCommand[] = [
     "Read every configured device once and print its values or the precise error (installers)",
     () => import("./drivers.ts").then((m) => m.driversProbeCmd),
   ),
+  lazy("drivers sample", "Print a driver's annotated sample source config (paste it under sources:)", () =>
+    import("./drivers.ts").then((m) => m.driversSampleCmd),
+  ),
+  lazy(
+    "upgrade",
+    "Install a release beside the running one, switch, health-check, roll back by itself if it fails",
+    () => import("./upgrade.ts").then((m) => m.upgradeCmd),
+  ),
   lazy("decode", "Print the records of up-batches (file or stdin) as JSON lines", () =>
     import("./decode.ts").then((m) => m.decode),
   ),

@@ -26,8 +26,12 @@ const ASSET_FILES = [
   "tranches.js",
   "alerts.js",
   "portfolio.js",
+  "overrides.js",
+  "payments.js",
+  "devices.js",
   "style.css",
 ];
+const ackBody = z.strictObject({ ids: z.array(z.string().min(1).max(100)).min(1).max(1000) });
 const seriesQuery = z.strictObject({ points: z.coerce.number().int().min(10).max(2000).optional() });
 
 /**
@@ -61,6 +65,26 @@ export function dashboardModule(): ApiModule {
         now: ctx.now(),
       }));
       app.get("/api/v1/dashboard/portfolio", read, async () => portfolioView(ctx));
+      // Bulk acknowledge (a group of alerts of one batch and cause): one statement, so a group is
+      // acknowledged all at once or not at all; already-acknowledged alerts keep who and when.
+      app.post("/api/v1/dashboard/alerts/ack", { preHandler: requireRole("officer") }, async (req) => {
+        const b = parseRequest(ackBody, req.body ?? {}, "body");
+        const r = await ctx.db.kysely
+          .updateTable("lending_alerts")
+          .set({ acked_by: req.principal?.name ?? "?", acked_at: ctx.now() })
+          .where("id", "in", b.ids)
+          .where("acked_at", "is", null)
+          .executeTakeFirst();
+        return { acknowledged: Number(r.numUpdatedRows) };
+      });
+      app.get("/api/v1/dashboard/payment-files", read, async () =>
+        ctx.db.kysely
+          .selectFrom("lending_payment_files")
+          .select(["id", "n", "ctrl_sum_fen", "created_at"])
+          .orderBy("created_at", "desc")
+          .limit(100)
+          .execute(),
+      );
       app.get("/api/v1/dashboard/batches/:id/series", read, async (req) => {
         const q = parseRequest(seriesQuery, req.query, "query");
         return batchSeries(ctx, (req.params as { id: string }).id, q.points);

@@ -1,4 +1,5 @@
 import type { CloudContext } from "../context.ts";
+import { mortalitySeverity } from "./alert-severity.ts";
 import { raiseAlert, raiseEvidenceDemand } from "./alerts.ts";
 import { ACT360_DENOM } from "./interest.ts";
 import { balances } from "./ledger.ts";
@@ -188,7 +189,7 @@ export async function checkCollateral(ctx: CloudContext, batchId: string, atMs: 
       facilityId: b.facility_id,
       batchId,
       kind: "mortality",
-      severity: "critical",
+      severity: mortalitySeverity(expected, c.head, th.mortalitySlack),
       message,
       detail: { expected: Math.round(expected), counted: c.head },
       dedupe: `mortality:${batchId}`,

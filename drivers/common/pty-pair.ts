@@ -25,7 +25,11 @@ export async function stopChild(child: ChildProcess, graceMs = 2000): Promise<vo
  * tty without hardware. Killing socat removes both ends: what an unplugged USB adapter looks like.
  */
 export async function openPtyPair(a: string, b: string): Promise<PtyPair> {
-  const child = spawn("socat", [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], { stdio: "ignore" });
+  // Own process group (setsid): a terminal's Ctrl-C must not unplug the "cable" under a draining agent.
+  const child = spawn("socat", [`pty,raw,echo=0,link=${a}`, `pty,raw,echo=0,link=${b}`], {
+    stdio: "ignore",
+    detached: true,
+  });
   const failed = new Promise<Error>((r) => child.once("error", r));
   for (let i = 0; i < 100; i++) {
     if (existsSync(a) && existsSync(b)) return { a, b, stop: () => stopChild(child) };

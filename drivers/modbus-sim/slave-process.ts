@@ -14,6 +14,8 @@ export interface SlaveProcess {
   /** The next `count` responses carry a broken CRC. */
   corrupt(count: number): Promise<void>;
   stop(): Promise<void>;
+  /** The python process (tests kill it to see the slave die under a running demo). */
+  readonly pid: number | undefined;
 }
 
 const PYTHON = "/usr/bin/python3";
@@ -36,7 +38,12 @@ export async function startSlaveProcess(opts: {
   const args = [SCRIPT, "--units", opts.units.join(",")];
   if (opts.serial) args.push("--serial", opts.serial, "--baud", String(opts.baud ?? 9600));
   else args.push("--tcp", String(opts.tcp));
-  const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"] });
+  // Its own process group (setsid): a terminal's Ctrl-C reaches the demo, which stops this slave
+  // after the agents have drained, instead of the slave dying under the agent mid-run.
+  const child = spawn(PYTHON, args, { stdio: ["pipe", "pipe", "pipe"], detached: true });
+  // A write racing the slave's exit fails with EPIPE: the exit handler already rejects every
+  // waiting command with the slave's last words, so the pipe error itself is not news.
+  child.stdin.on("error", () => {});
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-2000);
@@ -66,6 +73,7 @@ export async function startSlaveProcess(opts: {
   let chain: Promise<unknown> = Promise.resolve();
   const send = (cmd: object) => {
     const p = chain.then(async () => {
+      if (exited || !child.stdin.writable) throw new Error("modbus slave has exited");
       const reply = nextLine();
       child.stdin.write(`${JSON.stringify(cmd)}\n`);
       const line = await reply;
@@ -78,6 +86,7 @@ export async function startSlaveProcess(opts: {
     set: (unit, table, addr, values) => send({ op: "set", unit, table, addr, values }),
     silent: (unit, on) => send({ op: "silent", unit, on }),
     corrupt: (count) => send({ op: "corrupt", count }),
+    pid: child.pid,
     async stop() {
       child.stdin.end();
       await stopChild(child);

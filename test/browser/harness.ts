@@ -57,7 +57,8 @@ export async function startDemo(): Promise<Demo> {
   child.stderr!.on("data", (d: Buffer) => {
     out += d.toString();
   });
-  const end = Date.now() + 90_000;
+  // The demo prints the gateway pages once every agent is up: slow on a busy machine (cold tsx start).
+  const end = Date.now() + 240_000;
   const gateways = new Map<string, string>();
   while (Date.now() < end) {
     for (const m of out.matchAll(/gateway page (\S+)\s+(http\S+?)\/?$/gm)) gateways.set(m[1]!, m[2]!);

@@ -8,7 +8,7 @@ describe("npm start -- --duration", () => {
   it("runs broker, cloud and three barn processes, stops by itself, and commits every record produced", () => {
     const r = spawnSync(
       process.execPath,
-      [BIN, "demo", "--duration", "12s", "--http-port", "0", "--mqtt-port", "0"],
+      [BIN, "demo", "--duration", "20s", "--http-port", "0", "--mqtt-port", "0"],
       {
         encoding: "utf8",
         timeout: 150_000,

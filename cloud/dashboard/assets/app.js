@@ -3,6 +3,8 @@
 import { alertsView } from "./alerts.js";
 import { ApiError, api, esc, setToken, signOut, takeTokenFromHash, token } from "./api.js";
 import { renderBatch } from "./batch.js";
+import { devicesView, deviceView } from "./devices.js";
+import { paymentsView } from "./payments.js";
 import { renderPortfolio } from "./portfolio.js";
 
 const view = document.getElementById("view");
@@ -29,15 +31,17 @@ function signInForm(message = "") {
 async function route() {
   clearTimeout(timer);
   const h = location.hash.replace(/^#/, "") || "/";
+  const section = h.match(/^\/(alerts|payments|devices)/)?.[1] ?? (h.startsWith("/batch") ? "" : "portfolio");
   for (const a of document.querySelectorAll("[data-nav]"))
-    a.classList.toggle(
-      "active",
-      (a.dataset.nav === "alerts") === h.startsWith("/alerts") && !h.startsWith("/batch"),
-    );
+    a.classList.toggle("active", a.dataset.nav === section);
   try {
     const batch = h.match(/^\/batch\/(.+)$/);
     if (batch) await renderBatch(view, decodeURIComponent(batch[1]), me);
     else if (h.startsWith("/alerts")) await alertsView(view, me, { open: false });
+    else if (h.startsWith("/payments")) await paymentsView(view, me);
+    else if (h.startsWith("/devices/"))
+      await deviceView(view, decodeURIComponent(h.slice("/devices/".length)));
+    else if (h.startsWith("/devices")) await devicesView(view, me);
     else await renderPortfolio(view, me);
     const open = await api("/api/v1/alerts?open=true");
     const c = document.getElementById("alert-count");

@@ -3,6 +3,7 @@
 import { alertsTable, wireAcks } from "./alerts.js";
 import { api, date, esc, kpi, ltvClass, pct, yuanShort } from "./api.js";
 import { barChart, timeChart } from "./charts.js";
+import { wireOverrides } from "./overrides.js";
 import { trancheTimeline } from "./tranches.js";
 
 const ENV = {
@@ -72,7 +73,7 @@ ${Object.keys(ENV)
 <section class="card chart"><div id="ch-feed"></div></section>
 <section class="card chart"><div id="ch-silo"></div></section>
 </div>
-<section class="card"><h2>Tranche timeline</h2>${trancheTimeline(tranches)}</section>
+<section class="card"><h2>Tranche timeline</h2>${trancheTimeline(tranches, me)}</section>
 <section class="card"><h2>Alerts for this batch</h2><div id="batch-alerts">${alertsTable(alerts, me)}</div></section>
 <section class="card"><h2>Devices and chain status</h2>${deviceHealth(devices)}</section>`;
   for (const [i, d] of view.querySelectorAll("details").entries()) {
@@ -132,6 +133,7 @@ ${Object.keys(ENV)
     ],
   });
   wireAcks($("#batch-alerts"), () => renderBatch(view, id, me));
+  wireOverrides(view, () => renderBatch(view, id, me));
   for (const a of view.querySelectorAll("a.api-link"))
     a.addEventListener("click", async (e) => {
       e.preventDefault();

@@ -1,5 +1,6 @@
 // The tranche timeline: every tranche with its decision, the gates and reasons, and the evidence cited.
 import { badge, date, day, esc, yuan } from "./api.js";
+import { overrideControls } from "./overrides.js";
 
 const figures = (f) =>
   Object.entries(f ?? {})
@@ -32,19 +33,19 @@ function gatesTable(gates) {
 }
 
 /** Decided tranches and the next few planned ones; the rest of the cycle's plan folds away. */
-export function trancheTimeline(tranches) {
+export function trancheTimeline(tranches, me) {
   if (!tranches.length) return `<p class="muted">No tranches planned.</p>`;
   const decided = tranches.filter((t) => t.decisions.length);
   const planned = tranches.filter((t) => !t.decisions.length);
   const later = planned.slice(2);
-  return `<ol class="timeline">${item([...decided, ...planned.slice(0, 2)])}</ol>${
+  return `<ol class="timeline">${item([...decided, ...planned.slice(0, 2)], me)}</ol>${
     later.length
       ? `<details class="later"><summary>${later.length} more planned tranches (to day ${later.at(-1).to_day}, ${yuan(later.reduce((n, t) => n + Number(t.planned_fen), 0))} in total)</summary><ol class="timeline">${item(later)}</ol></details>`
       : ""
   }`;
 }
 
-function item(tranches) {
+function item(tranches, me) {
   return tranches
     .map((t) => {
       const d = t.decisions[t.decisions.length - 1];
@@ -63,7 +64,7 @@ ${
 ${t.overrides.length ? `<p class="muted">Overrides: ${t.overrides.map((o) => `${esc(o.action)} by ${esc(o.maker)} (${esc(o.status)}): ${esc(o.reason)}`).join("; ")}</p>` : ""}
 ${t.paymentOrder ? `<p class="muted">Payment order ${esc(t.paymentOrder.end_to_end_id)} · ${esc(t.paymentOrder.status)}</p>` : ""}</div>`
     : `<div class="t-body muted">Not decided yet.</div>`
-}</li>`;
+}<div class="ov">${overrideControls(t, me)}</div></li>`;
     })
     .join("");
 }
