@@ -32,6 +32,7 @@ type Config = z.output<typeof mqttControllerConfig>;
 export class MqttController implements RobotController {
   readonly transport = "mqtt";
   private client?: MqttClient;
+  private subscribed!: Promise<void>;
   constructor(private readonly c: Config) {}
 
   async start(h: ControllerHandlers): Promise<void> {
@@ -43,9 +44,15 @@ export class MqttController implements RobotController {
       connectTimeout: 10_000,
     });
     this.client = client;
+    let subscribed: () => void;
+    this.subscribed = new Promise((r) => {
+      subscribed = r;
+    });
     client.on("connect", () => {
       h.connection(true);
-      client.subscribe([`${p}/checkpoint`, `${p}/dock`, `${p}/battery`, `${p}/pose`], { qos: 1 });
+      client.subscribe([`${p}/checkpoint`, `${p}/dock`, `${p}/battery`, `${p}/pose`], { qos: 1 }, (err) => {
+        if (!err) subscribed();
+      });
     });
     client.on("close", () => h.connection(false, `MQTT connection to ${this.c.url} closed`));
     client.on("error", (e) =>
@@ -78,7 +85,9 @@ export class MqttController implements RobotController {
     }
   }
 
+  /** Published once the agent listens: a robot that starts on its mission at once is heard from the first message. */
   async sendMission(plan: PatrolPlan): Promise<void> {
+    await this.subscribed;
     await this.client?.publishAsync(`${this.c.prefix}/mission`, JSON.stringify(missionMessage(plan)), {
       qos: 1,
       retain: true,
