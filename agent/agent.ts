@@ -8,7 +8,7 @@ import { CameraHub } from "../drivers/camera-types.ts";
 import { driverByName } from "../drivers/registry.ts";
 import type { AlarmInput, Reading, Source, SourceContext } from "../drivers/types.ts";
 import { ERR_OUTBOX_FULL } from "../sync/errors.ts";
-import { classOf, isKind, kinds } from "../sync/kinds.ts";
+import { classOf, isKind, kinds, PRIORITY } from "../sync/kinds.ts";
 import { Link } from "../sync/link.ts";
 import type { Command } from "../sync/messages.ts";
 import { SqliteOutbox, type StorageEvent } from "../sync/outbox/sqlite-outbox.ts";
@@ -177,15 +177,16 @@ export class Agent {
     this.counters.appended += good.length;
     for (const g of good) this.latest.set(g.stream, { kind: g.kind, body: g.body, t: g.t.wall, source });
     const dock = this.config.sync.reconnectOn;
-    if (
-      dock &&
-      good.some(
-        (g) =>
-          g.kind === "event" &&
-          (g.body as { input?: string; state?: unknown }).input === dock &&
-          (g.body as { state?: unknown }).state === true,
-      )
-    ) {
+    const dockEvent = dock
+      ? good.findLast((g) => g.kind === "event" && (g.body as { input?: string }).input === dock)
+      : undefined;
+    const docked = (dockEvent?.body as { state?: unknown } | undefined)?.state;
+    const away = this.config.sync.awayBudget;
+    // Undocked with an away budget: alarms only, within the budget (the rest waits for the dock).
+    if (docked === false && away !== undefined)
+      this.link.restrict({ maxPriority: PRIORITY.alarm, bytes: away });
+    if (docked === true) {
+      if (away !== undefined) this.link.restrict(undefined);
       // Docked: Wi-Fi is back, so upload now rather than after the reconnect backoff.
       this.link.reconnectNow();
     }

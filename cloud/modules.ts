@@ -4,6 +4,7 @@ import { dashboardModule } from "./dashboard/module.ts";
 import { startLendingEngine } from "./lending/engine.ts";
 import { lendingRoutes } from "./lending/routes.ts";
 import { modelApiRoutes, modelPackageRoutes } from "./models/routes.ts";
+import { patrolModule } from "./patrol/routes.ts";
 
 export interface ModuleOptions {
   /** Lending engine timer period (ms of real time). */
@@ -21,6 +22,7 @@ export function cloudModules(o: ModuleOptions = {}): {
     modules: [
       { routes: lendingRoutes },
       dashboardModule(),
+      patrolModule(),
       ...(o.modelsDir
         ? [{ routes: modelApiRoutes(o.modelsDir), publicRoutes: modelPackageRoutes(o.modelsDir) }]
         : []),

@@ -83,6 +83,8 @@ export class Link extends EventEmitter {
   /** Gaps put in a batch since start (a gap may cover records already in flight, so not by cursor). */
   private readonly gapsSent = new Set<string>();
   private budgetWindowStart = 0;
+  /** Away from the dock (a patrol robot): only classes up to maxPriority, `bytes` at most, until lifted. */
+  private restriction?: { maxPriority: number; bytes: number; used: number };
   private readonly backoff: Backoff;
   private readonly log: Logger;
   private readonly maxRecords: number;
@@ -197,6 +199,21 @@ export class Link extends EventEmitter {
     this.client?.reconnect();
   }
 
+  /**
+   * Restricts sending to priority classes up to `maxPriority` (alarms only: PRIORITY.alarm) and at
+   * most `bytes` of frames until lifted with undefined; then everything goes again. Records wait in
+   * the outbox meanwhile, nothing is dropped.
+   */
+  restrict(r?: { maxPriority: number; bytes: number }): void {
+    this.restriction = r ? { ...r, used: 0 } : undefined;
+    if (!r) this.kick(0);
+  }
+
+  /** Bytes sent under the current restriction (undefined when none). */
+  get restrictedBytes(): number | undefined {
+    return this.restriction?.used;
+  }
+
   /** Asks for a send soon (after the linger time, so small appends share a batch). */
   kick(delay = this.lingerMs): void {
     if (this.stopped || this.pumpTimer) return;
@@ -211,13 +228,22 @@ export class Link extends EventEmitter {
     this.pumping = true;
     try {
       while (this.inflight.size < this.window) {
+        const r = this.restriction;
+        const left = r ? r.bytes - r.used : this.maxBytes;
+        if (left <= 0) break;
         const items = this.opts.outbox.pending(
-          { maxRecords: this.maxRecords, maxBytes: this.maxBytes, maxPriority: this.priorityAllowed() },
+          {
+            maxRecords: this.maxRecords,
+            maxBytes: Math.min(this.maxBytes, left),
+            maxPriority: r ? Math.min(r.maxPriority, this.priorityAllowed()) : this.priorityAllowed(),
+          },
           this.cursors,
           this.gapsSent,
         );
         if (items.length === 0) break;
         const f = this.build(items);
+        // A batch over what is left of a restricted budget waits for the dock (its records go then).
+        if (r && f.frame.length > left) break;
         this.inflight.set(f.id, f);
         for (const it of items) {
           if (it.type === "gap") {
@@ -297,6 +323,7 @@ export class Link extends EventEmitter {
     else this.stats.batchesSent++;
     this.stats.bytesSent += f.frame.length;
     if (f.metered) this.stats.budgetUsed += f.frame.length;
+    if (this.restriction) this.restriction.used += f.frame.length;
     this.client.publish(upTopic(this.opts.device), f.frame, { qos: 1 }, (err) => {
       if (err) this.log.debug({ err: err.message, batch: f.id }, "publish failed; will resend");
     });

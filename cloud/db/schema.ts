@@ -1,5 +1,6 @@
 import type { Generated } from "kysely";
 import type { LendingTables } from "../lending/schema.ts";
+import type { PatrolTables } from "../patrol/migration.ts";
 
 /** Table types for Kysely. Each module adds its tables here (after its migration). */
 export interface DevicesTable {
@@ -86,7 +87,7 @@ export interface DeviceCommandsTable {
   outcome: string | null;
 }
 
-export interface DB extends LendingTables {
+export interface DB extends LendingTables, PatrolTables {
   device_commands: DeviceCommandsTable;
   devices: DevicesTable;
   records: RecordsTable;
