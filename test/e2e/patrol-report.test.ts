@@ -94,7 +94,7 @@ describe.each(cases)("patrol round over $name", ({ ok, broker, db }) => {
       });
       agent.cameras.register(cam);
       await robot.ready();
-      const api = async <T>(path: string) => {
+      const api = async (path: string) => {
         const r = await fetch(`${stack!.cloud.url}/api/v1${path}`, {
           headers: { authorization: `Bearer ${TEST_TOKEN}` },
         });
