@@ -45,6 +45,8 @@ export const agentRun: CommandSpec = {
     process.on("message", async (m: { type?: string; timeoutMs?: number }) => {
       if (m?.type === "drain") {
         await agent.stopSources();
+        // Asked to drain (the demo's Ctrl-C): everything goes, even a patrol robot away from its dock.
+        agent.link.restrict(undefined);
         const ok = await agent.link.drained(m.timeoutMs ?? 30_000);
         process.send?.({ type: "drained", ok, status: agent.status() });
       }

@@ -18,6 +18,7 @@ import { args, type CommandSpec, out } from "../cli-kit.ts";
 import { demoBarns, writeAgentConfig } from "../demo/configs.ts";
 import { seedDemoLending } from "../demo/lending-setup.ts";
 import { startDemoModbus } from "../demo/modbus.ts";
+import { demoRobot } from "../demo/patrol.ts";
 
 const usage =
   "barnlink demo [--duration 30s] [--barns 3] [--speed 8640] [--http-port 8080] [--mqtt-port 1883] [--keep]";
@@ -110,6 +111,8 @@ export const demo: CommandSpec = {
     // Barns report for a day and a half before the pigs are placed and the first tranche falls due.
     const placedAt = simStart + 1.5 * 86_400_000;
     await seedDemoLending(cloud.ctx, barns, placedAt);
+    // A data-centre patrol robot runs beside the barns (planted faults: a red lamp, a hot rack).
+    barns.push(demoRobot(dir));
     // Barn 1 also reads real Modbus RTU over a socat pty pair from a pymodbus slave, when both exist.
     const modbus = await startDemoModbus(dir, now);
     out(modbus.note);

@@ -26,6 +26,8 @@ const ASSET_FILES = [
   "tranches.js",
   "alerts.js",
   "portfolio.js",
+  "patrol.js",
+  "patrol.css",
   "style.css",
 ];
 const seriesQuery = z.strictObject({ points: z.coerce.number().int().min(10).max(2000).optional() });

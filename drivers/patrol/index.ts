@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { z } from "zod";
 import { duration, ident } from "../../core/zod-helpers.ts";
-import type { CameraHub } from "../camera-types.ts";
+import type { CameraHub, Frame } from "../camera-types.ts";
 import type { DriverDef, Source, SourceContext } from "../types.ts";
 import { grabBurst } from "./burst.ts";
 import type { RobotController, RobotEvent } from "./controller.ts";
@@ -33,6 +33,8 @@ export const patrolConfig = z.strictObject({
 });
 type Config = z.output<typeof patrolConfig>;
 
+type Burst = { frames: Promise<Frame[]>; camera: string; missing: boolean };
+
 const STREAM = {
   inspections: "patrol.inspections",
   rounds: "patrol.rounds",
@@ -56,6 +58,7 @@ class PatrolSource implements Source {
   private pose?: { x: number; y: number; theta: number };
   private readonly raised = new Set<string>();
   private work: Promise<void> = Promise.resolve();
+  private leaving?: () => void;
 
   constructor(
     private readonly c: Config,
@@ -80,10 +83,17 @@ class PatrolSource implements Source {
   async start(ctx: SourceContext): Promise<void> {
     this.ctx = ctx;
     await this.ctl.start({
-      // Events are handled one at a time, in order: an arrival's burst finishes before the next arrival.
+      // Events are handled one at a time, in order. An arrival's burst starts at once, while the
+      // robot stands there, even if an earlier checkpoint's analysis is still running; a departure
+      // ends it early (later frames show somewhere else).
       event: (e) => {
+        const wall = ctx.clock.now().wall;
+        const burst = e.type === "arrived" ? this.startBurst(e.checkpoint) : undefined;
+        if (e.type === "departed") this.leaving?.();
         this.work = this.work
-          .then(() => this.onEvent(e))
+          .then(() =>
+            e.type === "arrived" ? this.arrived(e.checkpoint, e.env, wall, burst!) : this.onEvent(e, wall),
+          )
           .catch((err) => ctx.log.error({ err: String(err) }, "patrol event failed"));
       },
       connection: (up, why) =>
@@ -121,9 +131,8 @@ class PatrolSource implements Source {
       .catch((e) => this.ctx!.log.warn({ err: (e as Error).message }, "mission not sent"));
   }
 
-  private async onEvent(e: RobotEvent) {
+  private async onEvent(e: RobotEvent, wall: number) {
     const ctx = this.ctx!;
-    const wall = ctx.clock.now().wall;
     switch (e.type) {
       case "battery":
         if (this.battery === undefined || Math.abs(this.battery - e.percent) >= 1)
@@ -158,11 +167,22 @@ class PatrolSource implements Source {
       case "departed":
         return;
       case "arrived":
-        return this.arrived(e.checkpoint, e.env, wall);
+        return; // handled with its burst (start)
     }
   }
 
-  private async arrived(id: string, env: Record<string, number | boolean>, wall: number) {
+  /** Frames for a checkpoint's checks, from the camera its plan names; none when it has no checks. */
+  private startBurst(id: string): Burst {
+    const cp = (this.rounds.plan ?? this.next ?? this.plan)?.checkpoints.find((c) => c.id === id);
+    const camera = cp?.camera ?? this.c.camera ?? `${this.name}.camera`;
+    const cam = cp?.checks.length ? this.cameras?.get(camera) : undefined;
+    if (!cp || !cam) return { frames: Promise.resolve([]), camera, missing: !!cp?.checks.length };
+    const ac = new AbortController();
+    this.leaving = () => ac.abort();
+    return { frames: grabBurst(cam, cp.burst, this.c.burstTimeout, ac.signal), camera, missing: false };
+  }
+
+  private async arrived(id: string, env: Record<string, number | boolean>, wall: number, burst: Burst) {
     const ctx = this.ctx!;
     if (!this.rounds.active && this.plan) this.rounds.begin(this.plan, wall);
     const plan = this.rounds.plan;
@@ -175,16 +195,14 @@ class PatrolSource implements Source {
       ctx.count("patrol_unplanned_arrivals", { source: this.name });
       return;
     }
-    const camName = cp.camera ?? this.c.camera ?? `${this.name}.camera`;
-    const cam = cp.checks.length ? this.cameras?.get(camName) : undefined;
-    const frames = cam ? await grabBurst(cam, cp.burst, this.c.burstTimeout) : [];
+    const frames = await burst.frames;
     const { body, framesBySha } = await inspect(cp, {
       round: this.rounds.round!,
       plan: plan.version,
       arrivedAt: wall,
       readings: env,
       frames,
-      cameraMissing: cp.checks.length && !cam ? `camera ${camName} not available` : undefined,
+      cameraMissing: burst.missing ? `camera ${burst.camera} not available` : undefined,
       battery: this.battery,
       pose: this.pose,
     });

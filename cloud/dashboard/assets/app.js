@@ -3,6 +3,7 @@
 import { alertsView } from "./alerts.js";
 import { ApiError, api, esc, setToken, signOut, takeTokenFromHash, token } from "./api.js";
 import { renderBatch } from "./batch.js";
+import { renderPatrol } from "./patrol.js";
 import { renderPortfolio } from "./portfolio.js";
 
 const view = document.getElementById("view");
@@ -32,12 +33,17 @@ async function route() {
   for (const a of document.querySelectorAll("[data-nav]"))
     a.classList.toggle(
       "active",
-      (a.dataset.nav === "alerts") === h.startsWith("/alerts") && !h.startsWith("/batch"),
+      a.dataset.nav === "patrol"
+        ? h.startsWith("/patrol")
+        : (a.dataset.nav === "alerts") === h.startsWith("/alerts") &&
+            !h.startsWith("/batch") &&
+            !h.startsWith("/patrol"),
     );
   try {
     const batch = h.match(/^\/batch\/(.+)$/);
     if (batch) await renderBatch(view, decodeURIComponent(batch[1]), me);
     else if (h.startsWith("/alerts")) await alertsView(view, me, { open: false });
+    else if (h.startsWith("/patrol")) await renderPatrol(view, h, me);
     else await renderPortfolio(view, me);
     const open = await api("/api/v1/alerts?open=true");
     const c = document.getElementById("alert-count");
