@@ -8,6 +8,7 @@ import { demo } from "./demo.ts";
 import { driversListCmd, driversProbeCmd } from "./drivers.ts";
 import { loadgen } from "./loadgen.ts";
 import { modelCommands } from "./model.ts";
+import { patrolCalibrate } from "./patrol.ts";
 import { scenario } from "./scenario.ts";
 import { status } from "./status.ts";
 
@@ -29,4 +30,5 @@ export const commands: CommandSpec[] = [
   driversProbeCmd,
   scenario,
   ...modelCommands,
+  patrolCalibrate,
 ];
