@@ -1,14 +1,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { demoPatrolSource } from "../../agent/demo/patrol.ts";
 import { tmpDir } from "../../test/helpers/services.ts";
 import { CameraHub } from "../camera-types.ts";
 import { RecordingContext } from "../common/test-context.ts";
 import { calibrate } from "./calibrate.ts";
 import { patrolConfig, patrolDriver } from "./index.ts";
 import { parsePlan } from "./plan.ts";
-import { RACK_PANEL, rackPanel, renderPanel } from "./sim-panel.ts";
+import { RACK_PANEL, rackChecks, rackPanel, renderPanel } from "./sim-panel.ts";
 
 async function until<T>(f: () => T | undefined | false, what: string, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
@@ -21,10 +20,28 @@ async function until<T>(f: () => T | undefined | false, what: string, ms = 60_00
 }
 
 describe("patrol (simulated robot and camera)", () => {
-  it("the demo's robot walks its plan and docks with a round summary; only the planted faults are violations", async () => {
+  it("the simulated robot walks its plan and docks with a round summary; only the planted faults are violations", async () => {
     const cfg = patrolConfig.parse({
-      ...demoPatrolSource({ interval: 2500, dockTime: 600_000 }),
+      driver: "patrol",
       name: "robot",
+      controller: {
+        transport: "sim",
+        interval: 2500,
+        dockTime: 600_000,
+        faults: { "rack-a2": { faultLamp: "red" }, "rack-a3": { temperature: 41.5 } },
+      },
+      plan: {
+        version: "demo-1",
+        checkpoints: [
+          ...["rack-a1", "rack-a2", "rack-a3"].map((id) => ({
+            id,
+            limits: { temperature: { max: 32 } },
+            burst: 4,
+            checks: rackChecks(id, 8),
+          })),
+          { id: "ups-room", limits: { temperature: { max: 28 } } },
+        ],
+      },
     });
     const hub = new CameraHub();
     const ctx = new RecordingContext();
