@@ -30,6 +30,10 @@ class FakeLink implements AgentLink {
   reconnectNow() {
     this.reconnects++;
   }
+  restrictions: Array<{ maxPriority: number; bytes: number } | undefined> = [];
+  restrict(r?: { maxPriority: number; bytes: number }) {
+    this.restrictions.push(r);
+  }
   async drained() {
     return true;
   }

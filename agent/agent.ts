@@ -8,7 +8,7 @@ import { ERR_DRIVER_UNKNOWN } from "../drivers/errors.ts";
 import { driverByName } from "../drivers/registry.ts";
 import type { AlarmInput, Reading, Source, SourceContext } from "../drivers/types.ts";
 import { ERR_OUTBOX_FULL } from "../sync/errors.ts";
-import { classOf, isKind, kinds } from "../sync/kinds.ts";
+import { classOf, isKind, kinds, PRIORITY } from "../sync/kinds.ts";
 import { Link, type LinkOptions } from "../sync/link.ts";
 import type { Command } from "../sync/messages.ts";
 import { SqliteOutbox } from "../sync/outbox/sqlite-outbox.ts";
@@ -28,7 +28,10 @@ export interface AgentCounters {
 }
 
 /** What the agent needs of its link (sync/link.ts; unit tests pass a fake). */
-export type AgentLink = Pick<Link, "start" | "stop" | "kick" | "reconnectNow" | "drained" | "stats">;
+export type AgentLink = Pick<
+  Link,
+  "start" | "stop" | "kick" | "reconnectNow" | "restrict" | "drained" | "stats"
+>;
 
 /**
  * The parts the agent builds at start, replaceable (unit tests pass an in-memory outbox and a fake
@@ -229,15 +232,16 @@ export class Agent {
     this.counters.appended += stored.length;
     for (const g of stored) this.latest.set(g.stream, { kind: g.kind, body: g.body, t: g.t.wall, source });
     const dock = this.config.sync.reconnectOn;
-    if (
-      dock &&
-      stored.some(
-        (g) =>
-          g.kind === "event" &&
-          (g.body as { input?: string; state?: unknown }).input === dock &&
-          (g.body as { state?: unknown }).state === true,
-      )
-    ) {
+    const dockEvent = dock
+      ? stored.findLast((g) => g.kind === "event" && (g.body as { input?: string }).input === dock)
+      : undefined;
+    const docked = (dockEvent?.body as { state?: unknown } | undefined)?.state;
+    const away = this.config.sync.awayBudget;
+    // Undocked with an away budget: alarms only, within the budget (the rest waits for the dock).
+    if (docked === false && away !== undefined)
+      this.link?.restrict({ maxPriority: PRIORITY.alarm, bytes: away });
+    if (docked === true) {
+      if (away !== undefined) this.link?.restrict(undefined);
       // Docked: Wi-Fi is back, so upload now rather than after the reconnect backoff.
       this.link?.reconnectNow();
     }

@@ -46,6 +46,11 @@ export function agentConfigSchema() {
          * the link reconnects at once instead of waiting out its backoff.
          */
         reconnectOn: z.string().max(64).optional(),
+        /**
+         * Away from the dock (after the `reconnectOn` input's `false` event): send alarms only, at
+         * most this many bytes until the dock; everything else waits for the dock. Unset = no limit.
+         */
+        awayBudget: bytes().optional(),
       })
       .prefault({}),
     /** The outbox's disk bounds (docs/durability.md). */

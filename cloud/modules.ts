@@ -5,6 +5,7 @@ import { startLendingEngine } from "./lending/engine.ts";
 import { lendingRoutes } from "./lending/routes.ts";
 import { startServicingJob } from "./lending/servicing-job.ts";
 import { modelApiRoutes, modelPackageRoutes } from "./models/routes.ts";
+import { patrolModule } from "./patrol/routes.ts";
 
 export interface ModuleOptions {
   /** Lending engine timer period (ms of real time). */
@@ -24,6 +25,7 @@ export function cloudModules(o: ModuleOptions = {}): {
     modules: [
       { routes: lendingRoutes },
       dashboardModule(),
+      patrolModule(),
       ...(o.modelsDir
         ? [{ routes: modelApiRoutes(o.modelsDir), publicRoutes: modelPackageRoutes(o.modelsDir) }]
         : []),

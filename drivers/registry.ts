@@ -5,6 +5,7 @@ import { facesDriver } from "./faces/index.ts";
 import { gpioDriver } from "./gpio/index.ts";
 import { lineDriver } from "./line/index.ts";
 import { modbusDriver } from "./modbus/index.ts";
+import { patrolDriver } from "./patrol/index.ts";
 import { simBarnDriver } from "./sim-barn/index.ts";
 import { simCameraDriver } from "./sim-camera/index.ts";
 import { simLoadDriver } from "./sim-load/index.ts";
@@ -25,6 +26,7 @@ export const drivers: DriverDef[] = [
   facesDriver as DriverDef,
   simLoadDriver as DriverDef,
   simPatrolDriver as DriverDef,
+  patrolDriver as DriverDef,
 ];
 
 export function driverByName(name: string): DriverDef | undefined {

@@ -141,6 +141,56 @@ export const kinds = {
       findings: z.array(z.string().max(256)).optional(),
     }),
   },
+  /** A patrol robot's inspection at one checkpoint: readings, camera checks (expected vs seen, frame hashes). */
+  inspection: {
+    class: "evidence",
+    schema: z.strictObject({
+      round: z.number().int().nonnegative(),
+      checkpoint: z.string().max(64),
+      plan: z.string().max(64),
+      arrivedAt: z.number().int(),
+      readings: z.record(z.string(), z.union([finite(), z.boolean()])),
+      checks: z
+        .array(
+          z.strictObject({
+            id: z.string().max(64),
+            type: z.enum(["limit", "lamp", "switch", "meter", "label"]),
+            expected: z.string().max(128),
+            seen: z.string().max(256),
+            /** null: not checked (no frame, no reading); `skipped` says why. */
+            ok: z.boolean().nullable(),
+            skipped: z.string().max(256).optional(),
+            frameSha256: z
+              .string()
+              .regex(/^[0-9a-f]{64}$/)
+              .optional(),
+            region: z.array(z.number().int().nonnegative()).length(4).optional(),
+          }),
+        )
+        .max(64),
+      ok: z.boolean(),
+      violations: z.array(z.string().max(256)).max(64),
+      battery: finite().optional(),
+      pose: z.strictObject({ x: finite(), y: finite(), theta: finite() }).optional(),
+    }),
+  },
+  /** A patrol round's summary, appended at the dock: what the plan asked, what was visited or skipped and why. */
+  round: {
+    class: "evidence",
+    schema: z.strictObject({
+      round: z.number().int().nonnegative(),
+      plan: z.string().max(64),
+      startedAt: z.number().int(),
+      endedAt: z.number().int(),
+      planned: z.array(z.string().max(64)).max(500),
+      visited: z.array(z.string().max(64)).max(500),
+      skipped: z
+        .array(z.strictObject({ checkpoint: z.string().max(64), reason: z.string().max(256) }))
+        .max(500),
+      violations: z.number().int().nonnegative(),
+      battery: finite().optional(),
+    }),
+  },
   /** Periodic signed heads of every stream: proves what existed by when, even before upload. */
   seal: {
     class: "evidence",

@@ -81,6 +81,8 @@ export class Link extends EventEmitter {
   private resendTimer?: NodeJS.Timeout;
   private stopped = false;
   private pumping = false;
+  /** Away from the dock (a patrol robot): only classes up to maxPriority, `bytes` at most, until lifted. */
+  private restriction?: { maxPriority: number; bytes: number; used: number };
   readonly stats: LinkStats = {
     connected: false,
     inFlight: 0,
@@ -169,6 +171,21 @@ export class Link extends EventEmitter {
     this.client?.reconnect();
   }
 
+  /**
+   * Restricts sending to priority classes up to `maxPriority` (alarms only: PRIORITY.alarm) and at
+   * most `bytes` of frames until lifted with undefined; then everything goes again. Records wait in
+   * the outbox meanwhile, nothing is dropped.
+   */
+  restrict(r?: { maxPriority: number; bytes: number }): void {
+    this.restriction = r ? { ...r, used: 0 } : undefined;
+    if (!r) this.kick(0);
+  }
+
+  /** Bytes sent under the current restriction (undefined when none). */
+  get restrictedBytes(): number | undefined {
+    return this.restriction?.used;
+  }
+
   /** Asks for a send soon (after the linger time, so small appends share a batch). */
   kick(delay = this.lingerMs): void {
     if (this.stopped || this.pumpTimer) return;
@@ -183,15 +200,21 @@ export class Link extends EventEmitter {
     this.pumping = true;
     try {
       while (this.inflight.size < this.window) {
-        const maxPriority = this.budget.allowed(this.opts.clock.mono());
+        const r = this.restriction;
+        const left = r ? r.bytes - r.used : this.maxBytes;
+        if (left <= 0) break;
+        const allowed = this.budget.allowed(this.opts.clock.mono());
+        const maxPriority = r ? Math.min(r.maxPriority, allowed) : allowed;
         this.stats.budgetUsed = this.budget.used;
         const items = this.opts.outbox.pending(
-          { maxRecords: this.maxRecords, maxBytes: this.maxBytes, maxPriority },
+          { maxRecords: this.maxRecords, maxBytes: Math.min(this.maxBytes, left), maxPriority },
           this.cursors.seqs,
           this.cursors.gaps,
         );
         if (items.length === 0) break;
         const f = buildBatch(items, this.opts);
+        // A batch over what is left of a restricted budget waits for the dock (its records go then).
+        if (r && f.frame.length > left) break;
         this.inflight.set(f.id, f);
         this.cursors.advance(items);
         this.send(f, false);
@@ -213,6 +236,7 @@ export class Link extends EventEmitter {
     this.stats.bytesSent += f.frame.length;
     this.budget.spend(f);
     this.stats.budgetUsed = this.budget.used;
+    if (this.restriction) this.restriction.used += f.frame.length;
     this.client.publish(upTopic(this.opts.device), f.frame, { qos: 1 }, (err) => {
       if (err) this.log.debug({ err: err.message, batch: f.id }, "publish failed; will resend");
     });

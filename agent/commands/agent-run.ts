@@ -55,6 +55,8 @@ export const agentRun: CommandSpec = {
       if (m?.type === "clock" && typeof m.origin === "number") held?.release(m.origin);
       if (m?.type === "drain") {
         await agent.stopSources();
+        // Asked to drain (the demo's Ctrl-C): everything goes, even a patrol robot away from its dock.
+        agent.link.restrict(undefined);
         const ok = await agent.link.drained(m.timeoutMs ?? 30_000);
         process.send?.({ type: "drained", ok, status: agent.status() });
       }

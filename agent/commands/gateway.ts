@@ -31,6 +31,11 @@ export const gatewayCommands: LazyCommand[] = [
     "Install a release beside the running one, switch, health-check, roll back by itself if it fails",
     () => import("./upgrade.ts").then((m) => m.upgradeCmd),
   ),
+  lazy(
+    "patrol calibrate",
+    "Read a checkpoint's regions on a snapshot, save what a healthy panel shows as the checks' expectations",
+    () => import("./patrol.ts").then((m) => m.patrolCalibrate),
+  ),
   lazy("decode", "Print the records of up-batches (file or stdin) as JSON lines", () =>
     import("./decode.ts").then((m) => m.decode),
   ),

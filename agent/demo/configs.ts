@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { stringify } from "yaml";
+import { writeRobotConfig } from "./patrol.ts";
 
 export interface DemoBarn {
   device: string;
@@ -19,6 +20,8 @@ export interface DemoBarn {
   extraSources?: unknown[];
   /** Extra agent `http` settings (the gateway page listens on a free loopback port in the demo). */
   http?: Record<string, unknown>;
+  /** Not a barn: the data-centre patrol robot (agent/demo/patrol.ts). */
+  patrol?: boolean;
 }
 
 /** The demo's barns: two healthy ones and one hit by a heat wave from day 0.5 (its next tranche is held). */
@@ -52,6 +55,7 @@ export function writeAgentConfig(
     seed: number;
   },
 ) {
+  if (b.patrol) return writeRobotConfig(b, o);
   const cfg = {
     device: b.device,
     dataDir: b.dataDir,

@@ -17,6 +17,7 @@ import { type DemoAgent, drainAgents, forkAgent, send, stopAgents, waitReady } f
 import { demoBarns, writeAgentConfig } from "./configs.ts";
 import { seedDemoLending } from "./lending-setup.ts";
 import { startDemoModbus } from "./modbus.ts";
+import { demoRobot } from "./patrol.ts";
 import { pending, printSummary, statusLine } from "./summary.ts";
 
 export interface DemoRun {
@@ -99,6 +100,8 @@ export async function runDemo(o: DemoRun): Promise<number> {
   // Barns report for a day and a half before the pigs are placed and the first tranche falls due.
   const placedAt = simStart + 1.5 * 86_400_000;
   await seedDemoLending(cloud.ctx, barns, placedAt);
+  // A data-centre patrol robot runs beside the barns (planted faults: a red lamp, a hot rack).
+  barns.push(demoRobot(dir));
   // Barn 1 also reads real Modbus RTU over a socat pty pair from a pymodbus slave, when both exist.
   const modbus = await startDemoModbus(dir, now);
   cleanups.push(() => modbus.stop());

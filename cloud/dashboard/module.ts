@@ -29,6 +29,8 @@ const ASSET_FILES = [
   "overrides.js",
   "payments.js",
   "devices.js",
+  "patrol.js",
+  "patrol.css",
   "style.css",
 ];
 const ackBody = z.strictObject({ ids: z.array(z.string().min(1).max(100)).min(1).max(1000) });

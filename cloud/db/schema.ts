@@ -1,5 +1,6 @@
 import type { Generated } from "kysely";
 import type { LendingTables } from "../lending/schema.ts";
+import type { PatrolTables } from "../patrol/migration.ts";
 import type { QualityTables } from "../quality/schema.ts";
 
 /** Table types for Kysely. Each module adds its tables here (after its migration). */
@@ -100,7 +101,7 @@ export interface BrokerCredentialsTable {
   revoked_at: number | null;
 }
 
-export interface DB extends LendingTables, QualityTables {
+export interface DB extends LendingTables, QualityTables, PatrolTables {
   broker_credentials: BrokerCredentialsTable;
   device_commands: DeviceCommandsTable;
   devices: DevicesTable;

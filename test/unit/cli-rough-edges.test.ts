@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../agent/cli.ts";
+import { commands } from "../../agent/commands/index.ts";
 import { permissionHint, probeLines } from "../../drivers/probe-hints.ts";
 
 /** Runs the CLI in-process; returns the exit code and what it printed. */
@@ -18,7 +19,7 @@ async function cli(...argv: string[]) {
     return true;
   });
   try {
-    return { code: await main(argv), stdout, stderr };
+    return { code: await main(argv, commands), stdout, stderr };
   } finally {
     vi.restoreAllMocks();
   }

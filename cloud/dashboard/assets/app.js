@@ -4,6 +4,7 @@ import { alertsView } from "./alerts.js";
 import { ApiError, api, esc, setToken, signOut, takeTokenFromHash, token } from "./api.js";
 import { renderBatch } from "./batch.js";
 import { devicesView, deviceView } from "./devices.js";
+import { renderPatrol } from "./patrol.js";
 import { paymentsView } from "./payments.js";
 import { renderPortfolio } from "./portfolio.js";
 
@@ -31,7 +32,8 @@ function signInForm(message = "") {
 async function route() {
   clearTimeout(timer);
   const h = location.hash.replace(/^#/, "") || "/";
-  const section = h.match(/^\/(alerts|payments|devices)/)?.[1] ?? (h.startsWith("/batch") ? "" : "portfolio");
+  const section =
+    h.match(/^\/(alerts|payments|devices|patrol)/)?.[1] ?? (h.startsWith("/batch") ? "" : "portfolio");
   for (const a of document.querySelectorAll("[data-nav]"))
     a.classList.toggle("active", a.dataset.nav === section);
   try {
@@ -42,6 +44,7 @@ async function route() {
     else if (h.startsWith("/devices/"))
       await deviceView(view, decodeURIComponent(h.slice("/devices/".length)));
     else if (h.startsWith("/devices")) await devicesView(view, me);
+    else if (h.startsWith("/patrol")) await renderPatrol(view, h, me);
     else await renderPortfolio(view, me);
     const open = await api("/api/v1/alerts?open=true");
     const c = document.getElementById("alert-count");

@@ -2,6 +2,7 @@ import type { Migration } from "kysely";
 import { lending0100 } from "../../lending/migration.ts";
 import { lending0101 } from "../../lending/migration-0101.ts";
 import { lending0102 } from "../../lending/migration-0102.ts";
+import { patrol0400 } from "../../patrol/migration.ts";
 import { qualityFindings0010 } from "../../quality/migration.ts";
 import type { Dialect } from "../connect.ts";
 import { evidence0001 } from "./0001-evidence.ts";
@@ -12,7 +13,7 @@ import { rejectSamples0021 } from "./0021-reject-samples.ts";
 
 /**
  * Every module's migrations, by name. Names sort in apply order: 00xx evidence and ingest,
- * 01xx lending, 02xx models and faces, 03xx dashboard. Never edit a shipped migration: add one.
+ * 01xx lending, 02xx models and faces, 03xx dashboard, 04xx patrol. Never edit a shipped migration: add one.
  */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -25,5 +26,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0100_lending_core": lending0100(dialect),
     "0101_lending_servicing": lending0101(dialect),
     "0102_lending_immutable": lending0102(dialect),
+    "0400_patrol_reviews": patrol0400(dialect),
   };
 }
