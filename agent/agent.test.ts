@@ -34,6 +34,9 @@ class FakeLink implements AgentLink {
   restrict(r?: { maxPriority: number; bytes: number }) {
     this.restrictions.push(r);
   }
+  get restrictedBytes(): number | undefined {
+    return undefined;
+  }
   async drained() {
     return true;
   }

@@ -30,7 +30,7 @@ export interface AgentCounters {
 /** What the agent needs of its link (sync/link.ts; unit tests pass a fake). */
 export type AgentLink = Pick<
   Link,
-  "start" | "stop" | "kick" | "reconnectNow" | "restrict" | "drained" | "stats"
+  "start" | "stop" | "kick" | "reconnectNow" | "restrict" | "restrictedBytes" | "drained" | "stats"
 >;
 
 /**
