@@ -66,7 +66,8 @@ async function checkInvariants(db: Awaited<ReturnType<typeof freshDb>>["db"]) {
 }
 
 describe.each(DIALECTS)("ledger invariants on %s", (dialect) => {
-  it("hold under random operation sequences", async () => {
+  // A fresh migrated database per sequence: minutes on a busy machine, so no speed-bound timeout.
+  it("hold under random operation sequences", { timeout: 900_000 }, async () => {
     if (dialect === "postgres" && !(await postgresAvailable())) return;
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 25 }), async (ops) => {

@@ -2,13 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postgresAvailable } from "../../../test/helpers/services.ts";
 import type { Db } from "../../db/connect.ts";
 import { applyDecision } from "../apply-decision.ts";
+import { checkCollateral, collateralOf } from "../collateral.ts";
 import { balances } from "../ledger.ts";
 import { payoffQuote } from "../payoff.ts";
 import { repayBatch } from "../repay.ts";
 import { servicingTick } from "../servicing.ts";
 import { createBatch, createBorrower, createFacility, createSupplier } from "../setup.ts";
 import { freshDb } from "./fresh-db.ts";
-import { DAY, DIALECTS, T0 } from "./helpers.ts";
+import { DAY, DIALECTS, T0, testCtx } from "./helpers.ts";
 
 const H = 3_600_000;
 const release = (db: Db, trancheId: string, amountFen: number, at: number) =>
@@ -173,6 +174,36 @@ describe.each(DIALECTS)("servicing defects on %s", (dialect) => {
     expect(bal.interest_receivable).toBe(80_556);
     // Fixed 500 yuan + 0.5% of the release (50,000) + monitoring for periods 1 and 2 (day 0 and day 30).
     expect(bal.fee_receivable).toBe(50_000 + 50_000 + 2_000);
+  });
+
+  it("collateral is revalued from the facility's price series as known at the time; a fall raises the LTV alert", async () => {
+    if (skip) return;
+    const x = await seed(db, { servicing: { priceSeries: `hog-${n + 1}` } });
+    const series = `hog-${n}`;
+    await release(db, x.t0, 1_500_000, T0 + 2 * H);
+    const ctx = testCtx(db, { now: T0 + 3 * DAY });
+    const before = await collateralOf(ctx, x.b, T0 + 3 * DAY);
+    expect(before.priceSource).toBe("batch live price");
+    await db.kysely
+      .insertInto("lending_prices")
+      .values([
+        { series, at: T0 + DAY, fen_per_kg: 900, source: "test index" },
+        { series, at: T0 + 4 * DAY, fen_per_kg: 90, source: "test index" },
+      ])
+      .execute();
+    const day3 = await collateralOf(ctx, x.b, T0 + 3 * DAY);
+    expect(day3.livePriceFenPerKg).toBe(900);
+    const day5 = await checkCollateral(ctx, x.b, T0 + 5 * DAY);
+    expect(day5.livePriceFenPerKg).toBe(90);
+    expect(day5.herdValueFen).toBeLessThan(day3.herdValueFen / 5);
+    expect(day5.ltv).toBeGreaterThan(1);
+    const alerts = await db.kysely
+      .selectFrom("lending_alerts")
+      .selectAll()
+      .where("batch_id", "=", x.b)
+      .where("kind", "=", "ltv")
+      .execute();
+    expect(alerts).toHaveLength(1);
   });
 
   it("write-off uses the allowance first, frees the limit; a recovery is income", async () => {
