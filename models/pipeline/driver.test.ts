@@ -24,11 +24,11 @@ describe("faces driver", () => {
     await src.start(ctx);
     try {
       expect(hub.get("feeder-1")).toBeDefined();
-      await vi.waitFor(() => expect(src.status().frames).toBeGreaterThanOrEqual(15), { timeout: 20_000 });
+      await vi.waitFor(() => expect(src.status().frames).toBeGreaterThanOrEqual(15), { timeout: 240_000 });
       expect(src.status()).toMatchObject({ backend: "wasm", model: "pigface-synth-1", pigs: 5 });
       clock.advance(3_600_000);
       await vi.waitFor(() => expect(ctx.readings.some((r) => r.kind === "census")).toBe(true), {
-        timeout: 5000,
+        timeout: 120_000,
       });
     } finally {
       await src.stop();
@@ -39,8 +39,18 @@ describe("faces driver", () => {
     }
     const named = sightings.filter((r) => (r.body as { pig: string | null }).pig !== null);
     expect(named.length / sightings.length).toBeGreaterThan(0.6);
-    const census = ctx.readings.find((r) => r.kind === "census")!.body as { barn: string; count: number };
+    const census = ctx.readings.find((r) => r.kind === "census")!.body as {
+      barn: string;
+      count: number;
+      operatingPoint?: { threshold: number; source: string; far: number };
+    };
     expect(census.barn).toBe("barn-b");
     expect(census.count).toBeGreaterThanOrEqual(3);
-  });
+    // the census says at which threshold it was counted, and whether that is the herd's own
+    expect(census.operatingPoint).toMatchObject({
+      far: 0.01,
+      source: expect.stringMatching(/^(herd|card)$/),
+    });
+    expect(typeof census.operatingPoint!.threshold).toBe("number");
+  }, 600_000);
 });
