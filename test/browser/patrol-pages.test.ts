@@ -112,7 +112,9 @@ describe.runIf(ok)("patrol pages in chromium", () => {
         const v = document.getElementById("view")!;
         return Math.max(
           v.scrollWidth - v.clientWidth,
-          ...Array.from(v.querySelectorAll("*")).map((e) => e.getBoundingClientRect().right - window.innerWidth),
+          ...Array.from(v.querySelectorAll("*")).map(
+            (e) => e.getBoundingClientRect().right - window.innerWidth,
+          ),
         );
       });
       expect(scroll, "no horizontal scroll").toBeLessThanOrEqual(0);
