@@ -28,6 +28,8 @@ describe("npm start -- --duration", () => {
     }
     expect(r.stdout).toMatch(/tranche decisions/);
     expect(r.stdout).toMatch(/release/);
+    // The data-centre patrol robot runs beside the barns, and drains too (its away budget lifted).
+    expect(r.stdout).toMatch(/dc-robot-1\s+\d+\s+\d+\s+0\s+every record committed/);
   });
 
   it("stops cleanly on Ctrl-C (SIGINT): drains, prints the summary, exits 0", async () => {

@@ -57,7 +57,7 @@ async function roundsView(view, device) {
     .join("")}</tbody></table></section>`;
 }
 
-function findingHtml(device, round, f, me) {
+function findingHtml(f, me) {
   const what =
     f.type === "violation"
       ? `<b>${esc(f.checkpoint)}</b> · ${esc(f.check)}: expected <b>${esc(f.expected)}</b>, seen <b class="bad-text">${esc(f.seen)}</b>`
@@ -99,7 +99,7 @@ async function roundView(view, device, round, me) {
   view.innerHTML = `<div class="page-head"><h1>Round ${date(r.startedAt)}</h1><a href="#/patrol/${enc(device)}">${esc(device)}</a></div>
 <div class="kpis">${kpi("Inspected", `${r.counts.inspected}/${r.counts.planned}`, `plan ${esc(r.plan)}`)}${kpi("Violations", r.counts.violations, "", r.counts.violations ? "bad" : "")}${kpi("Missed", r.counts.missed, "", r.counts.missed ? "warn" : "")}${kpi("Not checked", r.counts.notChecked)}${kpi("Docked", r.complete ? date(r.endedAt) : "on patrol")}</div>
 <section class="card"><div class="card-head"><h2>Findings</h2><span><button id="csv">CSV</button> <button id="pdf">PDF</button></span></div>
-${r.findings.length ? `<ul class="findings">${r.findings.map((f) => findingHtml(device, round, f, me)).join("")}</ul>` : `<p class="ok-text" id="no-findings">Nothing found: every planned checkpoint inspected, every check passed.</p>`}</section>
+${r.findings.length ? `<ul class="findings">${r.findings.map((f) => findingHtml(f, me)).join("")}</ul>` : `<p class="ok-text" id="no-findings">Nothing found: every planned checkpoint inspected, every check passed.</p>`}</section>
 <section class="card"><h2>Checkpoints</h2><table class="patrol-checkpoints"><thead><tr><th>checkpoint</th><th>status</th><th>checks</th></tr></thead><tbody>${rows}</tbody></table></section>`;
   for (const img of view.querySelectorAll("img.frame"))
     frameUrl(device, img.dataset.sha).then((u) => {
