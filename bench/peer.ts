@@ -238,7 +238,7 @@ export async function benchPeer(): Promise<BenchLine[]> {
         .map(([c]) => c);
       const { seen } = await committed();
       pair(
-        `readings lost in a ${label} (of ${taken.length} set)`,
+        `readings not delivered ${SETTLE_S} s after a ${label} (of ${taken.length} set)`,
         taken.filter((c) => !seen.has(c)).length,
         taken.filter((c) => !redSeen.has(c)).length,
         "readings",
