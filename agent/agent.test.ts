@@ -189,7 +189,7 @@ describe("Agent on a full outbox", () => {
       kind: "census",
       body: { barn: "b1", from: 0, to: 1, count: 100 + i, method: "manual" as const },
     });
-    for (let i = 0; i < 200; i++) agent.emit([census(i)]);
+    agent.emit(Array.from({ length: 200 }, (_, i) => census(i)));
     const before = agent.counters.appended;
     agent.emit([reading(1), census(999)]);
     expect(agent.counters.appended).toBe(before + 1);

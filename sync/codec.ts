@@ -6,7 +6,6 @@ import {
   constants as zc,
 } from "node:zlib";
 import { z } from "zod";
-import type { CaptureTime } from "../core/clock.ts";
 import { ERR_BAD_BATCH } from "../core/errors.ts";
 import type { RecordData } from "./chain.ts";
 
@@ -26,92 +25,27 @@ export const MAX_PAYLOAD = 16 * 1024 * 1024;
 export type Compression = "none" | "deflate" | "brotli";
 const COMP_CODE: Record<Compression, number> = { none: 0, deflate: 1, brotli: 2 };
 
-export interface TimedBody {
-  t: CaptureTime;
-  kind: string;
-  body: unknown;
-}
+export {
+  type Batch,
+  columnRecords,
+  type GapSegment,
+  noColumns,
+  type OutgoingBatch,
+  type RecordColumns,
+  type RecordSegment,
+  type Segment,
+  type StoredSegment,
+  type TimedBody,
+} from "./batch-types.ts";
 
-export interface RecordSegment {
-  type: "records";
-  stream: string;
-  first: number;
-  /** Link before `first`. */
-  prev: Buffer;
-  records: TimedBody[];
-  /** Link after the last record, and the device's signature over it. */
-  head: { hash: Buffer; sig: Buffer };
-}
-
-export interface GapSegment {
-  type: "gap";
-  stream: string;
-  from: number;
-  to: number;
-  reason: string;
-  /** Link before `from` and link at `to`: the chain verifies across the evicted range. */
-  prev: Buffer;
-  head: { hash: Buffer; sig: Buffer };
-}
-
-export type Segment = RecordSegment | GapSegment;
-
-export interface Batch {
-  device: string;
-  /** Random 128-bit id (hex); the ack names it. */
-  id: string;
-  sentAt: number;
-  segments: Segment[];
-}
-
-/**
- * Records of one stream as the outbox stores them, column by column: integer times, and each body's
- * canonical JSON text, never parsed. The sender's form: encodeBatch writes the frame straight from
- * it, with no object per record (a gateway draining a backlog allocates a fraction of what records
- * would cost). On the wire it is the same record segment.
- */
-export interface RecordColumns {
-  wall: number[];
-  mono: number[];
-  synced: boolean[];
-  kind: string[];
-  boot: string[];
-  /** Canonical JSON text of each body. */
-  body: string[];
-}
-
-export interface StoredSegment {
-  type: "stored";
-  stream: string;
-  first: number;
-  prev: Buffer;
-  columns: RecordColumns;
-  head: { hash: Buffer; sig: Buffer };
-}
-
-/** What encodeBatch takes: decoded segments or stored ones. */
-export interface OutgoingBatch extends Omit<Batch, "segments"> {
-  segments: Array<Segment | StoredSegment>;
-}
-
-/** Columns holding no records yet. */
-export const noColumns = (): RecordColumns => ({
-  wall: [],
-  mono: [],
-  synced: [],
-  kind: [],
-  boot: [],
-  body: [],
-});
-
-/** The records of stored columns (bodies parsed). */
-export function columnRecords(c: RecordColumns): TimedBody[] {
-  return c.body.map((b, i) => ({
-    t: { wall: c.wall[i]!, boot: c.boot[i]!, mono: c.mono[i]!, synced: c.synced[i]! },
-    kind: c.kind[i]!,
-    body: JSON.parse(b),
-  }));
-}
+import type {
+  Batch,
+  OutgoingBatch,
+  RecordSegment,
+  Segment,
+  StoredSegment,
+  TimedBody,
+} from "./batch-types.ts";
 
 // ---- the JSON document inside the frame ----------------------------------------------------------
 const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64");

@@ -43,6 +43,8 @@ export interface LinkOptions {
 
 export interface LinkStats {
   connected: boolean;
+  /** The broker granted the ack and command subscriptions of this connection (commands reach us). */
+  subscribed: boolean;
   inFlight: number;
   batchesSent: number;
   batchesResent: number;
@@ -85,6 +87,7 @@ export class Link extends EventEmitter {
   private restriction?: { maxPriority: number; bytes: number; used: number };
   readonly stats: LinkStats = {
     connected: false,
+    subscribed: false,
     inFlight: 0,
     batchesSent: 0,
     batchesResent: 0,
@@ -132,6 +135,7 @@ export class Link extends EventEmitter {
     this.log.info({ url: this.opts.url }, "connected");
     this.client!.subscribe([ackTopic(device), cmdTopic(device)], { qos: 1 }, (err) => {
       if (err) this.log.warn({ err: err.message }, "subscribe failed");
+      else this.stats.subscribed = this.stats.connected;
     });
     this.client!.publish(
       stateTopic(device),
@@ -147,6 +151,7 @@ export class Link extends EventEmitter {
   private onClose() {
     if (this.stats.connected) this.log.warn("disconnected");
     this.stats.connected = false;
+    this.stats.subscribed = false;
     this.emit("disconnected");
     if (this.stopped || this.reconnectTimer) return;
     const delay = this.backoff.next();

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { acceleratedClock } from "../../core/clock.ts";
 import { silentLogger } from "../../core/log.ts";
+import { waitFor } from "../../test/helpers/wait-for.ts";
 import type { AlarmInput, Reading } from "../types.ts";
 import { simPatrolConfig, simPatrolDriver } from "./index.ts";
 
@@ -30,7 +31,13 @@ describe("sim-patrol", () => {
       count: () => {},
       signal: new AbortController().signal,
     });
-    await new Promise((r) => setTimeout(r, 1500));
+    // Two checkpoints and the dock round trip, however long a busy machine takes.
+    await waitFor(
+      () =>
+        readings.filter((r) => r.kind === "checkpoint").length >= 2 &&
+        readings.filter((r) => r.kind === "event").length >= 2,
+      "a patrol round",
+    );
     await src.stop();
     const cps = readings
       .filter((r) => r.kind === "checkpoint")

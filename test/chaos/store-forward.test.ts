@@ -83,6 +83,15 @@ describe("chaos: SIGKILL, broker and cloud restarts, link cuts, a full quota", (
     return (await r.json()) as any;
   }
 
+  /** Records the agent has evicted so far (0 before its outbox exists). */
+  const evictedNow = () => {
+    try {
+      return readOutboxStatus(join(dataDir, "outbox.db")).streams.reduce((n, s) => n + s.evicted, 0);
+    } catch {
+      return 0;
+    }
+  };
+
   it(`loses nothing and duplicates nothing through ${KILLS} SIGKILLs, restarts and cuts`, async (t) => {
     if (!ready) return t.skip();
     const loaded = join(dir, "agent.json");
@@ -95,9 +104,11 @@ describe("chaos: SIGKILL, broker and cloud restarts, link cuts, a full quota", (
       // Some kills land during start-up (opening the outbox), most while appending and sending.
       await sleep(i % 4 === 0 ? rand(100, 1500) : rand(1500, 4000));
       if (i === 4 || i === 14) {
+        const evictedBefore = evictedNow();
         proxy.cut();
         cuts++;
-        await sleep(9000);
+        // Cut until the quota has evicted (a condition, not a time: a busy machine produces slower).
+        await until(() => evictedNow() > evictedBefore, 120_000, "an eviction while the link is cut");
         proxy.restore();
       }
       if (i === 7 || i === 17) {

@@ -44,8 +44,7 @@ describe("model rollout: cloud publishes a signed model, the gateway verifies, i
     const agent = await stack.agent(device);
     const root = join(agent.config.dataDir, "models");
     // A command reaches a device once its session subscribes (brokers keep no session before that).
-    await until(() => agent.link.stats.connected, 10_000, "agent connected");
-    await new Promise((r) => setTimeout(r, 300));
+    await until(() => agent.link.stats.subscribed, 10_000, "agent subscribed");
 
     const good = publishModel(stack.cloud.ctx, PRETRAINED, modelsDir, "v-test-1");
     expect((await rollout(good.version, device)).status).toBe(200);

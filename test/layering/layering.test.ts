@@ -115,4 +115,21 @@ describe("layering (test/layering/rules.ts)", () => {
     for (const r of GATEWAY_ROOTS) walk(r);
     expect([...seen].filter((f) => f.startsWith("cloud/"))).toEqual([]);
   });
+
+  it("the READMEs of sync/, sync/outbox/, agent/ and test/helpers/ name each of their source files", () => {
+    const listed: Array<[string, string]> = [
+      ["sync/", "sync/README.md"],
+      ["sync/outbox/", "sync/README.md"],
+      ["agent/", "agent/README.md"],
+      ["test/helpers/", "test/README.md"],
+    ];
+    const missing: string[] = [];
+    for (const [dir, readme] of listed) {
+      const text = readFileSync(join(ROOT, readme), "utf8");
+      for (const f of readdirSync(join(ROOT, dir)))
+        if (f.endsWith(".ts") && !f.endsWith(".test.ts") && !text.includes(f))
+          missing.push(`${readme}: ${dir}${f}`);
+    }
+    expect(missing).toEqual([]);
+  });
 });

@@ -1,14 +1,11 @@
-import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { cliInProcess, cliProcess } from "../helpers/cli.ts";
 import { tmpDir } from "../helpers/services.ts";
 
-const BIN = join(import.meta.dirname, "../../bin/barnlink.js");
-function cli(args: string[], input?: string) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", input, timeout: 30_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+// In process (test/helpers/cli.ts): a child process per case timed out on a busy machine.
+const cli = cliInProcess;
 function file(text: string, name = "c.yaml") {
   const p = join(tmpDir(), name);
   writeFileSync(p, text);
@@ -17,8 +14,8 @@ function file(text: string, name = "c.yaml") {
 const KEY = "Zm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyZm9vYmFyMDA=";
 
 describe("barnlink config check", () => {
-  it("accepts a valid agent config", () => {
-    const r = cli([
+  it("accepts a valid agent config", async () => {
+    const r = await cli([
       "config",
       "check",
       file(`device: barn-1\ncloud:\n  publicKey: ${KEY}\nsources:\n  - driver: sim-barn\n    name: barn\n`),
@@ -28,8 +25,8 @@ describe("barnlink config check", () => {
     expect(r.stdout).toMatch(/valid agent config/);
   });
 
-  it("prints every problem with its path and exits 2, without a stack trace", () => {
-    const r = cli([
+  it("prints every problem with its path and exits 2, without a stack trace", async () => {
+    const r = await cli([
       "config",
       "check",
       file(
@@ -59,14 +56,14 @@ describe("barnlink config check", () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it("names a YAML syntax error, a missing file, and a cloud config's problems", () => {
-    const y = cli(["config", "check", file("device: [unclosed")]);
+  it("names a YAML syntax error, a missing file, and a cloud config's problems", async () => {
+    const y = await cli(["config", "check", file("device: [unclosed")]);
     expect(y.code).toBe(2);
     expect(y.stderr).toMatch(/not valid YAML/);
-    const m = cli(["config", "check", "/nonexistent/x.yaml"]);
+    const m = await cli(["config", "check", "/nonexistent/x.yaml"]);
     expect(m.code).toBe(2);
     expect(m.stderr).toMatch(/cannot read \(ENOENT\)/);
-    const c = cli([
+    const c = await cli([
       "config",
       "check",
       "--kind",
@@ -79,16 +76,16 @@ describe("barnlink config check", () => {
     expect(c.stderr).toMatch(/tokens\[0\]\.token: tokens must be at least 16/);
   });
 
-  it("rejects unknown commands and flags with exit 2 and usage", () => {
-    expect(cli(["frobnicate"]).code).toBe(2);
-    const r = cli(["status", "--bogus"]);
+  it("rejects unknown commands and flags with exit 2 and usage", async () => {
+    expect((await cli(["frobnicate"])).code).toBe(2);
+    const r = await cli(["status", "--bogus"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/usage: barnlink status/);
-    expect(cli(["status"]).stderr).toMatch(/missing --config FILE/);
+    expect((await cli(["status"])).stderr).toMatch(/missing --config FILE/);
   });
 
-  it("decode reads concatenated frames from stdin and reports garbage", () => {
-    const r = cli(["decode"], "garbage");
+  it("decode reads concatenated frames from stdin and reports garbage", async () => {
+    const r = cliProcess(["decode"], "garbage");
     expect(r.code).toBe(1);
   });
 });
