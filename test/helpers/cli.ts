@@ -1,6 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { main } from "../../agent/cli.ts";
+import { commands } from "../../agent/commands/index.ts";
 
 export interface CliResult {
   code: number | null;
@@ -30,7 +31,7 @@ export async function cliInProcess(args: string[]): Promise<CliResult> {
     stderr += s;
   });
   try {
-    const code = await main(args);
+    const code = await main(args, commands);
     return { code, stdout, stderr };
   } finally {
     process.stdout.write = out;
