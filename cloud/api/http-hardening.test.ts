@@ -14,7 +14,7 @@ type LogLine = string;
 const memoryLogger = (lines: LogLine[]) =>
   pino({ level: "debug" }, { write: (s: string) => void lines.push(s) });
 /** `npm run fuzz` sets BARNLINK_FUZZ_RUNS for the long mode; `npm test` runs a sample. */
-const FUZZ_RUNS = Number(process.env.BARNLINK_FUZZ_RUNS ?? 300);
+const FUZZ_RUNS = Math.ceil(Number(process.env.BARNLINK_FUZZ_RUNS ?? 500) / 5);
 
 describe("HTTP API: every error in the documented shape, failed auth rate-limited", async () => {
   const fresh = await freshDb("sqlite");
