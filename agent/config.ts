@@ -82,8 +82,9 @@ export function agentConfigSchema() {
       .strictObject({
         enabled: z.boolean().default(true),
         port: z.number().int().min(0).max(65_535).default(8081),
-        host: z.string().min(1).default("0.0.0.0"),
-        /** When set, the page and /metrics need HTTP basic auth with this password. */
+        /** Loopback by default (#13): the page is reachable from the LAN only when configured so, and then needs a password. */
+        host: z.string().min(1).default("127.0.0.1"),
+        /** When set, the page and /metrics need HTTP basic auth with this password. Required off loopback. */
         password: z.string().min(8).optional(),
         /** Extra regions to draw on a camera's snapshot (aiming a camera); faces pipelines' ROIs are drawn anyway. */
         rois: z
@@ -100,8 +101,16 @@ export function agentConfigSchema() {
           )
           .default({}),
       })
+      .refine((h) => !h.enabled || isLoopback(h.host) || h.password !== undefined, {
+        message: "a gateway page exposed beyond this machine (http.host not loopback) needs http.password",
+        path: ["password"],
+      })
       .prefault({}),
   });
 }
+
+/** 127.0.0.0/8, ::1 and localhost: the page is then reachable only from the gateway itself. */
+export const isLoopback = (host: string) =>
+  /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host) || host === "::1" || host === "localhost";
 
 export type AgentConfig = z.output<ReturnType<typeof agentConfigSchema>>;

@@ -72,6 +72,11 @@ function verifyJson<T extends { sig: string; device: string }>(
   } catch {
     return { ok: false, reason: "not JSON" };
   }
+  // Exactly the base64 of a 64-byte Ed25519 signature: node's decoder skips stray characters, so a
+  // looser check let many spellings of one signature verify (found by test/fuzz, #13).
+  const sigText = (raw as { sig?: unknown } | null)?.sig;
+  if (typeof sigText !== "string" || !/^[A-Za-z0-9+/]{86}==$/.test(sigText))
+    return { ok: false, reason: "sig is not the base64 of a 64-byte signature" };
   const r = schema.safeParse(raw);
   if (!r.success)
     return {

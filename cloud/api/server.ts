@@ -1,8 +1,9 @@
+import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance } from "fastify";
-import { BarnlinkError } from "../../core/errors.ts";
 import type { CloudContext } from "../context.ts";
 import type { DeviceKeys } from "../devices.ts";
-import { type ApiToken, requireAuth } from "./auth.ts";
+import { type ApiToken, authenticate, requireAuth } from "./auth.ts";
+import { ERR_HTTP_RATE_LIMITED, toApiError } from "./errors.ts";
 import { evidenceRoutes } from "./evidence-routes.ts";
 import { openApiDocument } from "./openapi.ts";
 import { demoPage } from "./page.ts";
@@ -21,26 +22,20 @@ export interface ApiModule {
 export async function buildServer(
   ctx: CloudContext,
   tokens: ApiToken[],
-  opts: { keys?: DeviceKeys; modules?: ApiModule[]; health?: () => Record<string, unknown> } = {},
+  opts: {
+    keys?: DeviceKeys;
+    modules?: ApiModule[];
+    health?: () => Record<string, unknown>;
+    /** Requests without a valid token accepted per address per minute (then 429). */
+    authFailuresPerMinute?: number;
+  } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
   app.setErrorHandler((e, req, reply) => {
-    const err = e as Error & { statusCode?: number };
-    if (err instanceof BarnlinkError) {
-      reply.code(err.statusCode).send({ error: { code: err.code, message: err.message } });
-      return;
-    }
-    const status = err.statusCode ?? 500;
-    if (status >= 500) ctx.log.error({ err: err.stack, url: req.url }, "request failed");
-    const code =
-      status === 400
-        ? "BL_VALIDATION"
-        : status === 404
-          ? "BL_NOT_FOUND"
-          : status === 415
-            ? "BL_VALIDATION"
-            : "BL_INTERNAL";
-    reply.code(status).send({ error: { code, message: status >= 500 ? "internal error" : err.message } });
+    const r = toApiError(e);
+    if (r.status >= 500)
+      ctx.log.error({ err: (e as Error)?.stack, url: req.url.split("?")[0] }, "request failed");
+    reply.code(r.status).send({ error: { code: r.code, message: r.message } });
   });
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: { code: "BL_NOT_FOUND", message: `no route ${req.method} ${req.url}` } });
@@ -55,7 +50,17 @@ export async function buildServer(
   if (!app.hasRoute({ method: "GET", url: "/" }))
     app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(demoPage()));
   await app.register(async (api) => {
-    api.addHook("onRequest", requireAuth(tokens));
+    // Failed authentication is rate-limited per address: a request with a valid token is never
+    // counted, so guessing tokens is slow and a working client is never throttled.
+    await api.register(rateLimit, {
+      max: opts.authFailuresPerMinute ?? 30,
+      timeWindow: 60_000,
+      allowList: (req) => authenticate(tokens, req.headers.authorization) !== null,
+      errorResponseBuilder: (_req, c) =>
+        ERR_HTTP_RATE_LIMITED(`too many failed authentications from this address; retry in ${c.after}`),
+    });
+    // preParsing: after the rate limit (a route-level onRequest hook), before any body is read.
+    api.addHook("preParsing", requireAuth(tokens));
     await evidenceRoutes(api, ctx, opts.keys);
     for (const m of opts.modules ?? []) await m.routes(api, ctx);
   });
