@@ -124,7 +124,7 @@ describe.runIf(ok)("dashboard and gateway pages in chromium (live demo)", () => 
     });
     expect(r.status).toBe(403);
     await ctx.close();
-  });
+  }, 300_000);
 
   it("shows the gateway page: last values, outbox, the camera snapshot with its region of interest", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
