@@ -34,7 +34,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
       },
       150_000,
     );
-  }, 240_000);
+  }, 400_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -46,7 +46,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
   async function signedIn(width: number, tokenValue = demo.adminToken): Promise<Page> {
     const ctx = await browser.newContext({ viewport: { width, height: 800 }, acceptDownloads: true });
     const page = await ctx.newPage();
-    page.setDefaultTimeout(90_000);
+    page.setDefaultTimeout(150_000);
     page.on("dialog", (d) => {
       throw new Error(`a native dialog opened: ${d.message()}`);
     });
@@ -97,7 +97,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
       expect(signout!.y + signout!.height).toBeLessThanOrEqual(header!.y + header!.height + 1);
       expect(signout!.x + signout!.width).toBeLessThanOrEqual(width);
       await page.context().close();
-    }, 240_000);
+    }, 400_000);
 
   it("groups open alerts by batch and cause and acknowledges a whole group at once (phone)", async () => {
     const open = await getJson<Alert[]>(`${demo.cloudUrl}/api/v1/alerts?open=true`, demo.adminToken);
@@ -116,7 +116,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
       return ids.every((id) => all.find((a) => a.id === id)?.acked_at);
     });
     await page.context().close();
-  }, 240_000);
+  }, 400_000);
 
   it("an officer overrides a held tranche with reason and amount; a second officer approves it", async () => {
     const held = (
@@ -148,7 +148,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
       return t.status === "released" && Number(t.released_fen) === 100_050;
     });
     await checker.context().close();
-  }, 240_000);
+  }, 400_000);
 
   it("exports the new payment orders and downloads the pain.001 file", async () => {
     const page = await signedIn(390);
@@ -167,7 +167,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
     expect(xml).toMatch(/Golden Valley Feed Co\./);
     expect(download.suggestedFilename()).toMatch(/^BLPF-.*\.xml$/);
     await page.context().close();
-  }, 240_000);
+  }, 400_000);
 
   it("the Devices page opens inside the signed-in dashboard: no token prompt, no raw 401 JSON", async () => {
     const page = await signedIn(390);
@@ -206,5 +206,5 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
       .toMatch(/updated .*barn-1/s);
     expect(dialogs).toEqual([]);
     await ctx.close();
-  }, 240_000);
+  }, 400_000);
 });
