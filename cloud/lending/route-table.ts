@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import { parseRequest } from "../api/validate.ts";
 import type { CloudContext } from "../context.ts";
+import { findingsView } from "../quality/view.ts";
 import {
   batchInput,
   borrowerInput,
@@ -36,6 +37,7 @@ const id = (req: FastifyRequest) => (req.params as { id: string }).id;
 const body = <S extends z.ZodType>(s: S, req: FastifyRequest) => parseRequest(s, req.body, "body");
 const obj = z.looseObject({});
 const list = z.array(obj);
+const findingsQuery = z.strictObject({ records: z.enum(["true", "false"]).optional() });
 const alertsQuery = z.strictObject({
   open: z.enum(["true", "false"]).optional(),
   batchId: z.string().optional(),
@@ -156,6 +158,20 @@ export const routeTable: LendingRoute[] = [
         .execute();
       return Promise.all(ts.map((t) => trancheView(ctx.db.kysely, t.id)));
     },
+  },
+  {
+    method: "GET",
+    path: "/api/v1/batches/:id/findings",
+    summary: "Evidence-quality findings of a batch's decision windows, with the records they cite",
+    write: false,
+    query: findingsQuery,
+    response: list,
+    handler: (ctx, req) =>
+      findingsView(
+        ctx.db.kysely,
+        id(req),
+        parseRequest(findingsQuery, req.query, "query").records === "true",
+      ),
   },
   {
     method: "POST",
