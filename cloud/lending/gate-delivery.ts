@@ -89,7 +89,7 @@ export async function gateDelivery(ctx: GateContext): Promise<GateResult> {
     const cands = est.rises
       .map((e, i) => ({ ...e, i }))
       .filter((e) => !claimed.has(e.i) && e.t >= o.releasedAt && e.t <= o.deadline)
-      .filter((e) => !others.some((d) => Math.abs(d.t - e.t) <= 3 * H && d.t <= e.t + H));
+      .filter((e) => note || !others.some((d) => Math.abs(d.t - e.t) <= 3 * H && d.t <= e.t + H));
     const pick = note
       ? cands.sort((a, b) => Math.abs(a.t - note.t) - Math.abs(b.t - note.t))[0]
       : cands.sort((a, b) => Math.abs(a.kg - o.paidKg) - Math.abs(b.kg - o.paidKg))[0];
