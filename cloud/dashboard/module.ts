@@ -24,6 +24,7 @@ const ASSET_FILES = [
   "charts.js",
   "batch.js",
   "tranches.js",
+  "findings.js",
   "alerts.js",
   "portfolio.js",
   "overrides.js",

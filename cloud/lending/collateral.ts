@@ -1,4 +1,7 @@
+import type { Kysely } from "kysely";
 import type { CloudContext } from "../context.ts";
+import type { DB } from "../db/schema.ts";
+import { herdMoves } from "../quality/herd.ts";
 import { mortalitySeverity } from "./alert-severity.ts";
 import { raiseAlert, raiseEvidenceDemand } from "./alerts.ts";
 import { ACT360_DENOM } from "./interest.ts";
@@ -182,7 +185,9 @@ export async function checkCollateral(ctx: CloudContext, batchId: string, atMs: 
     });
     if (fresh) await raiseEvidenceDemand(ctx, batchId, message, atMs);
   }
-  const expected = b.head_placed * survival(loadProfile(b.species), c.ageDays);
+  // Recorded sales leave the barn alive: they lower the expected head, they are not mortality.
+  const { sold } = herdMoves(await soldEvents(db, JSON.parse(b.devices) as string[], atMs), atMs);
+  const expected = (b.head_placed - sold) * survival(loadProfile(b.species), c.ageDays);
   if (c.headSource === "census" && c.head < expected * (1 - th.mortalitySlack)) {
     const message = `batch ${b.id}: census ${c.head} head, ${Math.round((1 - c.head / expected) * 1000) / 10}% below the ${Math.round(expected)} expected after normal mortality`;
     const fresh = await raiseAlert(db, {
@@ -198,4 +203,21 @@ export async function checkCollateral(ctx: CloudContext, batchId: string, atMs: 
     if (fresh) await raiseEvidenceDemand(ctx, batchId, message, atMs);
   }
   return c;
+}
+
+async function soldEvents(db: Kysely<DB>, devices: string[], atMs: number) {
+  if (devices.length === 0) return [];
+  const rows = await db
+    .selectFrom("records")
+    .select(["device", "stream", "seq", "kind", "body", "t_wall as t"])
+    .where("device", "in", devices)
+    .where("kind", "=", "event")
+    .where("received_at", "<=", atMs)
+    .execute();
+  return rows.map((r) => ({
+    ...r,
+    seq: Number(r.seq),
+    t: Number(r.t),
+    body: JSON.parse(r.body) as Record<string, unknown>,
+  }));
 }

@@ -84,9 +84,12 @@ export async function gateDelivery(ctx: GateContext): Promise<GateResult> {
   const verdicts = new Map<number, Verdict>();
   for (const o of considered) {
     const note = o.ref ? declared.find((d) => d.body.ref === o.ref) : undefined;
+    // A rise next to someone else's declared delivery (the farmer's own purchase) is not this order's.
+    const others = declared.filter((d) => typeof d.body.ref === "string" && d.body.ref !== o.ref);
     const cands = est.rises
       .map((e, i) => ({ ...e, i }))
-      .filter((e) => !claimed.has(e.i) && e.t >= o.releasedAt && e.t <= o.deadline);
+      .filter((e) => !claimed.has(e.i) && e.t >= o.releasedAt && e.t <= o.deadline)
+      .filter((e) => note || !others.some((d) => Math.abs(d.t - e.t) <= 3 * H && d.t <= e.t + H));
     const pick = note
       ? cands.sort((a, b) => Math.abs(a.t - note.t) - Math.abs(b.t - note.t))[0]
       : cands.sort((a, b) => Math.abs(a.kg - o.paidKg) - Math.abs(b.kg - o.paidKg))[0];

@@ -1,3 +1,4 @@
+import { herdMoves } from "../quality/herd.ts";
 import type { GateResult } from "./decision-types.ts";
 import { hours, rangesOf, readEvidence } from "./evidence.ts";
 import { ageDays, type GateContext } from "./gate-context.ts";
@@ -120,7 +121,7 @@ export async function gateHeadCount(ctx: GateContext): Promise<GateResult & { ve
     ...base,
     pass: ratio >= ctx.th.headPass,
     verified,
-    reason: `census counted ${verified} of ${expected} expected (${pct}%, full release needs ≥ ${ctx.th.headPass * 100}%, hold below ${ctx.th.headHold * 100}%)`,
+    reason: `census counted ${verified} of ${expected} expected (${pct}%, full release needs ≥ ${ctx.th.headPass * 100}%, hold below ${ctx.th.headHold * 100}%)${await soldNote(ctx)}`,
     figures: {
       verified,
       expected,
@@ -180,4 +181,17 @@ export async function gateEnvironment(ctx: GateContext): Promise<GateResult> {
     figures: fails.length && missing === fails.length ? { ...figures, missing: true } : figures,
     cites,
   };
+}
+
+/** Recorded sales since placement: a smaller census after a sale is the sale, not mortality. */
+async function soldNote(ctx: GateContext): Promise<string> {
+  const events = await readEvidence(ctx.db, {
+    devices: ctx.devices,
+    from: Number(ctx.batch.placed_at),
+    to: ctx.to,
+    asOf: ctx.asOf,
+    kind: "event",
+  });
+  const { sold } = herdMoves(events, ctx.to);
+  return sold > 0 ? `; ${sold} head sold on record since placement` : "";
 }

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import { parseRequest } from "../api/validate.ts";
 import type { CloudContext } from "../context.ts";
+import { findingsView } from "../quality/view.ts";
 import {
   batchInput,
   borrowerInput,
@@ -44,6 +45,7 @@ export const asOfQuery = z.strictObject({
     )
     .optional(),
 });
+const findingsQuery = z.strictObject({ records: z.enum(["true", "false"]).optional() });
 const alertsQuery = z.strictObject({
   open: z.enum(["true", "false"]).optional(),
   batchId: z.string().optional(),
@@ -167,6 +169,20 @@ export const routeTable: LendingRoute[] = [
         .execute();
       return Promise.all(ts.map((t) => trancheView(ctx.db.kysely, t.id)));
     },
+  },
+  {
+    method: "GET",
+    path: "/api/v1/batches/:id/findings",
+    summary: "Evidence-quality findings of a batch's decision windows, with the records they cite",
+    write: false,
+    query: findingsQuery,
+    response: list,
+    handler: (ctx, req) =>
+      findingsView(
+        ctx.db.kysely,
+        id(req),
+        parseRequest(findingsQuery, req.query, "query").records === "true",
+      ),
   },
   {
     method: "POST",

@@ -33,6 +33,14 @@ const event = z.discriminatedUnion("type", [
     days: z.number().positive().optional(),
     value: z.number().optional(),
   }),
+  /** The sensor's values are generated, not measured: a smooth daily sine around the true mean. */
+  z.strictObject({
+    type: z.literal("generatedSensor"),
+    stream,
+    fromDay: z.number(),
+    days: z.number().positive().optional(),
+    amplitude: z.number().positive().default(2),
+  }),
   /** The sensor adds uniform noise of ±`amplitude` (its unit) to what it reads. */
   z.strictObject({
     type: z.literal("noisySensor"),

@@ -36,7 +36,6 @@ export class SyntheticBarn {
   private faults: SensorFaults;
   private censuses = new Map<number, Record<string, unknown>>();
   private frames = new Map<number, string[]>();
-  private sold = 0;
   private corrector?: TimeCorrector;
   censusEveryMs = D;
 

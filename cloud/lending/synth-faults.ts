@@ -22,6 +22,7 @@ export function activeEvents<T extends ScenarioEvent["type"]>(s: Scenario, type:
 export class SensorFaults {
   private sent = new Map<string, Map<number, number>>();
   private stuckAt = new Map<string, number>();
+  private genBase = new Map<string, number>();
 
   constructor(
     private readonly s: Scenario,
@@ -41,6 +42,13 @@ export class SensorFaults {
     } else {
       for (const e of activeEvents(this.s, "noisySensor", day))
         if (e.stream === stream) out += (this.rng() * 2 - 1) * e.amplitude;
+      const gen = activeEvents(this.s, "generatedSensor", day).find((e) => e.stream === stream);
+      if (gen) {
+        const base = this.genBase.get(stream) ?? v;
+        this.genBase.set(stream, base);
+        // A slow drift keeps days from repeating exactly: this is the smooth check's case, not a replay.
+        out = base + gen.amplitude * Math.sin((2 * Math.PI * t) / D) + 0.3 * (day - gen.fromDay);
+      } else this.genBase.delete(stream);
       const stuck = activeEvents(this.s, "stuckSensor", day).find((e) => e.stream === stream);
       if (stuck) {
         if (!this.stuckAt.has(stream)) this.stuckAt.set(stream, stuck.value ?? this.last(stream) ?? out);

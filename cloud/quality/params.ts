@@ -29,7 +29,7 @@ const DEFAULT_STREAMS: Record<string, StreamSpec> = {
     maxFallPerHour: 0,
     stuckHours: 12,
     noiseMax: 1.5,
-    smoothMin: 0.02,
+    smoothMin: 0.07,
   },
   "env.humidity": {
     resolution: 0.1,
@@ -39,7 +39,7 @@ const DEFAULT_STREAMS: Record<string, StreamSpec> = {
     maxFallPerHour: 0,
     stuckHours: 12,
     noiseMax: 8,
-    smoothMin: 0.05,
+    smoothMin: 0.1,
   },
   "env.ammonia": {
     resolution: 0.1,
@@ -49,7 +49,7 @@ const DEFAULT_STREAMS: Record<string, StreamSpec> = {
     maxFallPerHour: 0,
     stuckHours: 24,
     noiseMax: 6,
-    smoothMin: 0.03,
+    smoothMin: 0.07,
   },
   "silo.weight": {
     resolution: 0.1,

@@ -3,6 +3,7 @@
 import { alertsTable, wireAcks } from "./alerts.js";
 import { api, date, esc, kpi, ltvClass, pct, yuanShort } from "./api.js";
 import { barChart, timeChart } from "./charts.js";
+import { findingsTable } from "./findings.js";
 import { wireOverrides } from "./overrides.js";
 import { trancheTimeline } from "./tranches.js";
 
@@ -35,11 +36,12 @@ ${gaps ? `<span class="pill warn">${gaps} open gap${gaps === 1 ? "" : "s"}</span
 
 export async function renderBatch(view, id, me) {
   const enc = encodeURIComponent(id);
-  const [b, tranches, series, alerts] = await Promise.all([
+  const [b, tranches, series, alerts, findings] = await Promise.all([
     api(`/api/v1/batches/${enc}`),
     api(`/api/v1/batches/${enc}/tranches`),
     api(`/api/v1/dashboard/batches/${enc}/series`),
     api(`/api/v1/alerts?batchId=${enc}`),
+    api(`/api/v1/batches/${enc}/findings`).catch(() => []),
   ]);
   const devices = await Promise.all(
     b.devices.map((d) =>
@@ -74,6 +76,7 @@ ${Object.keys(ENV)
 <section class="card chart"><div id="ch-silo"></div></section>
 </div>
 <section class="card"><h2>Tranche timeline</h2>${trancheTimeline(tranches, me)}</section>
+<section class="card" id="batch-findings"><h2>Evidence quality</h2>${findingsTable(findings)}</section>
 <section class="card"><h2>Alerts for this batch</h2><div id="batch-alerts">${alertsTable(alerts, me)}</div></section>
 <section class="card"><h2>Devices and chain status</h2>${deviceHealth(devices)}</section>`;
   for (const [i, d] of view.querySelectorAll("details").entries()) {
