@@ -44,13 +44,7 @@ async function find(
   if (!Array.isArray(loaded)) return { cmd: loaded, rest: found.rest };
   const sub = longest(loaded, argv);
   if (sub) return { cmd: sub.hit, rest: sub.rest };
-  return {
-    group: table(
-      `${e.summary}\n\nusage: barnlink ${e.name} <command> [options]`,
-      loaded,
-      `barnlink ${e.name} <command> --help shows a command's options.`,
-    ),
-  };
+  return { group: groupHelp(loaded, argv) ?? `${e.summary}` };
 }
 
 /**

@@ -17,7 +17,7 @@ export const commands: Array<LazyCommand | CommandSpec> = [
     "Validate an agent or cloud config; print every problem with its path (exit 2 if any)",
     () => import("./config-check.ts").then((m) => m.configCheck),
   ),
-  lazy("broker", "Run the embedded MQTT broker (aedes) for the demo and small sites", () =>
+  lazy("broker", "Run the embedded MQTT broker (aedes) with the cloud registry's logins and ACLs", () =>
     import("./broker.ts").then((m) => m.broker),
   ),
   lazy("cloud run", "Run the cloud service: ingest over MQTT, lending engine, HTTP API and dashboard", () =>
@@ -57,7 +57,7 @@ export const commands: Array<LazyCommand | CommandSpec> = [
   ),
   lazy(
     "model",
-    "Pig-face models: synth, train, eval, enrol, claim, publish, install, rollback, current",
+    "Pig-face models: synth, train, adapt, eval, enrol, claim, publish, install, rollback, current",
     () => import("./model.ts").then((m) => m.modelCommands),
   ),
 ];

@@ -186,31 +186,8 @@ export const modelCurrentCmd: CommandSpec = {
   },
 };
 
-/** `barnlink model` alone or `barnlink model --help`: the subcommands (the group is not a command of its own). */
-export const modelGroupCmd: CommandSpec = {
-  name: "model",
-  summary: "Pig-face models: synth, train, adapt, eval, enrol, claim, publish, install, rollback, current",
-  get usage() {
-    return modelGroupUsage();
-  },
-  async run() {
-    out(`${modelGroupCmd.summary}\nusage: ${modelGroupUsage()}`);
-    return 2;
-  },
-};
-
-function modelGroupUsage(): string {
-  const subs = modelCommands.filter((c) => c !== modelGroupCmd);
-  const w = Math.max(...subs.map((c) => c.name.length));
-  return [
-    "barnlink model <subcommand> [options]",
-    ...subs.map((c) => `  barnlink ${c.name.padEnd(w)}  ${c.summary}`),
-    "barnlink model <subcommand> --help shows its options. Guide: docs/pig-faces.md",
-  ].join("\n");
-}
-
+// `barnlink model` alone or with --help: the dispatcher lists the group (agent/cli.ts, group-help.ts).
 export const modelCommands: CommandSpec[] = [
-  modelGroupCmd,
   modelSynthCmd,
   modelTrainCmd,
   modelAdaptCmd,
