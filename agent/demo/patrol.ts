@@ -51,12 +51,23 @@ export function demoRobot(dir: string): DemoBarn {
 
 export function writeRobotConfig(
   b: DemoBarn,
-  o: { mqttUrl: string; cloudPublicKey: string; speed: number; start: string; origin: string },
+  o: {
+    mqttUrl: string;
+    /** The robot's broker password (its user name is its device id). */
+    mqttPassword?: string;
+    cloudPublicKey: string;
+    speed: number;
+    start: string;
+    origin: string;
+  },
 ) {
   const cfg = {
     device: b.device,
     dataDir: b.dataDir,
-    cloud: { mqtt: { url: o.mqttUrl }, publicKey: o.cloudPublicKey },
+    cloud: {
+      mqtt: { url: o.mqttUrl, ...(o.mqttPassword ? { username: b.device, password: o.mqttPassword } : {}) },
+      publicKey: o.cloudPublicKey,
+    },
     // Away from the dock: alarms only, 64 KiB at most; the round uploads at the dock.
     sync: {
       linger: "200ms",

@@ -50,7 +50,7 @@ export async function runDemo(o: DemoRun): Promise<number> {
   const broker = await startBroker({ port: o.mqttPort, fallbackToFree: true, log, auth: brokerAuth });
   cleanups.push(() => broker.close());
   out(
-    `MQTT broker (aedes)   ${broker.url}${broker.port !== o.mqttPort ? `  (port ${o.mqttPort} was taken)` : ""}`,
+    `MQTT broker (aedes)   ${broker.url}${broker.port !== o.mqttPort && o.mqttPort !== 0 ? `  (port ${o.mqttPort} was taken)` : ""}`,
   );
   if (stopAsked()) return interruptedNote();
 

@@ -24,11 +24,18 @@ export class LazySource implements Source {
     return this.loading;
   }
 
+  private stopped = false;
+  private starting?: Promise<void>;
+
   async start(ctx: SourceContext): Promise<void> {
-    await (await this.load()).start(ctx);
+    this.starting = this.load().then((s) => (this.stopped ? undefined : s.start(ctx)));
+    await this.starting;
   }
 
+  /** Stops the real source, also one still being imported or started (it never starts after this). */
   async stop(): Promise<void> {
+    this.stopped = true;
+    await this.starting?.catch(() => {});
     await this.inner?.stop();
   }
 

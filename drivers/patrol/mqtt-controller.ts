@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from "mqtt";
-import { z } from "zod";
+import type { z } from "zod";
 import {
   type ControllerHandlers,
   missionMessage,
@@ -8,18 +8,12 @@ import {
   type RobotController,
   type RobotEvent,
 } from "./controller.ts";
+import { mqttControllerConfig } from "./controller-configs.ts";
 import { ERR_ROBOT_UNREACHABLE } from "./errors.ts";
 import type { PatrolPlan } from "./plan.ts";
 
-export const mqttControllerConfig = z.strictObject({
-  transport: z.literal("mqtt"),
-  /** The robot's own broker (often on the robot itself), e.g. mqtt://192.168.8.1:1883. */
-  url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, "an mqtt:// or ws:// URL"),
-  /** Topic prefix: the robot publishes {prefix}/checkpoint, /dock, /battery, /pose; the agent publishes {prefix}/mission. */
-  prefix: z.string().min(1).max(128).default("robot"),
-  username: z.string().optional(),
-  password: z.string().optional(),
-});
+export { mqttControllerConfig };
+
 type Config = z.output<typeof mqttControllerConfig>;
 
 /**

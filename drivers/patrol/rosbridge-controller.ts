@@ -1,5 +1,5 @@
 import WebSocket from "ws";
-import { z } from "zod";
+import type { z } from "zod";
 import {
   type ControllerHandlers,
   missionMessage,
@@ -8,30 +8,12 @@ import {
   type RobotController,
   type RobotEvent,
 } from "./controller.ts";
+import { rosbridgeControllerConfig } from "./controller-configs.ts";
 import { ERR_ROBOT_MESSAGE, ERR_ROBOT_UNREACHABLE } from "./errors.ts";
 import type { PatrolPlan } from "./plan.ts";
 
-export const rosbridgeControllerConfig = z.strictObject({
-  transport: z.literal("rosbridge"),
-  /** rosbridge_server's WebSocket, e.g. ws://robot.local:9090. */
-  url: z.string().regex(/^wss?:\/\//, "a ws:// or wss:// URL"),
-  topics: z
-    .strictObject({
-      /** std_msgs/msg/String carrying the same JSON as the MQTT transport's checkpoint topic. */
-      checkpoint: z.string().default("/patrol/checkpoint"),
-      /** std_msgs/msg/Bool: true when docked. */
-      dock: z.string().default("/dock/status"),
-      /** sensor_msgs/msg/BatteryState (percentage 0..1). */
-      battery: z.string().default("/battery_state"),
-      /** geometry_msgs/msg/PoseWithCovarianceStamped (e.g. amcl). */
-      pose: z.string().default("/amcl_pose"),
-      /** std_msgs/msg/String the agent publishes the mission on (JSON). */
-      mission: z.string().default("/patrol/mission"),
-    })
-    .prefault({}),
-  /** Limit pose messages to one per this many ms (rosbridge's throttle_rate). */
-  poseThrottle: z.number().int().min(0).default(1000),
-});
+export { rosbridgeControllerConfig };
+
 type Config = z.output<typeof rosbridgeControllerConfig>;
 
 const TYPES = {

@@ -1,37 +1,14 @@
 import { createHash } from "node:crypto";
 import sharp from "sharp";
-import { z } from "zod";
+import type { z } from "zod";
 import type { Frame, FrameSource } from "../camera-types.ts";
 import type { ControllerHandlers, RobotController } from "./controller.ts";
+import { simControllerConfig } from "./controller-configs.ts";
 import type { PatrolPlan } from "./plan.ts";
 import { type PanelSpec, rackPanel, renderPanel } from "./sim-panel.ts";
 
-const fault = z.strictObject({
-  /** Air temperature here instead of the normal one (an overheating rack). */
-  temperature: z.number().optional(),
-  faultLamp: z.enum(["red", "amber"]).optional(),
-  faultBlinking: z.boolean().optional(),
-  breaker: z.enum(["on", "off"]).optional(),
-  loadKw: z.number().optional(),
-  /** The QR label the camera sees (a robot at the wrong rack). */
-  label: z.string().optional(),
-});
+export { simControllerConfig };
 
-export const simControllerConfig = z.strictObject({
-  transport: z.literal("sim"),
-  /** Real milliseconds between checkpoints (independent of the demo's fast clock: camera bursts take real time). */
-  interval: z.number().int().min(50).default(3000),
-  /** Real milliseconds docked between rounds. */
-  dockTime: z.number().int().min(50).default(15_000),
-  /** Normal air temperature per checkpoint (°C); 24 elsewhere. */
-  temperatures: z.record(z.string(), z.number()).default({}),
-  /** Planted faults by checkpoint id. */
-  faults: z.record(z.string(), fault).default({}),
-  /** Checkpoints the robot cannot reach (reported as skipped with this reason). */
-  blocked: z.record(z.string(), z.string()).default({}),
-  /** Frames per second of the simulated panel camera while stopped at a checkpoint. */
-  fps: z.number().min(1).max(30).default(5),
-});
 type Config = z.output<typeof simControllerConfig>;
 
 /** A SIMULATED panel camera (no camera here): the panel of the rack the simulated robot stands at. */

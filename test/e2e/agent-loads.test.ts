@@ -15,7 +15,7 @@ const OUT = join(ROOT, "node_modules/.cache", `barnlink-loads-test-${process.pid
 const DIR = mkdtempSync(join(tmpdir(), "barnlink-loads-"));
 
 /** Packages a gateway with a sim-barn source needs, and nothing else (tsx and esbuild: the dev loader). */
-const AGENT_PACKAGES = ["better-sqlite3", "mqtt", "pino", "prom-client", "yaml", "zod"];
+const AGENT_PACKAGES = ["better-sqlite3", "mqtt", "pino", "yaml", "zod"];
 const DEV_LOADER = ["tsx", "esbuild"];
 const NEVER = ["@tensorflow", "sharp", "aedes", "pg", "kysely", "fastify", "jsqr", "qrcode", "pdfkit"];
 
