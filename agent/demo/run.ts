@@ -132,7 +132,7 @@ export async function runDemo(o: DemoRun): Promise<number> {
     });
     agents.push(forkAgent(b, dir));
   }
-  out(`starting ${nBarns} simulated barns as agent processes (logs and data in ${dir})…`);
+  out(`starting ${nBarns} simulated barns and a patrol robot as agent processes (logs and data in ${dir})…`);
   const up = await waitReady(agents, stopAsked);
   if (up === "stopped") return interruptedNote();
   if (up === "exited") {
@@ -142,7 +142,10 @@ export async function runDemo(o: DemoRun): Promise<number> {
   }
   t0 = Date.now();
   for (const a of agents) send(a, { type: "clock", origin: t0 });
-  out(`${agents.length}/${nBarns} simulated barns running as agent processes`);
+  const robots = barns.filter((b) => b.patrol).length;
+  out(
+    `${agents.length - robots}/${nBarns} simulated barns running as agent processes${robots ? `, and ${robots} patrol robot${robots > 1 ? "s" : ""}` : ""}`,
+  );
   for (const a of agents) if (a.gatewayUrl) out(`gateway page ${a.device.padEnd(8)} ${a.gatewayUrl}/`);
   out(
     `simulated time: ${speed}× (one barn-day every ${(86_400 / speed).toFixed(1)} s)${o.durationMs ? `; stopping after ${o.duration}` : "; Ctrl-C stops"}`,
@@ -177,7 +180,7 @@ export async function runDemo(o: DemoRun): Promise<number> {
     const left = agents.reduce((n, a) => n + pending(a.status), 0);
     bar.update(Math.max(0, backlog - left), "records committed");
   }, 250);
-  const drained = await drainAgents(agents, 45_000);
+  const drained = await drainAgents(agents, 120_000);
   clearInterval(forced);
   clearInterval(drainTicker);
   bar.update(bar.total, "records committed");
