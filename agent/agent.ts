@@ -326,7 +326,9 @@ export class Agent {
   }
 
   /** Stops taking readings (the link keeps draining what is stored). */
+  /** Stops every source and the periodic seal: after this the agent appends nothing of its own. */
   async stopSources(): Promise<void> {
+    clearInterval(this.sealTimer);
     for (const s of this.sources.splice(0)) {
       await s.stop().catch((e) => this.log.warn({ err: (e as Error).message }, "source stop failed"));
     }

@@ -48,12 +48,14 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
   if (key.created) log.info({ file: config.keyFile }, "created the cloud key");
   for (const d of config.devices) await registerDevice(db, d.id, d.publicKey, d.name ?? null, now());
 
-  // Ingest writes through its own connections, so API reads and lending jobs never queue ahead of
-  // it (PostgreSQL: its own pool; SQLite: its own connection, WAL readers do not block it).
+  // On PostgreSQL ingest writes through its own pool, so API reads and lending jobs never queue
+  // ahead of it. On SQLite it shares the one connection: two better-sqlite3 connections writing in
+  // one process would wait for each other inside SQLite's busy handler, which blocks the event loop
+  // the other one needs to finish (a stall of busy_timeout, then SQLITE_BUSY).
   const ingestDb =
     db.dialect === "postgres"
       ? openDb(config.database.url, { poolSize: config.ingest.poolSize, schema: opts.schema })
-      : openDb(config.database.url);
+      : db;
   const ingest = new Ingest(ingestDb, key, log, now);
   const pipeline = new IngestPipeline(ingest, {
     maxInFlight: config.ingest.maxInFlight,
@@ -134,7 +136,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
       await http.close();
       await sub?.stop();
       await pipeline.drain();
-      await ingestDb.close();
+      if (ingestDb !== db) await ingestDb.close();
       await db.close();
     },
   };
