@@ -47,7 +47,8 @@ export class LazySource implements Source {
     ];
   }
 
-  async command(name: string, args: Record<string, unknown>): Promise<boolean> {
+  /** The real source's answer as it gives it (a refusal it throws stays a throw). */
+  command(name: string, args: Record<string, unknown>): boolean | Promise<boolean> {
     return this.inner?.command ? this.inner.command(name, args) : false;
   }
 }
