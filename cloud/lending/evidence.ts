@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { DB } from "../db/schema.ts";
+import { citesOf, num } from "../quality/cite.ts";
 import type { RecordRange } from "./decision-types.ts";
 
 export interface EvidenceRow {
@@ -44,37 +45,10 @@ export async function readEvidence(
   }));
 }
 
-/** The seq and time ranges a gate read, per device and stream: what a decision cites. */
-export function rangesOf(rows: EvidenceRow[]): RecordRange[] {
-  const by = new Map<string, RecordRange>();
-  for (const r of rows) {
-    const k = `${r.device}\0${r.stream}`;
-    const g = by.get(k);
-    if (!g) {
-      by.set(k, {
-        device: r.device,
-        stream: r.stream,
-        fromSeq: r.seq,
-        toSeq: r.seq,
-        count: 1,
-        fromT: r.t,
-        toT: r.t,
-      });
-    } else {
-      g.fromSeq = Math.min(g.fromSeq, r.seq);
-      g.toSeq = Math.max(g.toSeq, r.seq);
-      g.fromT = Math.min(g.fromT, r.t);
-      g.toT = Math.max(g.toT, r.t);
-      g.count++;
-    }
-  }
-  return [...by.values()];
-}
+/** The seq and time ranges a gate read, per device and stream: what a decision cites (as a finding does). */
+export const rangesOf: (rows: EvidenceRow[]) => RecordRange[] = citesOf;
 
-export function numericValue(r: EvidenceRow): number | null {
-  const v = r.body.value;
-  return typeof v === "number" && Number.isFinite(v) ? v : null;
-}
+export const numericValue: (r: EvidenceRow) => number | null = num;
 
 /** Groups consecutive silo rises (steps above `minStepKg`, within 3 h of each other) into delivery events. */
 export function riseEvents(rows: EvidenceRow[], minStepKg: number): Array<{ t: number; kg: number }> {
