@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Kysely, SqliteDialect } from "kysely";
 import pg from "pg";
+import { ScopedPostgresDialect } from "./pg-introspector.ts";
 import type { DB } from "./schema.ts";
 
 // int8 (bigint) columns hold millisecond times and seqs, all far below 2^53.
@@ -40,7 +41,7 @@ export function openDb(url: string, opts: { schema?: string; poolSize?: number }
       max: opts.poolSize ?? 10,
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     });
-    const kysely = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+    const kysely = new Kysely<DB>({ dialect: new ScopedPostgresDialect({ pool }, opts.schema) });
     return { kysely, dialect, schema: opts.schema, close: () => kysely.destroy() };
   }
   const path = url.replace(/^sqlite:(\/\/)?/, "");
