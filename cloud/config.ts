@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ident, mqttUrl } from "../core/zod-helpers.ts";
+import { duration, ident, mqttUrl } from "../core/zod-helpers.ts";
 
 /** The cloud service's configuration (docs/configuration.md documents every key). */
 export const cloudConfigSchema = z.strictObject({
@@ -42,6 +42,26 @@ export const cloudConfigSchema = z.strictObject({
       host: z.string().default("127.0.0.1"),
       /** 0 picks a free port. */
       port: z.number().int().min(0).max(65535).default(8080),
+    })
+    .prefault({}),
+  /** Provisioning gateways (`barnlink cloud enrol`, `barnlink provision`) and key rotation (docs/security.md). */
+  enrol: z
+    .strictObject({
+      /** How long an enrolment token lives when the admin gives no --ttl. */
+      ttl: duration().default(15 * 60_000),
+      /** The longest an admin may ask for. */
+      maxTtl: duration().default(7 * 86_400_000),
+      /** The broker URL as gateways reach it, written into their config by `barnlink provision`. */
+      mqttUrl: z
+        .string()
+        .regex(/^(mqtts?|wss?|tcp|ssl):\/\//, "an mqtt://, mqtts://, ws:// or wss:// URL")
+        .optional(),
+      /** The deployment CA's folder (`barnlink certs init`): with it, gateways' CSRs are signed for TLS client certificates. */
+      caDir: z.string().optional(),
+      /** Days a device certificate issued at enrolment is valid. */
+      certDays: z.number().int().min(1).max(3650).default(825),
+      /** After a key rotation, how long the old key and broker password keep working. */
+      rotationOverlap: duration().default(3_600_000),
     })
     .prefault({}),
   /** The cloud's Ed25519 key: signs acks, commands and model packages. Created (mode 0600) if missing. */

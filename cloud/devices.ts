@@ -73,25 +73,53 @@ export async function listDevices(db: Db): Promise<DeviceRow[]> {
   return rows.map(toRow);
 }
 
-/** Device keys by id, cached briefly so a newly registered or revoked device takes effect within `ttlMs`. */
+/**
+ * Device keys by id, cached briefly so a newly registered or revoked device takes effect within
+ * `ttlMs`. `verifiers` also gives the keys a device rotated away from while their overlap lasts
+ * (`device_keys_retired`, docs/security.md "Rotation"): batches signed before the gateway switched
+ * still verify until then, and only the new key after.
+ */
 export class DeviceKeys {
-  private readonly cache = new Map<string, { key: KeyObject | null; at: number }>();
+  private readonly cache = new Map<
+    string,
+    { key: KeyObject | null; retired: Array<{ key: KeyObject; until: number }>; at: number }
+  >();
   constructor(
     private readonly db: Db,
     private readonly ttlMs = 5_000,
   ) {}
+  /** The device's current key; null when unknown or revoked. */
   async get(id: string, now = Date.now()): Promise<KeyObject | null> {
+    return (await this.entry(id, now)).key;
+  }
+  /** Every key a signature of this device may verify against at `at`: the current one first. */
+  async verifiers(id: string, at: number, now = Date.now()): Promise<KeyObject[]> {
+    const e = await this.entry(id, now);
+    if (!e.key) return [];
+    return [e.key, ...e.retired.filter((r) => r.until > at).map((r) => r.key)];
+  }
+  private async entry(id: string, now: number) {
     const c = this.cache.get(id);
     // Unknown ids are cached too (for a shorter time): junk under made-up ids costs no query each.
-    if (c && now - c.at < (c.key ? this.ttlMs : Math.min(this.ttlMs, 1000))) return c.key;
+    if (c && now - c.at < (c.key ? this.ttlMs : Math.min(this.ttlMs, 1000))) return c;
     const row = await this.db.kysely
       .selectFrom("devices")
       .select(["public_key", "revoked_at"])
       .where("id", "=", id)
       .executeTakeFirst();
     const key = row && row.revoked_at === null ? publicKeyFromB64(row.public_key) : null;
-    this.cache.set(id, { key, at: now });
-    return key;
+    const retired = key
+      ? (
+          await this.db.kysely
+            .selectFrom("device_keys_retired")
+            .select(["public_key", "valid_until"])
+            .where("device", "=", id)
+            .execute()
+        ).map((r) => ({ key: publicKeyFromB64(r.public_key), until: Number(r.valid_until) }))
+      : [];
+    const e = { key, retired, at: now };
+    this.cache.set(id, e);
+    return e;
   }
   forget(id: string) {
     this.cache.delete(id);

@@ -11,6 +11,8 @@ import { registerCloudMetrics } from "./dashboard/metrics.ts";
 import { openDb } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { registerDevice } from "./devices.ts";
+import { DbTokens } from "./enrol/api-tokens.ts";
+import { enrolRoutes } from "./enrol/routes.ts";
 import { Ingest } from "./ingest/ingest.ts";
 import { IngestPipeline } from "./ingest/pipeline.ts";
 import { startSubscriber } from "./ingest/subscriber.ts";
@@ -93,9 +95,12 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
   }));
   let sub: Awaited<ReturnType<typeof startSubscriber>> | undefined;
   const mqttConnected = () => sub?.client.connected ?? false;
+  const enrolment = enrolRoutes(config.enrol, ctx, ingest.keys);
   const http = await buildServer(ctx, tokens, {
     keys: ingest.keys,
-    modules: opts.modules,
+    modules: [enrolment.module, ...(opts.modules ?? [])],
+    tokenStore: new DbTokens(db, now),
+    publicApi: enrolment.publicApi,
     health: () => ({ mqtt: mqttConnected(), ingest: ingest.counters, queue: pipeline.depth }),
   });
   registerCloudMetrics(http, ctx, {

@@ -15,6 +15,16 @@ export const gatewayCommands: LazyCommand[] = [
     "Print this gateway's public key (register it in the cloud); creates the key if missing",
     () => import("./agent-run.ts").then((m) => m.keysShow),
   ),
+  lazy(
+    "keys rotate",
+    "Replace this gateway's device key and broker password (the old ones work for an overlap)",
+    () => import("./provision.ts").then((m) => m.keysRotate),
+  ),
+  lazy(
+    "provision",
+    "Enrol this gateway with an admin's one-time token: key, broker login, client certificate",
+    () => import("./provision.ts").then((m) => m.provision),
+  ),
   lazy("drivers list", "List the drivers a source can use, one line each", () =>
     import("./drivers.ts").then((m) => m.driversListCmd),
   ),

@@ -28,10 +28,21 @@ export const commands: Array<LazyCommand | CommandSpec> = [
     "Print the cloud's public key (agents put it in cloud.publicKey); creates the key if missing",
     () => import("./cloud.ts").then((m) => m.cloudKey),
   ),
+  lazy(
+    "cloud enrol",
+    "Make a single-use enrolment token for a gateway id (it runs `barnlink provision --token`)",
+    () => import("./enrol.ts").then((m) => m.cloudEnrol),
+  ),
+  lazy("cloud token", "API tokens in the database: create (shown once), list, revoke", () =>
+    import("./enrol.ts").then((m) => m.cloudToken),
+  ),
   lazy("devices add", "Register a device's public key with the cloud (its data is rejected until then)", () =>
     import("./cloud.ts").then((m) => m.devicesAdd),
   ),
   lazy("devices list", "List registered devices", () => import("./cloud.ts").then((m) => m.devicesList)),
+  lazy("devices revoke", "Revoke a device: its data is refused and its broker logins stop working", () =>
+    import("./enrol.ts").then((m) => m.devicesRevoke),
+  ),
   lazy(
     "devices secret",
     "Issue a registered device's broker password (shown once); --rotate keeps the old one for OVERLAP",

@@ -40,10 +40,42 @@ export function authenticate(tokens: ApiToken[], header: string | undefined): Pr
   return null;
 }
 
-/** A Fastify onRequest hook that requires a valid token (401 otherwise). */
-export function requireAuth(tokens: ApiToken[]) {
+/** API tokens kept in the database (cloud/enrol/api-tokens.ts); throws for an expired or revoked one. */
+export interface TokenStore {
+  principal(token: string): Promise<Principal | null>;
+}
+
+const resolved = new WeakMap<FastifyRequest, Promise<Principal | Error | null>>();
+
+/**
+ * Who a request is: a config token (constant-time hash compare), else a database token. Looked up
+ * once per request (the rate limit's allow-list and the auth hook both ask). An Error: a token that
+ * exists but has expired or was revoked.
+ */
+export function resolvePrincipal(
+  req: FastifyRequest,
+  tokens: ApiToken[],
+  store?: TokenStore,
+): Promise<Principal | Error | null> {
+  let p = resolved.get(req);
+  if (!p) {
+    const header = req.headers.authorization;
+    const fromConfig = authenticate(tokens, header);
+    const bearer = header ? /^Bearer\s+(\S+)$/i.exec(header.trim())?.[1] : undefined;
+    p =
+      fromConfig || !store || !bearer
+        ? Promise.resolve(fromConfig)
+        : store.principal(bearer).catch((e: unknown) => (e instanceof Error ? e : null));
+    resolved.set(req, p);
+  }
+  return p;
+}
+
+/** A Fastify hook that requires a valid token (401 otherwise, with the expired/revoked code if so). */
+export function requireAuth(tokens: ApiToken[], store?: TokenStore) {
   return async (req: FastifyRequest, _reply: FastifyReply) => {
-    const p = authenticate(tokens, req.headers.authorization);
+    const p = await resolvePrincipal(req, tokens, store);
+    if (p instanceof Error) throw p;
     if (!p) throw ERR_UNAUTHORIZED("missing or invalid bearer token (send 'Authorization: Bearer <token>')");
     req.principal = p;
   };

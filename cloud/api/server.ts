@@ -2,7 +2,7 @@ import rateLimit from "@fastify/rate-limit";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { CloudContext } from "../context.ts";
 import type { DeviceKeys } from "../devices.ts";
-import { type ApiToken, authenticate, requireAuth } from "./auth.ts";
+import { type ApiToken, requireAuth, resolvePrincipal, type TokenStore } from "./auth.ts";
 import { ERR_HTTP_RATE_LIMITED, toApiError } from "./errors.ts";
 import { evidenceRoutes } from "./evidence-routes.ts";
 import { openApiDocument } from "./openapi.ts";
@@ -28,6 +28,10 @@ export async function buildServer(
     health?: () => Record<string, unknown>;
     /** Requests without a valid token accepted per address per minute (then 429). */
     authFailuresPerMinute?: number;
+    /** API tokens in the database (cloud/enrol/), besides the config's. */
+    tokenStore?: TokenStore;
+    /** Routes that authenticate by other means than a bearer token (enrolment), in their own scope. */
+    publicApi?: (app: FastifyInstance) => Promise<void>;
   } = {},
 ): Promise<FastifyInstance> {
   const app = Fastify({ logger: false, bodyLimit: 4 * 1024 * 1024 });
@@ -49,18 +53,22 @@ export async function buildServer(
   for (const m of opts.modules ?? []) await m.publicRoutes?.(app, ctx);
   if (!app.hasRoute({ method: "GET", url: "/" }))
     app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(demoPage()));
+  if (opts.publicApi) await app.register(opts.publicApi);
   await app.register(async (api) => {
     // Failed authentication is rate-limited per address: a request with a valid token is never
     // counted, so guessing tokens is slow and a working client is never throttled.
     await api.register(rateLimit, {
       max: opts.authFailuresPerMinute ?? 30,
       timeWindow: 60_000,
-      allowList: (req) => authenticate(tokens, req.headers.authorization) !== null,
+      allowList: async (req) => {
+        const p = await resolvePrincipal(req, tokens, opts.tokenStore);
+        return p !== null && !(p instanceof Error);
+      },
       errorResponseBuilder: (_req, c) =>
         ERR_HTTP_RATE_LIMITED(`too many failed authentications from this address; retry in ${c.after}`),
     });
     // preParsing: after the rate limit (a route-level onRequest hook), before any body is read.
-    api.addHook("preParsing", requireAuth(tokens));
+    api.addHook("preParsing", requireAuth(tokens, opts.tokenStore));
     await evidenceRoutes(api, ctx, opts.keys);
     for (const m of opts.modules ?? []) await m.routes(api, ctx);
   });

@@ -16,7 +16,7 @@ import { DeviceKeys } from "../devices.ts";
 import { commitGroup, type GroupItem, type GroupOutcome } from "./group-commit.ts";
 import { DEFAULT_REJECT_CAPS, type RejectCaps, RejectLog } from "./reject-log.ts";
 import { TimeCorrector } from "./time-correction.ts";
-import { type VerifiedSegment, verifyBatch } from "./verify.ts";
+import { type VerifiedSegment, verifyWithAny } from "./verify.ts";
 
 export interface IngestCounters {
   batches: number;
@@ -111,13 +111,13 @@ export class Ingest {
       batch = decodeBatch(payload);
       if (batch.device !== t.device)
         throw ERR_TOPIC_MISMATCH(`batch says device '${batch.device}' but came on ${topic}`);
-      const key = await this.keys.get(batch.device);
+      const keys = await this.keys.verifiers(batch.device, this.now());
       // No signed answer: nothing here verified against a device key, so anyone could cause it.
-      if (!key)
+      if (keys.length === 0)
         throw ERR_UNREGISTERED_DEVICE(
-          `device '${batch.device}' is not registered; register its public key first`,
+          `device '${batch.device}' is not registered (or was revoked); register its public key first`,
         );
-      const segments = verifyBatch(batch, key);
+      const segments = verifyWithAny(batch, keys);
       return { kind: "commit", topic, topicDevice, payload, batch, device: batch.device, segments };
     } catch (e) {
       return { kind: "done", result: await this.failed(topic, topicDevice, payload, batch, e) };

@@ -103,3 +103,21 @@ export function verifyBatch(batch: Batch, key: KeyObject): VerifiedSegment[] {
   }
   return out;
 }
+
+/**
+ * verifyBatch against the device's keys in turn (its current key, then keys in a rotation's
+ * overlap): a batch is signed by one key whole, so a bad signature under one key means try the
+ * next; any other failure (a broken chain, a bad body) is the batch's own.
+ */
+export function verifyWithAny(batch: Batch, keys: KeyObject[]): VerifiedSegment[] {
+  let last: unknown;
+  for (const k of keys) {
+    try {
+      return verifyBatch(batch, k);
+    } catch (e) {
+      if (!ERR_BAD_SIGNATURE.is(e)) throw e;
+      last = e;
+    }
+  }
+  throw last ?? ERR_BAD_SIGNATURE("no key to verify against");
+}

@@ -1,4 +1,5 @@
 import type { Migration } from "kysely";
+import { enrol0022 } from "../../enrol/migration.ts";
 import { lending0100 } from "../../lending/migration.ts";
 import { lending0101 } from "../../lending/migration-0101.ts";
 import { lending0102 } from "../../lending/migration-0102.ts";
@@ -23,6 +24,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0010_quality_findings": qualityFindings0010(dialect),
     "0020_broker_credentials": brokerCredentials0020(dialect),
     "0021_reject_samples": rejectSamples0021(dialect),
+    "0022_enrol": enrol0022(dialect),
     "0100_lending_core": lending0100(dialect),
     "0101_lending_servicing": lending0101(dialect),
     "0102_lending_immutable": lending0102(dialect),
