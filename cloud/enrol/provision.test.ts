@@ -22,6 +22,8 @@ import { cloudConfigSchema } from "../config.ts";
 import { type CloudHandle, startCloud } from "../service.ts";
 
 const ADMIN = "provision-test-admin-token-0123";
+// biome-ignore lint/suspicious/noExplicitAny: answers are read field by field in assertions
+type Answer = Record<string, any>;
 
 /**
  * Provisioning, rotation and revocation end to end (#13): a real cloud (SQLite), the embedded
@@ -46,7 +48,7 @@ describe("provisioning, key rotation and revocation, end to end", () => {
         ...(body !== undefined ? { "content-type": "application/json" } : {}),
       },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    }).then(async (r) => ({ status: r.status, json: (await r.json()) as Record<string, any> }));
+    }).then(async (r) => ({ status: r.status, json: (await r.json()) as Answer }));
   const enrolToken = async (device: string, ttl = "15m") => {
     const r = await api("/api/v1/enrolments", { device, ttl });
     expect(r.status).toBe(201);
