@@ -5,6 +5,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "../../agent/agent.ts";
 import { brokerConfigMosquitto } from "../../agent/commands/broker-config.ts";
+import { devicesRevoke } from "../../agent/commands/enrol.ts";
 import { agentConfigSchema } from "../../agent/config.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { freePort, mosquittoBinaryAvailable } from "../../test/helpers/mosquitto.ts";
@@ -246,5 +247,45 @@ describe("Mosquitto with the generated configuration", async () => {
         `${device} committed`,
       );
     }
+  });
+  it("a revoked device is refused once the configuration is regenerated and Mosquitto reloaded", async (t) => {
+    if (!available) return t.skip();
+    const db = openDb(join(dir, "cloud.db"));
+    await migrateToLatest(db);
+    const key = loadOrCreateKey(join(dir, "farm-r", "device.key"));
+    await registerDevice(db, "farm-r", key.publicKeyB64, null, Date.now());
+    const secret = await issueBrokerSecret(db, "farm-r", Date.now());
+    await db.close();
+    const port = await freePort();
+    const out = join(dir, "m3");
+    await mosquitto(out, ["--port", String(port)], [port]);
+    const login = { clientId: "barnlink-farm-r", username: "farm-r", password: secret };
+    const first = await connect(port, login);
+    await first.endAsync();
+    expect(await devicesRevoke.run(["--config", cfgFile, "--id", "farm-r"])).toBe(0);
+    // Regenerated from the registry (farm-r is left out) and reloaded, as docs/security.md says.
+    expect(
+      await brokerConfigMosquitto.run([
+        "--config",
+        cfgFile,
+        "--out",
+        out,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        String(port),
+        ...asRoot,
+      ]),
+    ).toBe(0);
+    children.at(-1)!.kill("SIGHUP");
+    await until(
+      async () => /Not authorized|Bad username/i.test(await attempt(port, login)),
+      20_000,
+      "Mosquitto to refuse the revoked device",
+    );
+    // Another device is unaffected.
+    expect(
+      await attempt(port, { clientId: "barnlink-farm-a", username: "farm-a", password: pw["farm-a"] }),
+    ).toBe("connected");
   });
 });
