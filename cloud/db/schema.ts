@@ -1,5 +1,6 @@
 import type { Generated } from "kysely";
 import type { LendingTables } from "../lending/schema.ts";
+import type { ModelsTables } from "../models/migration.ts";
 import type { PatrolTables } from "../patrol/migration.ts";
 import type { QualityTables } from "../quality/schema.ts";
 
@@ -101,7 +102,7 @@ export interface BrokerCredentialsTable {
   revoked_at: number | null;
 }
 
-export interface DB extends LendingTables, QualityTables, PatrolTables {
+export interface DB extends LendingTables, QualityTables, PatrolTables, ModelsTables {
   broker_credentials: BrokerCredentialsTable;
   device_commands: DeviceCommandsTable;
   devices: DevicesTable;
