@@ -9,7 +9,7 @@ import { fromRoot } from "../../core/paths.ts";
 import { faceJpeg, generateDataset } from "../../models/synth/dataset.ts";
 import { pigTraits } from "../../models/synth/traits.ts";
 import { tinyModelDir } from "../../models/test-helpers.ts";
-import { freshDb, tmpDir } from "../../test/helpers/services.ts";
+import { freshDb, postgresAvailable, tmpDir } from "../../test/helpers/services.ts";
 import { waitFor } from "../../test/helpers/wait-for.ts";
 import { hashToken } from "../api/auth.ts";
 import { buildServer } from "../api/server.ts";
@@ -287,41 +287,48 @@ describe("cloud herd adaptation jobs (POST /api/v1/models/adapt-jobs)", () => {
   });
 });
 
-describe("adapt jobs across cloud restarts", () => {
-  it("a job left running by a restart is resumed, and failed after too many attempts; never stuck running", async () => {
-    // Training that fails at once: this test is about the job's states, not the model.
-    const fail = [process.execPath, "-e", "process.exit(3)"];
-    const h = await harness({ command: fail, worker: "cloud-a" });
-    await generateDataset({ dir: join(h.herdDataDir, "herd"), pigs: 2, perPig: 3, seed: 9 });
-    const body = { herd: "h", frames: { folder: "herd" } };
-    const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push(((await post(h, body)).json() as { job: JobView }).job.id);
-    // cloud-a claimed the first and died (its process is gone; its heartbeat was never beaten again)
-    await h.worker.store.claim(h.db, "cloud-a", Date.now());
-    // another instance holds the second, with a heartbeat long stale
-    await h.worker.store.claim(h.db, "cloud-b", Date.now() - 3_600_000);
-    // the third was interrupted on its last allowed attempt
-    await h.db.kysely
-      .updateTable("model_adapt_jobs")
-      .set({ status: "running", worker: "cloud-a", attempts: 3, heartbeat_at: Date.now() })
-      .where("id", "=", ids[2]!)
-      .execute();
-    const { stop } = h.worker.start(h.ctx); // cloud-a restarts
-    try {
-      const jobs = await waitFor(async () => {
-        const js = await Promise.all(ids.map((id) => h.worker.store.get(h.db, id)));
-        return js.every((j) => END.includes(j.status)) ? js : undefined;
-      }, "every job to end");
-      const [a, b, c] = jobs;
-      // resumed and run again (the stand-in training then fails: BL_ADAPT_FAILED)
-      expect([a!.status, a!.error_code, a!.attempts]).toEqual(["failed", "BL_ADAPT_FAILED", 2]);
-      expect([b!.status, b!.error_code, b!.attempts]).toEqual(["failed", "BL_ADAPT_FAILED", 2]);
-      expect([c!.status, c!.error_code, c!.attempts]).toEqual(["failed", "BL_ADAPT_INTERRUPTED", 3]);
-      expect(a!.error_message).toMatch(/exited with code 3/);
-    } finally {
-      await stop();
-      await h.app.close();
-      await h.fresh?.drop();
-    }
-  }, 120_000);
-});
+for (const dialect of ["sqlite", "postgres"] as const)
+  describe(`adapt jobs across cloud restarts on ${dialect}`, async () => {
+    const available = dialect === "sqlite" || (await postgresAvailable());
+    it.skipIf(!available)(
+      "a job left running by a restart is resumed, and failed after too many attempts; never stuck running",
+      async () => {
+        // Training that fails at once: this test is about the job's states, not the model.
+        const fail = [process.execPath, "-e", "process.exit(3)"];
+        const fresh = await freshDb(dialect);
+        const h = await harness({ command: fail, worker: "cloud-a", db: fresh.db });
+        await generateDataset({ dir: join(h.herdDataDir, "herd"), pigs: 2, perPig: 3, seed: 9 });
+        const body = { herd: "h", frames: { folder: "herd" } };
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) ids.push(((await post(h, body)).json() as { job: JobView }).job.id);
+        // cloud-a claimed the first and died (its process is gone; its heartbeat was never beaten again)
+        await h.worker.store.claim(h.db, "cloud-a", Date.now());
+        // another instance holds the second, with a heartbeat long stale
+        await h.worker.store.claim(h.db, "cloud-b", Date.now() - 3_600_000);
+        // the third was interrupted on its last allowed attempt
+        await h.db.kysely
+          .updateTable("model_adapt_jobs")
+          .set({ status: "running", worker: "cloud-a", attempts: 3, heartbeat_at: Date.now() })
+          .where("id", "=", ids[2]!)
+          .execute();
+        const { stop } = h.worker.start(h.ctx); // cloud-a restarts
+        try {
+          const jobs = await waitFor(async () => {
+            const js = await Promise.all(ids.map((id) => h.worker.store.get(h.db, id)));
+            return js.every((j) => END.includes(j.status)) ? js : undefined;
+          }, "every job to end");
+          const [a, b, c] = jobs;
+          // resumed and run again (the stand-in training then fails: BL_ADAPT_FAILED)
+          expect([a!.status, a!.error_code, a!.attempts]).toEqual(["failed", "BL_ADAPT_FAILED", 2]);
+          expect([b!.status, b!.error_code, b!.attempts]).toEqual(["failed", "BL_ADAPT_FAILED", 2]);
+          expect([c!.status, c!.error_code, c!.attempts]).toEqual(["failed", "BL_ADAPT_INTERRUPTED", 3]);
+          expect(a!.error_message).toMatch(/exited with code 3/);
+        } finally {
+          await stop();
+          await h.app.close();
+          await fresh.drop();
+        }
+      },
+      120_000,
+    );
+  });
