@@ -334,6 +334,16 @@ export class Agent {
     }
   }
 
+  /** What each running source says about itself (its optional `status()`: the faces source's model and operating point). */
+  sourceStatus(): Map<string, unknown> {
+    const out = new Map<string, unknown>();
+    for (const s of this.sources) {
+      const st = (s as { status?: () => unknown }).status?.();
+      if (st !== undefined) out.set(s.name, st);
+    }
+    return out;
+  }
+
   status() {
     return {
       device: this.config.device,

@@ -68,6 +68,17 @@ export const cloudConfigSchema = z.strictObject({
   keyFile: z.string().default("./data/cloud.key"),
   /** Signed pig-face model packages published for rollout (`barnlink model publish`), served at /models/. */
   modelsDir: z.string().default("./data/models"),
+  /** Herd adaptation jobs (POST /api/v1/models/adapt-jobs, cloud/models/adapt-jobs.ts). */
+  adapt: z
+    .strictObject({
+      /** Folders of labelled frames (DIR/<pigId>/*.jpg) the API may name, relative to this; unset: none. */
+      herdDataDir: z.string().optional(),
+      /** Frames and models of running jobs; each job's folder is removed when it ends. */
+      workDir: z.string().default("./data/adapt"),
+      /** A job running longer is stopped and marked failed. */
+      maxMinutes: z.number().int().min(1).max(10_080).default(240),
+    })
+    .prefault({}),
   /** API bearer tokens. Give `sha256` (hex of the token) rather than `token` in production configs. */
   tokens: z
     .array(

@@ -35,7 +35,19 @@ export interface AdaptOptions {
   progress?: boolean;
   /** Write the model even if it does not beat the current one (for experiments; never for publishing). */
   force?: boolean;
+  /** Called after each training step (the cloud's adapt job reports it as the job's progress). */
+  onProgress?: (p: AdaptProgress) => void;
   log?: Logger;
+}
+
+export interface AdaptProgress {
+  step: number;
+  steps: number;
+  epoch: number;
+  epochs: number;
+  loss: number;
+  /** Estimated training time left, from the mean step time so far. */
+  etaMs: number;
 }
 
 export interface AdaptResult {
@@ -110,6 +122,7 @@ export async function adaptModel(o: AdaptOptions): Promise<AdaptResult> {
   const steps = epochs * Math.ceil(trainSet.y.length / Math.min(batch, trainSet.y.length));
   const bar = new ProgressBar("adapt", steps, process.stderr, show);
   let step = 0;
+  const tTrain = performance.now();
   const res = trainEmbedder(trainSet, {
     epochs,
     batch,
@@ -118,7 +131,11 @@ export async function adaptModel(o: AdaptOptions): Promise<AdaptResult> {
     scale: o.scale,
     seed,
     init: base.net,
-    onStep: (p) => bar.update(++step, `epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(3)}`),
+    onStep: (p) => {
+      bar.update(++step, `epoch ${p.epoch + 1}/${epochs} loss ${p.loss.toFixed(3)}`);
+      const etaMs = ((performance.now() - tTrain) / step) * (steps - step);
+      o.onProgress?.({ step, steps, epoch: p.epoch + 1, epochs, loss: p.loss, etaMs: Math.round(etaMs) });
+    },
   });
   const after = herdMetrics(base, set, holdout, shots, seed); // base.net was trained in place
   o.log?.info({ before, after, ms: Math.round(res.ms) }, "herd adaptation validated");

@@ -104,6 +104,8 @@ export const kinds = {
       score: finite(),
       frameSha256: z.string().regex(/^[0-9a-f]{64}$/),
       box: z.array(finite()).length(4).optional(),
+      /** Set when ground truth named the pig (an ear-tag QR read in this frame), not the matcher: herd adaptation trains on these. */
+      labelledBy: z.enum(["tag"]).optional(),
     }),
   },
   /** A claim check for a dead animal's photo. */

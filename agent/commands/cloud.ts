@@ -18,7 +18,10 @@ export const cloudRun: CommandSpec = {
     const a = args(argv, { config: { type: "string", short: "c" } }, runUsage);
     const cfg = loadConfigFile(need(a.values.config, "--config FILE", runUsage), cloudConfigSchema);
     const log = createLogger("cloud");
-    const mods = cloudModules({ modelsDir: cfg.modelsDir });
+    const mods = cloudModules({
+      modelsDir: cfg.modelsDir,
+      adapt: { ...cfg.adapt, worker: cfg.instance },
+    });
     const c = await startCloud(cfg, { log, modules: mods.modules, jobs: mods.jobs });
     out(`barnlink cloud listening on ${c.url} (public key ${c.publicKey})`);
     await new Promise<void>((resolve) => {

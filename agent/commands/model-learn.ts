@@ -1,7 +1,7 @@
 import { cloudConfigSchema } from "../../cloud/config.ts";
 import { publishModel } from "../../cloud/models/publish.ts";
 import { loadConfigFile } from "../../core/config.ts";
-import { ERR_USAGE } from "../../core/errors.ts";
+import { BarnlinkError, ERR_USAGE } from "../../core/errors.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { createLogger } from "../../core/log.ts";
 import { adaptModel } from "../../models/adapt.ts";
@@ -121,6 +121,8 @@ const adaptUsage = [
   "  --version V         version name (default pigface-herd-<timestamp>)",
   "  --publish --config CLOUD.yaml   sign and store it for rollout (POST /api/v1/models/{v}/rollout)",
   "  --quiet             no progress on stderr",
+  "  --json              JSON lines on stdout: {event:progress,…} per step, then {event:result,…} or",
+  "                      {event:error,code,message,details} (what the cloud's adapt job reads)",
 ].join("\n");
 export const modelAdaptCmd: CommandSpec = {
   name: "model adapt",
@@ -147,14 +149,16 @@ export const modelAdaptCmd: CommandSpec = {
         publish: { type: "boolean" },
         config: { type: "string", short: "c" },
         quiet: { type: "boolean" },
+        json: { type: "boolean" },
       },
       adaptUsage,
     );
     const v = a.values;
+    const line = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(o)}\n`);
     const cfg = v.publish
       ? loadConfigFile(need(v.config, "--config CLOUD.yaml (with --publish)", adaptUsage), cloudConfigSchema)
       : undefined;
-    const r = await adaptModel({
+    const adapt = adaptModel({
       herd: need(v.herd, "--herd DIR", adaptUsage),
       out: need(v.out, "--out DIR", adaptUsage),
       base: v.base,
@@ -168,19 +172,31 @@ export const modelAdaptCmd: CommandSpec = {
       seed: int(v.seed, "--seed"),
       shots: int(v.shots, "--shots"),
       version: v.version,
-      progress: !v.quiet,
+      progress: !v.quiet && !v.json,
+      onProgress: v.json ? (p) => line({ event: "progress", ...p }) : undefined,
       log: log(),
     });
+    const r = await adapt.catch((e: unknown) => {
+      if (v.json && e instanceof BarnlinkError)
+        line({ event: "error", code: e.code, message: e.message, details: e.details ?? null });
+      throw e;
+    });
     reportSkipped(r.skipped);
+    const published = cfg
+      ? publishModel({ key: loadOrCreateKey(cfg.keyFile) }, r.dir, cfg.modelsDir, r.version)
+      : undefined;
+    if (v.json) {
+      const { dir, version, card, skipped } = r;
+      line({ event: "result", version, dir, ms: Math.round(r.ms), card, skipped, published });
+      return 0;
+    }
     const h = r.card.herd;
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     out(
       `model ${r.version} written to ${r.dir} in ${(r.ms / 1000).toFixed(0)} s: late frames identified ${pct(h.adapted.identificationRate)} (current ${h.currentModel}: ${pct(h.current.identificationRate)}), rank-1 ${pct(h.adapted.rank1)}, TAR @ FAR 1% ${pct(h.adapted.tarAtFar)}`,
     );
-    if (cfg) {
-      const p = publishModel({ key: loadOrCreateKey(cfg.keyFile) }, r.dir, cfg.modelsDir, r.version);
-      out(`published ${p.version} (${p.bytes} bytes, sha256 ${p.sha256}) as ${p.file}`);
-    }
+    const p = published;
+    if (p) out(`published ${p.version} (${p.bytes} bytes, sha256 ${p.sha256}) as ${p.file}`);
     return 0;
   },
 };

@@ -36,6 +36,7 @@ export function gatewayStatus(agent: Agent) {
   const pending = streams.reduce((n, s) => n + s.pending, 0);
   const stats = agent.link.stats;
   const rois = roisByCamera(agent);
+  const sourceStatus = agent.sourceStatus();
   const bySource = new Map<string, Array<{ stream: string; kind: string; body: unknown; t: number }>>();
   for (const [stream, v] of agent.latest) {
     const list = bySource.get(v.source) ?? [];
@@ -58,6 +59,8 @@ export function gatewayStatus(agent: Agent) {
     sources: agent.config.sources.map((s) => ({
       name: s.name,
       driver: s.driver,
+      // what the source reports about itself, if anything (faces: model, operating point)
+      status: sourceStatus.get(s.name) ?? null,
       values: (bySource.get(s.name) ?? []).sort((a, b) => a.stream.localeCompare(b.stream)),
     })),
     cameras: agent.cameras.list().map((c) => {

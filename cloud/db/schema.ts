@@ -1,6 +1,7 @@
 import type { Generated } from "kysely";
 import type { EnrolTables } from "../enrol/migration.ts";
 import type { LendingTables } from "../lending/schema.ts";
+import type { ModelsTables } from "../models/migration.ts";
 import type { PatrolTables } from "../patrol/migration.ts";
 import type { QualityTables } from "../quality/schema.ts";
 
@@ -102,7 +103,7 @@ export interface BrokerCredentialsTable {
   revoked_at: number | null;
 }
 
-export interface DB extends LendingTables, QualityTables, PatrolTables, EnrolTables {
+export interface DB extends LendingTables, QualityTables, PatrolTables, EnrolTables, ModelsTables {
   broker_credentials: BrokerCredentialsTable;
   device_commands: DeviceCommandsTable;
   devices: DevicesTable;

@@ -18,6 +18,8 @@ export interface FacesStatus {
   templates: number;
   frames: number;
   dropped: number;
+  /** The matcher's threshold on this herd and what it buys (shown on the gateway page, carried in census). */
+  operatingPoint: OperatingPoint | null;
 }
 
 /** The faces source: a camera from the hub, one pipeline, census timer, model hot-swap after rollout. */
@@ -53,6 +55,7 @@ export class FacesSource implements Source {
       templates: this.gallery?.templateCount ?? 0,
       frames: this.frames,
       dropped: this.dropped,
+      operatingPoint: this.pipeline?.o.operatingPoint ?? null,
     };
   }
 

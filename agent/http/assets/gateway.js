@@ -11,11 +11,38 @@ const bytes = (n) =>
 const kpi = (label, value) =>
   `<div class="kpi"><div class="label">${esc(label)}</div><div class="value">${value}</div></div>`;
 
+const pct = (x) => (x === null || x === undefined ? "–" : `${(x * 100).toFixed(1)}%`);
+
+/** A faces matcher's operating point: its threshold and what it buys on this herd (census records carry it too). */
+function operatingPoint(op) {
+  const where =
+    op.source === "herd"
+      ? `calibrated on this herd (${op.impostorScores} other-pig scores)`
+      : "the model card's (too few enrolled scores to calibrate yet)";
+  return `<p class="op">Matcher threshold <b>${Number(op.threshold).toFixed(3)}</b> at FAR ${pct(op.far)} per search, ${esc(where)} · known pigs identified <b data-op="identification">${pct(op.identificationRate)}</b> · unknown pigs rejected <b data-op="rejection">${pct(op.unknownRejection)}</b></p>`;
+}
+
+function sourceStatus(st) {
+  if (!st || typeof st !== "object") return "";
+  const parts = [];
+  if (st.model) parts.push(`model ${esc(st.model)}${st.backend ? ` (${esc(st.backend)})` : ""}`);
+  if (typeof st.pigs === "number") parts.push(`${st.pigs} pigs enrolled, ${st.templates} templates`);
+  return (
+    (parts.length ? `<p class="muted">${parts.join(" · ")}</p>` : "") +
+    (st.operatingPoint ? operatingPoint(st.operatingPoint) : "")
+  );
+}
+
 function lastValue(v) {
   const b = v.body ?? {};
   if (v.kind === "reading")
     return `${Number(b.value).toLocaleString(undefined, { maximumFractionDigits: 2 })} ${esc(b.unit)}`;
-  if (v.kind === "census") return `${b.count} head (${esc(b.method)})`;
+  if (v.kind === "census")
+    return `${b.count} head (${esc(b.method)})${
+      b.operatingPoint
+        ? ` · identified ${pct(b.operatingPoint.identificationRate)}, unknown rejected ${pct(b.operatingPoint.unknownRejection)}`
+        : ""
+    }`;
   if (v.kind === "delivery") return `${b.kg} kg delivered`;
   if (v.kind === "event") return `${esc(b.input)} = ${esc(b.state)}`;
   if (v.kind === "sighting") return `${esc(b.pig ?? "unknown")} (${Number(b.score).toFixed(2)})`;
@@ -45,6 +72,7 @@ function render(s) {
       .map(
         (src) =>
           `<h3>${esc(src.name)} <span class="muted">· ${esc(src.driver)}</span></h3>` +
+          sourceStatus(src.status) +
           (src.values.length
             ? `<table><tr><th>stream</th><th class="num">last value</th><th>at</th></tr>${src.values
                 .map(

@@ -3,6 +3,7 @@ import { enrol0022 } from "../../enrol/migration.ts";
 import { lending0100 } from "../../lending/migration.ts";
 import { lending0101 } from "../../lending/migration-0101.ts";
 import { lending0102 } from "../../lending/migration-0102.ts";
+import { models0200 } from "../../models/migration.ts";
 import { patrol0400 } from "../../patrol/migration.ts";
 import { qualityFindings0010 } from "../../quality/migration.ts";
 import type { Dialect } from "../connect.ts";
@@ -28,6 +29,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0100_lending_core": lending0100(dialect),
     "0101_lending_servicing": lending0101(dialect),
     "0102_lending_immutable": lending0102(dialect),
+    "0200_model_adapt_jobs": models0200(dialect),
     "0400_patrol_reviews": patrol0400(dialect),
   };
 }

@@ -1,0 +1,126 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import { ERR_CONFLICT, ERR_NOT_FOUND } from "../../core/errors.ts";
+import { ident } from "../../core/zod-helpers.ts";
+import { requireRole } from "../api/auth.ts";
+import { parseRequest } from "../api/validate.ts";
+import type { CloudContext } from "../context.ts";
+import {
+  countFolder,
+  labelledSightings,
+  reportedModel,
+  requireFrames,
+  resolveHerdFolder,
+} from "./adapt-data.ts";
+import { jobView } from "./adapt-store.ts";
+import type { AdaptInput, AdaptWorker } from "./adapt-worker.ts";
+
+const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const version = () => z.string().regex(VERSION, "a model version: letters, digits, . _ - (at most 64)");
+
+const adaptRequest = z.strictObject({
+  /** The herd's name: it names the adapted model's version and groups its jobs. */
+  herd: ident(),
+  frames: z.union([
+    z.strictObject({ folder: z.string().min(1).max(1000) }),
+    z.strictObject({
+      records: z.strictObject({
+        devices: z.array(ident()).min(1).max(100),
+        cameras: z.array(ident()).min(1).max(100).optional(),
+        from: z.number().int().optional(),
+        to: z.number().int().optional(),
+        maxPerPig: z.number().int().min(2).max(2000).default(40),
+      }),
+    }),
+  ]),
+  base: z.union([z.literal("shipped"), version()]).default("shipped"),
+  current: z.union([z.literal("shipped"), version()]).optional(),
+  version: version().optional(),
+  training: z
+    .strictObject({
+      epochs: z.number().int().min(1).max(200),
+      batch: z.number().int().min(2).max(512),
+      lr: z.number().min(1e-6).max(1),
+      margin: z.number().min(0).max(1),
+      scale: z.number().min(1).max(128),
+      holdout: z.number().min(0.05).max(0.8),
+      shots: z.number().int().min(1).max(50),
+      seed: z
+        .number()
+        .int()
+        .min(1)
+        .max(2 ** 31),
+    })
+    .partial()
+    .default({}),
+});
+
+const stamp = (t: number) => new Date(t).toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
+
+/**
+ * Herd adaptation as a cloud job: POST starts one (officer or admin), GET shows its status,
+ * progress and, when done, the model card's figures and the published package; DELETE cancels it.
+ * Input errors are refused at once (4xx); the training runs off the request (adapt-worker.ts).
+ */
+export function adaptRoutes(worker: AdaptWorker) {
+  const { modelsDir, herdDataDir } = worker.o;
+  const published = (v: string) => v === "shipped" || existsSync(join(modelsDir, `${v}.pkg`));
+  return async (app: FastifyInstance, ctx: CloudContext) => {
+    app.post("/api/v1/models/adapt-jobs", { preHandler: requireRole("officer") }, async (req, reply) => {
+      const b = parseRequest(adaptRequest, req.body);
+      let devices: string[] = [];
+      if ("folder" in b.frames) {
+        const dir = resolveHerdFolder(herdDataDir, b.frames.folder);
+        const c = countFolder(dir);
+        requireFrames(c.pigs, c.frames, `frames.folder ${b.frames.folder}`);
+      } else {
+        devices = b.frames.records.devices;
+        const byPig = await labelledSightings(ctx.db, b.frames.records);
+        const list = [...byPig.values()];
+        requireFrames(
+          list.filter((l) => l.length >= 2).length,
+          list.reduce((n, l) => n + l.length, 0),
+          "stored records (sightings labelled by an ear tag)",
+        );
+      }
+      if (!published(b.base)) throw ERR_NOT_FOUND(`base: no published model ${b.base}`);
+      if (b.current !== undefined && !published(b.current))
+        throw ERR_NOT_FOUND(`current: no published model ${b.current}`);
+      // The model to beat: as asked, else what the herd's gateways report running, else the base.
+      const reported = await reportedModel(ctx.db, devices);
+      const current = b.current ?? (reported && published(reported) ? reported : b.base);
+      const now = Date.now();
+      const v = b.version ?? `herd-${b.herd}-${stamp(now)}`.slice(0, 64);
+      if (published(v)) throw ERR_CONFLICT(`model version ${v} is already published`);
+      const input: AdaptInput = {
+        herd: b.herd,
+        frames: b.frames,
+        base: b.base,
+        current,
+        version: v,
+        training: b.training,
+      };
+      const job = await worker.store.create(ctx.db, b.herd, input, req.principal?.name ?? "?", now);
+      worker.kick();
+      reply.code(202);
+      return { job: jobView(job) };
+    });
+
+    app.get("/api/v1/models/adapt-jobs", async (req) => {
+      const q = parseRequest(z.strictObject({ herd: ident().optional() }), req.query, "query");
+      return { jobs: (await worker.store.list(ctx.db, q.herd)).map(jobView) };
+    });
+
+    app.get("/api/v1/models/adapt-jobs/:id", async (req) => {
+      const { id } = parseRequest(z.strictObject({ id: z.string().max(100) }), req.params, "params");
+      return { job: jobView(await worker.store.get(ctx.db, id)) };
+    });
+
+    app.delete("/api/v1/models/adapt-jobs/:id", { preHandler: requireRole("officer") }, async (req) => {
+      const { id } = parseRequest(z.strictObject({ id: z.string().max(100) }), req.params, "params");
+      return { job: jobView(await worker.cancel(ctx.db, id)) };
+    });
+  };
+}

@@ -1,0 +1,33 @@
+import { defineError } from "../../core/errors.ts";
+
+/** Coded errors of the cloud's herd adaptation jobs (BL_ADAPT_*); listed in docs/errors.md. */
+export const ERR_ADAPT_PATH = defineError(
+  "BL_ADAPT_PATH",
+  400,
+  "An adapt job names a folder outside adapt.herdDataDir (or none is configured), or a path that is not a folder.",
+);
+export const ERR_ADAPT_NO_FRAMES = defineError(
+  "BL_ADAPT_NO_FRAMES",
+  422,
+  "An adapt job's input holds too few labelled frames: at least 2 pigs with 2 frames each are needed.",
+);
+export const ERR_ADAPT_STATE = defineError(
+  "BL_ADAPT_STATE",
+  409,
+  "The adapt job has already ended: it cannot be cancelled.",
+);
+export const ERR_ADAPT_INTERRUPTED = defineError(
+  "BL_ADAPT_INTERRUPTED",
+  500,
+  "An adapt job was interrupted by cloud restarts too often (it is resumed from the start otherwise).",
+);
+export const ERR_ADAPT_TIMEOUT = defineError(
+  "BL_ADAPT_TIMEOUT",
+  500,
+  "An adapt job ran longer than adapt.maxMinutes and was stopped.",
+);
+export const ERR_ADAPT_FAILED = defineError(
+  "BL_ADAPT_FAILED",
+  500,
+  "An adapt job's training process failed without a coded error (its last output is in the message).",
+);
