@@ -1,4 +1,5 @@
 import type { Generated } from "kysely";
+import type { FleetTables } from "../fleet/migration.ts";
 import type { LendingTables } from "../lending/schema.ts";
 import type { PatrolTables } from "../patrol/migration.ts";
 import type { QualityTables } from "../quality/schema.ts";
@@ -101,7 +102,7 @@ export interface BrokerCredentialsTable {
   revoked_at: number | null;
 }
 
-export interface DB extends LendingTables, QualityTables, PatrolTables {
+export interface DB extends LendingTables, QualityTables, PatrolTables, FleetTables {
   broker_credentials: BrokerCredentialsTable;
   device_commands: DeviceCommandsTable;
   devices: DevicesTable;
