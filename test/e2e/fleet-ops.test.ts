@@ -9,18 +9,25 @@ import { gatewayHost } from "../../agent/fleet/gateway-host.ts";
 import type { AgentHost } from "../../agent/fleet/host.ts";
 import { LogRing } from "../../agent/fleet/log-ring.ts";
 import { chooseStartupConfig } from "../../agent/fleet/startup.ts";
-import { fleetModule } from "../../cloud/fleet/routes.ts";
 import { registerDevice } from "../../cloud/devices.ts";
+import { fleetModule } from "../../cloud/fleet/routes.ts";
 import { generateKeyPair, loadOrCreateKey } from "../../core/keys.ts";
 import { silentLogger } from "../../core/log.ts";
 import { type Command, signMessage } from "../../sync/messages.ts";
 import { cmdTopic } from "../../sync/topics.ts";
+import { cliInProcess } from "../helpers/cli.ts";
 import { type Stack, startStack, TEST_TOKEN, uniqueDevice, until } from "../helpers/stack.ts";
 
 type Fleet = {
   config: {
     running: { sha256: string } | null;
-    requests: Array<{ id: string; state: string; errors?: Array<{ path: string }>; reason?: string; config: string }>;
+    requests: Array<{
+      id: string;
+      state: string;
+      errors?: Array<{ path: string }>;
+      reason?: string;
+      config: string;
+    }>;
   };
   status: {
     requests: Array<{ id: string; state: string }>;
@@ -55,7 +62,10 @@ describe("fleet operations: remote config with rollback, remote status and log",
   const api = async (path: string, body?: unknown) => {
     const r = await fetch(`${stack.cloud.url}${path}`, {
       method: body === undefined ? "GET" : "POST",
-      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
+      headers: {
+        authorization: `Bearer ${TEST_TOKEN}`,
+        ...(body ? { "content-type": "application/json" } : {}),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     return { status: r.status, json: (await r.json()) as Record<string, unknown> };
@@ -246,11 +256,43 @@ describe("fleet operations: remote config with rollback, remote status and log",
     );
     expect(host.agent).toBe(running);
     expect(host.agent.link.stats.forgedCommands).toBe(forgedBefore + 1);
-    const configRecords = (await api(`/api/v1/devices/${device}/records?stream=config`)).json.records as Array<{
+    const configRecords = (await api(`/api/v1/devices/${device}/records?stream=config`)).json
+      .records as Array<{
       body: { detail: { id: string } };
     }>;
     expect(configRecords.filter((x) => x.body.detail.id === applied.id)).toHaveLength(1);
     expect(configRecords.some((x) => x.body.detail.id === forged.id)).toBe(false);
     expect(host.agent.config.sync.linger).toBe(25);
   }, 120_000);
+
+  it("the CLI sends both and waits for the gateway's answer; its argument errors are one line, exit 2", async () => {
+    const conn = ["--url", stack.cloud.url, "--token", TEST_TOKEN, "--device", device];
+    const file = join(stack.dir, "next.yaml");
+    writeFileSync(file, stringify({ ...base, sync: { ...(base.sync as object), linger: 30 } }));
+    const ok = await cliInProcess([
+      "fleet",
+      "config-apply",
+      ...conn,
+      "--file",
+      file,
+      "--deadline",
+      "2s",
+      "--wait",
+    ]);
+    expect({ code: ok.code, out: ok.stdout }).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/applied/),
+    });
+    expect(host.agent.config.sync.linger).toBe(30);
+    writeFileSync(file, stringify({ ...base, sync: { window: 0 } }));
+    const bad = await cliInProcess(["fleet", "config-apply", ...conn, "--file", file, "--wait"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stdout).toMatch(/rejected\n {2}sync\.window: /);
+    const st = await cliInProcess(["fleet", "status", ...conn, "--lines", "5", "--wait"]);
+    expect(st.code).toBe(0);
+    expect(st.stdout).toMatch(/link {6}connected/);
+    const usage = await cliInProcess(["fleet", "status", ...conn, "--lines", "many"]);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr.trim().split("\n")[0]).toMatch(/--lines must be a whole number/);
+  }, 180_000);
 });
