@@ -18,7 +18,17 @@ import { linkOptionsFrom } from "./link-options.ts";
 import { registerModelCommands } from "./model-rollout.ts";
 import { recoveryNotice, type StorageNotice, storageNotice } from "./storage-alarms.ts";
 
-export type CommandHandler = (cmd: Command, agent: Agent) => void | Promise<void>;
+/**
+ * A verified command's handler. It may return the state recorded in the `commands` stream (default
+ * `applied`): `config.apply` says `accepted`, its outcome follows in its own stream.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: most handlers return nothing
+export type CommandHandler = (cmd: Command, agent: Agent) => void | string | Promise<void | string>;
+
+export interface CommandOptions {
+  /** What of the args goes into the `commands` evidence record (default: all); a config's secrets must not. */
+  recordArgs?(args: Record<string, unknown>): Record<string, unknown>;
+}
 
 export interface AgentCounters {
   appended: number;
@@ -77,7 +87,7 @@ export class Agent {
   private readonly sources: Source[] = [];
   private readonly abort = new AbortController();
   private readonly alarmState = new Map<string, boolean>();
-  private readonly commandHandlers = new Map<string, CommandHandler>();
+  private readonly commandHandlers = new Map<string, { run: CommandHandler; opts: CommandOptions }>();
   private readonly parts: Required<AgentParts>;
   private sealTimer?: NodeJS.Timeout;
 
@@ -104,8 +114,8 @@ export class Agent {
     registerModelCommands(this, () => this.sources);
   }
 
-  onCommand(name: string, handler: CommandHandler): void {
-    this.commandHandlers.set(name, handler);
+  onCommand(name: string, handler: CommandHandler, opts: CommandOptions = {}): void {
+    this.commandHandlers.set(name, { run: handler, opts });
   }
 
   /** Runs the start-up steps in order (START_STEPS); a failing step's error names it. */
@@ -302,8 +312,8 @@ export class Agent {
     let state = "ignored";
     try {
       if (h) {
-        await h(cmd, this);
-        state = "applied";
+        const r = await h.run(cmd, this);
+        state = typeof r === "string" ? r : "applied";
       } else {
         // Otherwise the sources that know the command act on it (census.interval: the barn's census).
         for (const s of this.sources)
@@ -313,14 +323,15 @@ export class Agent {
       state = "failed";
       this.log.error({ id: cmd.id, name: cmd.name, err: (e as Error).message }, "command failed");
     }
-    this.log.info({ id: cmd.id, name: cmd.name, args: cmd.args, state }, "command");
+    const args = h?.opts.recordArgs ? h.opts.recordArgs(cmd.args) : cmd.args;
+    this.log.info({ id: cmd.id, name: cmd.name, args, state }, "command");
     // Every command and its outcome become evidence: the lender sees the demand was met, and the
     // cloud stops re-sending it once this record is committed.
     this.emit([
       {
         stream: "commands",
         kind: "event",
-        body: { input: cmd.name, state, detail: { id: cmd.id, args: cmd.args } },
+        body: { input: cmd.name, state, detail: { id: cmd.id, args } },
       },
     ]);
   }

@@ -10,8 +10,12 @@ export interface CloudContext {
   db: Db;
   log: Logger;
   key: KeyPair;
-  /** Sends a signed command to a device over MQTT (`barnlink/v1/{device}/cmd`); resolves once published. */
-  sendCommand(device: string, name: string, args: Record<string, unknown>): Promise<void>;
+  /**
+   * Sends a signed command to a device over MQTT (`barnlink/v1/{device}/cmd`); resolves once
+   * published, with the command's id where it is stored (the service's command queue).
+   */
+  // biome-ignore lint/suspicious/noConfusingVoidType: test contexts send without keeping an id
+  sendCommand(device: string, name: string, args: Record<string, unknown>): Promise<string | void>;
   /** Milliseconds since the epoch; scenario replays substitute simulated time. */
   now(): number;
 }

@@ -1,6 +1,7 @@
 import type { ApiModule } from "./api/server.ts";
 import type { CloudContext } from "./context.ts";
 import { dashboardModule } from "./dashboard/module.ts";
+import { fleetModule } from "./fleet/routes.ts";
 import { startLendingEngine } from "./lending/engine.ts";
 import { lendingRoutes } from "./lending/routes.ts";
 import { startServicingJob } from "./lending/servicing-job.ts";
@@ -20,7 +21,7 @@ export interface ModuleOptions {
   adapt?: Omit<AdaptWorkerOptions, "modelsDir">;
 }
 
-/** The cloud modules (lending, models, dashboard) mounted by `barnlink cloud run` and the demo. */
+/** The cloud modules (lending, models, dashboard, fleet) mounted by `barnlink cloud run` and the demo. */
 export function cloudModules(o: ModuleOptions = {}): {
   modules: ApiModule[];
   jobs: Array<(ctx: CloudContext) => { stop(): Promise<void> | void }>;
@@ -30,6 +31,7 @@ export function cloudModules(o: ModuleOptions = {}): {
     modules: [
       { routes: lendingRoutes },
       dashboardModule(),
+      fleetModule(),
       patrolModule(),
       ...(o.modelsDir
         ? [{ routes: modelApiRoutes(o.modelsDir), publicRoutes: modelPackageRoutes(o.modelsDir) }]

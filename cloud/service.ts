@@ -84,9 +84,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     log,
     key,
     now,
-    sendCommand: async (device, name, args) => {
-      await commands.send(device, name, args);
-    },
+    sendCommand: (device, name, args) => commands.send(device, name, args),
   };
   const tokens: ApiToken[] = config.tokens.map((t) => ({
     name: t.name,

@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import { loadConfigFile } from "../../core/config.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
-import { createLogger } from "../../core/log.ts";
-import { Agent } from "../agent.ts";
 import { args, type CommandSpec, need, out } from "../cli-kit.ts";
 import { agentConfigSchema } from "../config.ts";
 import { heldClock } from "../demo/held-clock.ts";
-import { type GatewayHttp, startGatewayHttp } from "../http/server.ts";
+import { gatewayHost } from "../fleet/gateway-host.ts";
+import { LogRing, ringLogger } from "../fleet/log-ring.ts";
+import { chooseStartupConfig } from "../fleet/startup.ts";
 import { startSystemdNotify } from "../http/systemd-notify.ts";
 
 const usage = "barnlink agent --config FILE";
@@ -17,43 +17,50 @@ export const agentRun: CommandSpec = {
   usage,
   async run(argv) {
     const a = args(argv, { config: { type: "string", short: "c" } }, usage);
-    const cfg = loadConfigFile(need(a.values.config, "--config FILE", usage), agentConfigSchema());
+    const file = need(a.values.config, "--config FILE", usage);
+    const ring = new LogRing();
+    const boot = ringLogger("agent", ring);
+    // The local file, or the config the cloud applied on top of it (agent/fleet/startup.ts).
+    const choice = chooseStartupConfig(file, boot);
+    const cfg = choice.config;
+    const log = ringLogger(`agent:${cfg.device}`, ring);
     // Under the demo the simulated clock stands still until the demo starts every barn's at once.
     const held =
       process.send && process.env.BARNLINK_DEMO_CLOCK === "hold" && cfg.clock.speed
         ? heldClock(cfg.clock.speed, cfg.clock.start ? Date.parse(cfg.clock.start) : Date.now())
         : undefined;
-    const agent = new Agent(cfg, {
-      log: createLogger(`agent:${cfg.device}`),
+    const { host, web } = gatewayHost(choice, {
+      log,
+      ring,
       ...(held ? { clock: held } : {}),
+      onFatal: (e) => {
+        // Not even the previous config starts again: exit, systemd restarts on the active config.
+        log.fatal({ err: e.message }, "config.apply: the previous config did not start again; exiting");
+        process.exit(1);
+      },
     });
-    try {
-      await agent.start();
-    } catch (e) {
-      // Whatever started (the MQTT link, other sources) stops, so the process exits with the error.
-      await agent.stop().catch(() => {});
-      throw e;
-    }
-    // The gateway page is for installers; a port clash must not stop the barn's data.
-    let web: GatewayHttp | undefined;
-    if (cfg.http.enabled) {
-      web = await startGatewayHttp(agent, cfg.http).catch((e: Error) => {
-        agent.log.warn({ err: e.message, port: cfg.http.port }, "gateway page not started");
-        return undefined;
-      });
-      if (web) agent.log.info({ url: web.url }, "gateway page listening");
-    }
-    const sd = startSystemdNotify(agent.log, () => Array.isArray(agent.outbox.status()));
+    // Whatever started (the MQTT link, other sources) stops, so the process exits with the error.
+    await host.start();
+    if (choice.interrupted)
+      host.record(
+        { state: "rolled-back", ...choice.interrupted },
+        choice.interrupted.command,
+        host.remote?.sha256 ?? "local",
+      );
+    const sd = startSystemdNotify(log, () => host.swapping || Array.isArray(host.agent.outbox.status()));
     // The demo runs agents as child processes and reads their status over IPC.
     const ipc = process.send
       ? setInterval(
-          () => process.send?.({ type: "status", status: agent.status(), gatewayUrl: web?.url }),
+          () =>
+            !host.swapping &&
+            process.send?.({ type: "status", status: host.agent.status(), gatewayUrl: web()?.url }),
           500,
         )
       : undefined;
     process.on("message", async (m: { type?: string; timeoutMs?: number; origin?: number }) => {
       if (m?.type === "clock" && typeof m.origin === "number") held?.release(m.origin);
       if (m?.type === "drain") {
+        const agent = host.agent;
         await agent.stopSources();
         // Asked to drain (the demo's Ctrl-C): everything goes, even a patrol robot away from its dock.
         agent.link.restrict(undefined);
@@ -61,7 +68,7 @@ export const agentRun: CommandSpec = {
         process.send?.({ type: "drained", ok, status: agent.status() });
       }
     });
-    process.send?.({ type: "ready", status: agent.status(), gatewayUrl: web?.url });
+    process.send?.({ type: "ready", status: host.agent.status(), gatewayUrl: web()?.url });
     await new Promise<void>((resolve) => {
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
@@ -70,8 +77,7 @@ export const agentRun: CommandSpec = {
     clearInterval(ipc);
     sd.stopping();
     sd.stop();
-    await web?.close();
-    await agent.stop();
+    await host.stop();
     // An open IPC channel keeps a forked process alive.
     if (process.connected) process.disconnect();
     return 0;

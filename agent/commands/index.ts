@@ -53,6 +53,9 @@ export const commands: Array<LazyCommand | CommandSpec> = [
     "Write a Mosquitto config, password file and ACL from the cloud's device registry",
     () => import("./broker-config.ts").then((m) => m.brokerConfigMosquitto),
   ),
+  lazy("fleet", "Remote operations on gateways through the cloud: config-apply (with rollback), status", () =>
+    import("./fleet.ts").then((m) => m.fleetCommands),
+  ),
   lazy("certs", "A small CA for a deployment: init, issue server and device certificates, list, revoke", () =>
     import("./certs.ts").then((m) => m.certs),
   ),

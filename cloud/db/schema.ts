@@ -1,5 +1,6 @@
 import type { Generated } from "kysely";
 import type { EnrolTables } from "../enrol/migration.ts";
+import type { FleetTables } from "../fleet/migration.ts";
 import type { LendingTables } from "../lending/schema.ts";
 import type { ModelsTables } from "../models/migration.ts";
 import type { PatrolTables } from "../patrol/migration.ts";
@@ -103,7 +104,13 @@ export interface BrokerCredentialsTable {
   revoked_at: number | null;
 }
 
-export interface DB extends LendingTables, QualityTables, PatrolTables, EnrolTables, ModelsTables {
+export interface DB
+  extends LendingTables,
+    QualityTables,
+    PatrolTables,
+    EnrolTables,
+    ModelsTables,
+    FleetTables {
   broker_credentials: BrokerCredentialsTable;
   device_commands: DeviceCommandsTable;
   devices: DevicesTable;

@@ -1,5 +1,6 @@
 import type { Migration } from "kysely";
 import { enrol0022 } from "../../enrol/migration.ts";
+import { fleet0300 } from "../../fleet/migration.ts";
 import { lending0100 } from "../../lending/migration.ts";
 import { lending0101 } from "../../lending/migration-0101.ts";
 import { lending0102 } from "../../lending/migration-0102.ts";
@@ -15,7 +16,7 @@ import { rejectSamples0021 } from "./0021-reject-samples.ts";
 
 /**
  * Every module's migrations, by name. Names sort in apply order: 00xx evidence and ingest,
- * 01xx lending, 02xx models and faces, 03xx dashboard, 04xx patrol. Never edit a shipped migration: add one.
+ * 01xx lending, 02xx models and faces, 03xx dashboard and fleet operations, 04xx patrol. Never edit a shipped migration: add one.
  */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -30,6 +31,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0101_lending_servicing": lending0101(dialect),
     "0102_lending_immutable": lending0102(dialect),
     "0200_model_adapt_jobs": models0200(dialect),
+    "0300_fleet_requests": fleet0300(dialect),
     "0400_patrol_reviews": patrol0400(dialect),
   };
 }
