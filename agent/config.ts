@@ -13,6 +13,12 @@ export function agentConfigSchema() {
       mqtt: z
         .strictObject({
           url: mqttUrl(),
+          /** More brokers (a cluster's other nodes): after a dropped connection the link tries the next, in turn. */
+          failover: z
+            .array(
+              z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//, "an mqtt://, mqtts://, ws:// or wss:// URL"),
+            )
+            .optional(),
           username: z.string().optional(),
           password: z.string().optional(),
           caFile: z.string().optional(),

@@ -34,6 +34,7 @@ export function linkOptionsFrom(
       username: m.username,
       password: m.password,
       keepalive: Math.round(m.keepalive / 1000),
+      ...(m.failover?.length ? { servers: [m.url, ...m.failover].map(serverOf) } : {}),
       ...(m.caFile ? { ca: readFileSync(m.caFile) } : {}),
       ...(m.certFile ? { cert: readFileSync(m.certFile) } : {}),
       ...(m.keyFile ? { key: readFileSync(m.keyFile) } : {}),
@@ -47,4 +48,21 @@ export function linkOptionsFrom(
     firstSight: (id) => parts.outbox.firstSight(id),
     onCommand: parts.onCommand,
   };
+}
+
+/** A broker URL as MQTT.js's `servers` entry (it takes the next one on each reconnect). */
+function serverOf(url: string): { host: string; port: number; protocol: "mqtt" | "mqtts" | "ws" | "wss" } {
+  const u = new URL(url);
+  const protocol =
+    ({ "tcp:": "mqtt", "ssl:": "mqtts" } as Record<string, string>)[u.protocol] ?? u.protocol.slice(0, -1);
+  const port = u.port
+    ? Number(u.port)
+    : protocol === "mqtts"
+      ? 8883
+      : protocol === "ws"
+        ? 80
+        : protocol === "wss"
+          ? 443
+          : 1883;
+  return { host: u.hostname, port, protocol: protocol as "mqtt" };
 }

@@ -1,5 +1,4 @@
 import type { FastifyInstance } from "fastify";
-import type { MqttClient } from "mqtt";
 import { loadOrCreateKey } from "../core/keys.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { type ApiToken, hashToken } from "./api/auth.ts";
@@ -13,6 +12,7 @@ import { migrateToLatest } from "./db/migrate.ts";
 import { registerDevice } from "./devices.ts";
 import { DbTokens } from "./enrol/api-tokens.ts";
 import { enrolRoutes } from "./enrol/routes.ts";
+import { startAmqpIngest } from "./ingest/amqp.ts";
 import { Ingest } from "./ingest/ingest.ts";
 import { IngestPipeline } from "./ingest/pipeline.ts";
 import { startSubscriber } from "./ingest/subscriber.ts";
@@ -65,15 +65,15 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
   });
   // Commands are stored, then published; re-sent when their device comes online, closed by its evidence.
   // Retained `online` states arrive as soon as the subscriber subscribes, before it is returned here.
-  let subscribed!: (c: MqttClient) => void;
-  const client = new Promise<MqttClient>((r) => {
+  let subscribed!: (t: Transport) => void;
+  const transport = new Promise<Transport>((r) => {
     subscribed = r;
   });
   const commands: CommandQueue = new CommandQueue(
     db,
     key,
     async (topic, payload) => {
-      await (await client).publishAsync(topic, payload, { qos: 1 });
+      await (await transport).publish(topic, payload);
     },
     now,
     log,
@@ -91,8 +91,8 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     role: t.role,
     sha256: t.sha256 ?? hashToken(t.token!),
   }));
-  let sub: Awaited<ReturnType<typeof startSubscriber>> | undefined;
-  const mqttConnected = () => sub?.client.connected ?? false;
+  let sub: Transport | undefined;
+  const mqttConnected = () => sub?.connected() ?? false;
   const enrolment = enrolRoutes(config.enrol, ctx, ingest.keys);
   const http = await buildServer(ctx, tokens, {
     keys: ingest.keys,
@@ -112,19 +112,8 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
   // metrics and reads at once while the backlog drains behind it.
   const url = await http.listen({ host: config.http.host, port: config.http.port });
   log.info({ url }, "cloud API listening");
-  sub = await startSubscriber(pipeline, {
-    url: config.mqtt.url,
-    instance: config.instance,
-    username: config.mqtt.username,
-    password: config.mqtt.password,
-    caFile: config.mqtt.caFile,
-    certFile: config.mqtt.certFile,
-    keyFile: config.mqtt.keyFile,
-    sharedGroup: config.mqtt.sharedGroup,
-    log,
-    onOnline: (device) => commands.online(device),
-  });
-  subscribed(sub.client);
+  sub = await startTransport(config, pipeline, log, (device) => commands.online(device));
+  subscribed(sub);
   const jobs = (opts.jobs ?? []).map((j) => j(ctx));
   return {
     ctx,
@@ -142,5 +131,39 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
       if (ingestDb !== db) await ingestDb.close();
       await db.close();
     },
+  };
+}
+
+/** Where up-batches come from and acks and commands go: one MQTT subscription, or a RabbitMQ queue over AMQP. */
+interface Transport {
+  connected(): boolean;
+  stats: { reconnects: number };
+  publish(topic: string, payload: string | Buffer): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function startTransport(
+  config: CloudConfig,
+  pipeline: IngestPipeline,
+  log: Logger,
+  onOnline: (device: string) => Promise<unknown>,
+): Promise<Transport> {
+  if (config.ingest.transport === "amqp")
+    return startAmqpIngest(pipeline, {
+      ...config.amqp,
+      prefetch: config.ingest.maxInFlight,
+      instance: config.instance,
+      log,
+      onOnline,
+    });
+  const m = config.mqtt;
+  const s = await startSubscriber(pipeline, { ...m, instance: config.instance, log, onOnline });
+  return {
+    connected: () => s.client.connected,
+    stats: s.stats,
+    publish: async (topic, payload) => {
+      await s.client.publishAsync(topic, payload, { qos: 1 });
+    },
+    stop: s.stop,
   };
 }

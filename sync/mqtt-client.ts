@@ -4,7 +4,7 @@ import { stateTopic } from "./topics.ts";
 /** The connection options a gateway's config may set (credentials, TLS, keep-alive). */
 export type MqttConnectOptions = Pick<
   IClientOptions,
-  "username" | "password" | "ca" | "cert" | "key" | "rejectUnauthorized" | "keepalive"
+  "username" | "password" | "ca" | "cert" | "key" | "rejectUnauthorized" | "keepalive" | "servers"
 >;
 
 /**
