@@ -22,6 +22,8 @@ export const profileSchema = z.strictObject({
     z.enum(["temperature", "humidity", "ammonia"]),
     z.strictObject({ unit: z.string(), bands: z.array(band).min(1) }),
   ),
+  /** Evidence-quality defaults for the species (cloud/quality/params.ts), under the facility's own. */
+  quality: z.record(z.string(), z.unknown()).optional(),
 });
 export type SpeciesProfile = z.output<typeof profileSchema>;
 

@@ -7,7 +7,7 @@ import { at } from "./profile.ts";
 
 /** The evidence-quality analysis (cloud/quality) of a tranche's decision window, for the gates. */
 export async function analyseWindow(g: GateContext): Promise<Finding[]> {
-  const params = parseQualityParams(g.th.quality);
+  const params = parseQualityParams(g.th.quality, g.profile.quality);
   const input = await loadQualityInput(g.db, {
     batch: {
       id: g.batch.id,

@@ -49,6 +49,18 @@ const event = z.discriminatedUnion("type", [
     days: z.number().positive().optional(),
     amplitude: z.number().positive(),
   }),
+  /**
+   * The sensor reports `value` ± uniform `amplitude`, ignoring the air it should measure (a fixed
+   * value dressed with noise, another barn's sensor, a fabricated feed).
+   */
+  z.strictObject({
+    type: z.literal("fakedSensor"),
+    stream,
+    fromDay: z.number(),
+    days: z.number().positive().optional(),
+    value: z.number(),
+    amplitude: z.number().min(0),
+  }),
   /** The sensor (or every sensor, without `stream`) sends nothing for `hours`. */
   z.strictObject({
     type: z.literal("dropout"),
@@ -116,6 +128,22 @@ export const scenarioSchema = z.strictObject({
       siloKg: z.number().min(0).default(2),
     })
     .default({ temperature: 1, humidity: 5, ammonia: 3, siloKg: 2 }),
+  /**
+   * The barn's air as one body (without it each sensor reads its stream's mean plus noise): the
+   * barn is aired `airingsPerDay` times (temperature falls `dropC` for an hour and recovers), the
+   * water in the air (absolute humidity, from `humidity` % RH at the band's middle) and ammonia
+   * (building up towards `ammoniaPpm`) fall with each airing by `waterFall` and `ammoniaFall`.
+   */
+  air: z
+    .strictObject({
+      airingsPerDay: z.number().int().min(0).max(6).default(2),
+      dropC: z.number().min(0).default(3.5),
+      humidity: z.number().min(1).max(100).default(62),
+      waterFall: z.number().min(0).max(1).default(0.12),
+      ammoniaPpm: z.number().min(0).default(12),
+      ammoniaFall: z.number().min(0).max(1).default(0.45),
+    })
+    .optional(),
   /** The facility's gate thresholds (defaults otherwise; see docs/lending.md). */
   thresholds: thresholdsSchema.partial().default({}),
   /** Face sightings at the feeder (camera frame hashes) this many per hour. */

@@ -6,6 +6,7 @@ import { TimeCorrector } from "../ingest/time-correction.ts";
 import type { VerifiedSegment } from "../ingest/verify.ts";
 import { at, bandAt, type SpeciesProfile, survival } from "./profile.ts";
 import type { Scenario } from "./scenario-schema.ts";
+import { BarnAir } from "./synth-air.ts";
 import { activeEvents, clockAt, SensorFaults } from "./synth-faults.ts";
 
 const H = 3_600_000;
@@ -37,6 +38,7 @@ export class SyntheticBarn {
   private censuses = new Map<number, Record<string, unknown>>();
   private frames = new Map<number, string[]>();
   private corrector?: TimeCorrector;
+  private air?: BarnAir;
   censusEveryMs = D;
 
   constructor(
@@ -52,6 +54,7 @@ export class SyntheticBarn {
       return x / 2147483648;
     };
     this.faults = new SensorFaults(s, this.rng, placedAt);
+    if (s.air) this.air = new BarnAir(s.air, placedAt);
   }
 
   private noise(a: number) {
@@ -92,11 +95,14 @@ export class SyntheticBarn {
     const age = Math.max(0, day);
     const n = this.s.noise;
     const [lo, hi] = bandAt(this.profile.env.temperature!.bands, age);
-    let temp = (lo + hi) / 2 + this.noise(n.temperature);
-    for (const e of activeEvents(this.s, "heatWave", day)) temp += e.addC;
-    this.reading("env.temperature", t, Math.round(temp * 10) / 10, "degC");
-    this.reading("env.humidity", t, Math.round((60 + this.noise(n.humidity)) * 10) / 10, "%RH");
-    this.reading("env.ammonia", t, Math.round((8 + this.noise(n.ammonia)) * 10) / 10, "ppm");
+    let set = (lo + hi) / 2;
+    for (const e of activeEvents(this.s, "heatWave", day)) set += e.addC;
+    // Without an `air` block each sensor reads its stream's mean plus noise, independently.
+    const air = this.air?.at(t, set) ?? { temp: set, rh: 60, nh3: 8 };
+    const r1 = (x: number) => Math.round(x * 10) / 10;
+    this.reading("env.temperature", t, r1(air.temp + this.noise(n.temperature)), "degC");
+    this.reading("env.humidity", t, r1(Math.min(100, air.rh + this.noise(n.humidity))), "%RH");
+    this.reading("env.ammonia", t, r1(Math.max(0, air.nh3 + this.noise(n.ammonia))), "ppm");
     if (day >= 0) {
       let share = 1;
       for (const e of activeEvents(this.s, "feedDiverted", day)) share = e.eatenShare;

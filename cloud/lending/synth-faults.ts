@@ -49,6 +49,8 @@ export class SensorFaults {
         // A slow drift keeps days from repeating exactly: this is the smooth check's case, not a replay.
         out = base + gen.amplitude * Math.sin((2 * Math.PI * t) / D) + 0.3 * (day - gen.fromDay);
       } else this.genBase.delete(stream);
+      const fake = activeEvents(this.s, "fakedSensor", day).find((e) => e.stream === stream);
+      if (fake) out = fake.value + (this.rng() * 2 - 1) * fake.amplitude;
       const stuck = activeEvents(this.s, "stuckSensor", day).find((e) => e.stream === stream);
       if (stuck) {
         if (!this.stuckAt.has(stream)) this.stuckAt.set(stream, stuck.value ?? this.last(stream) ?? out);

@@ -63,6 +63,33 @@ const DEFAULT_STREAMS: Record<string, StreamSpec> = {
   },
 };
 
+/**
+ * Temperature vs humidity vs ammonia (checks/air-coherence.ts). Defaults suit a mechanically
+ * ventilated pig or poultry barn; the species profile's `quality.air` and the facility's thresholds
+ * override them (docs/evidence-quality.md).
+ */
+const airSpec = z.strictObject({
+  /** A temperature fall of this much (°C) within an hour against the 3 h before is an airing. */
+  airingDropC: z.number().positive().default(2.5),
+  /** At an airing ammonia must fall by at least this many ppm and this share of its level. */
+  ammoniaFallPpm: z.number().min(0).default(1.5),
+  ammoniaFallShare: z.number().min(0).max(1).default(0.25),
+  /** Airings with ammonia below this before them are not judged (dilution within sensor noise). */
+  ammoniaMinPpm: z.number().min(0).default(5),
+  /** Judged only on this many airings or more in the window. */
+  minAirings: z.number().int().min(1).default(4),
+  /** Ammonia that falls at fewer than this share of the airings is not measuring the barn's air. */
+  responseMin: z.number().min(0).max(1).default(0.5),
+  /** A change of absolute humidity by more than this share within an hour, temperature steady, is a jump. */
+  ahJumpShare: z.number().positive().default(0.35),
+  /** "Steady" temperature for an absolute-humidity jump: changed by less than this (°C). */
+  steadyC: z.number().positive().default(1.5),
+  /** Jumps needed, as a count and as a share of hourly pairs, before the humidity is unusable. */
+  ahJumpMin: z.number().int().min(1).default(4),
+  ahJumpRate: z.number().min(0).max(1).default(0.03),
+});
+export type AirSpec = z.output<typeof airSpec>;
+
 export const qualityParamsSchema = z.strictObject({
   /** Per-stream overrides, merged over the defaults. */
   streams: z.record(z.string(), streamSpec.partial()).default({}),
@@ -84,13 +111,35 @@ export const qualityParamsSchema = z.strictObject({
   deliveryMatchHours: z.number().min(0).default(6),
   /** Silo steps above this are deliveries, not noise (raised to 6σ for a noisy cell). */
   siloStepKg: z.number().min(0).default(25),
+  /** Cross-sensor coherence of the barn's air (temperature, humidity, ammonia). */
+  air: airSpec.default(airSpec.parse({})),
+  /** Near-copy camera frames (perceptual hash, checks/near-frames.ts). */
+  frames: z
+    .strictObject({
+      /** Perceptual hashes at most this many bits apart (of 64) are the same picture. */
+      maxDistance: z.number().int().min(0).max(32).default(6),
+      /** A near-copy must be of a frame at least this many hours older (a still pen is not a replay). */
+      minShiftHours: z.number().min(0).default(1),
+      /** Frames matched before the camera is judged replayed; the copied frames must show this many different scenes. */
+      minMatches: z.number().int().min(1).default(10),
+      minScenes: z.number().int().min(1).default(3),
+    })
+    .default({ maxDistance: 6, minShiftHours: 1, minMatches: 10, minScenes: 3 }),
 });
 export type QualityParams = z.output<typeof qualityParamsSchema> & {
   spec(stream: string): StreamSpec | undefined;
 };
 
-export function parseQualityParams(raw: unknown): QualityParams {
-  const p = qualityParamsSchema.parse(raw ?? {});
+/**
+ * The parameters of one facility's batch: the species profile's `quality` defaults under the
+ * facility's thresholds `quality` (object-valued keys such as `air` merged one level deep).
+ */
+export function parseQualityParams(raw: unknown, profileDefaults?: Record<string, unknown>): QualityParams {
+  const over = (raw ?? {}) as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...profileDefaults, ...over };
+  for (const k of ["air", "frames", "streams"])
+    if (isObj(profileDefaults?.[k]) && isObj(over[k])) merged[k] = { ...profileDefaults[k], ...over[k] };
+  const p = qualityParamsSchema.parse(merged);
   return {
     ...p,
     spec(stream) {
@@ -101,3 +150,6 @@ export function parseQualityParams(raw: unknown): QualityParams {
     },
   };
 }
+
+const isObj = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);

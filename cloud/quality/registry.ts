@@ -1,3 +1,4 @@
+import { airCoherence } from "./checks/air-coherence.ts";
 import { censusVsPlaced } from "./checks/census-vs-placed.ts";
 import { clock } from "./checks/clock.ts";
 import { dropout } from "./checks/dropout.ts";
@@ -25,5 +26,6 @@ export const CHECKS: readonly Check[] = [
   noisy,
   feedVsHerd,
   siloVsDeliveries,
+  airCoherence,
   dropout,
 ];
