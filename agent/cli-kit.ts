@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import { parseDuration } from "../core/config.ts";
 import { ERR_USAGE } from "../core/errors.ts";
 
 export interface CommandSpec {
@@ -43,6 +44,15 @@ export function args<T extends NonNullable<ParseArgsConfig["options"]>>(
 export function need<T>(v: T | undefined, what: string, usage: string): T {
   if (v === undefined || v === "") throw ERR_USAGE(`missing ${what}\nusage: ${usage}`);
   return v;
+}
+
+/** A duration flag ("30s", "5m", …) in milliseconds; a bad one is a usage error naming the flag (exit 2). */
+export function durationFlag(v: string, flag: string): number {
+  try {
+    return parseDuration(v);
+  } catch (e) {
+    throw ERR_USAGE(`${flag}: ${(e as Error).message}`);
+  }
 }
 
 export const out = (s: string) => process.stdout.write(s.endsWith("\n") ? s : `${s}\n`);

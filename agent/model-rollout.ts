@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { ERR_MODEL_FETCH, ERR_MODEL_HASH, ERR_MODEL_PACKAGE } from "../models/errors.ts";
 import { installModel, readCurrent } from "../models/rollout/install.ts";
 import type { Agent } from "./agent.ts";
 
@@ -26,13 +27,13 @@ export function registerModelCommands(agent: Agent, sources: () => unknown[]): v
         },
       ]);
     try {
-      if (!url || !version) throw new Error("model.install needs url and version");
+      if (!url || !version) throw ERR_MODEL_PACKAGE("model.install needs url and version");
       const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
-      if (!res.ok) throw new Error(`fetching ${url}: HTTP ${res.status}`);
+      if (!res.ok) throw ERR_MODEL_FETCH(`fetching ${url}: HTTP ${res.status}`);
       const bytes = Buffer.from(await res.arrayBuffer());
       const got = createHash("sha256").update(bytes).digest("hex");
       if (sha256 && got !== sha256)
-        throw new Error(`package hash ${got} differs from the command's ${sha256}`);
+        throw ERR_MODEL_HASH(`package hash ${got} differs from the command's ${sha256}`);
       const cur = installModel(bytes, agent.config.cloud.publicKey, root);
       for (const s of sources()) await (s as Reloadable).reloadModel?.();
       agent.log.info({ version: cur.version, previous: cur.previous }, "model installed");

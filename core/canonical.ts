@@ -1,3 +1,5 @@
+import { ERR_BAD_RECORD } from "./errors.ts";
+
 /**
  * Canonical JSON (the subset of RFC 8785 JCS that our records use): object keys sorted by UTF-16
  * code units, no whitespace, numbers in ECMAScript shortest round-trip form. Hashes and signatures
@@ -7,7 +9,7 @@ export function canonicalJson(value: unknown): string {
   if (value === null) return "null";
   switch (typeof value) {
     case "number":
-      if (!Number.isFinite(value)) throw new TypeError(`canonical JSON cannot encode ${value}`);
+      if (!Number.isFinite(value)) throw ERR_BAD_RECORD(`canonical JSON cannot encode ${value}`);
       return JSON.stringify(value);
     case "string":
     case "boolean":
@@ -21,7 +23,7 @@ export function canonicalJson(value: unknown): string {
       return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
     }
     default:
-      throw new TypeError(`canonical JSON cannot encode a ${typeof value}`);
+      throw ERR_BAD_RECORD(`canonical JSON cannot encode a ${typeof value}`);
   }
 }
 

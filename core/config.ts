@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
-import { ERR_CONFIG_INVALID, ERR_CONFIG_READ } from "./errors.ts";
+import { ERR_CONFIG_INVALID, ERR_CONFIG_READ, ERR_VALIDATION } from "./errors.ts";
 
 /** One problem in a config file: where it is (`sources[2].registers[0].scale`) and what is wrong. */
 export interface ConfigProblem {
@@ -107,7 +107,7 @@ export function loadConfigFile<S extends z.ZodType>(file: string, schema: S): z.
 export function parseDuration(v: string | number): number {
   if (typeof v === "number") return v > 0 ? Math.max(1, Math.round(v)) : Math.round(v);
   const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?$/.exec(v.trim());
-  if (!m) throw new Error(`not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 30s, 5m, 2h, 1d)`);
+  if (!m) throw ERR_VALIDATION(`not a duration: ${JSON.stringify(v)} (use e.g. 500ms, 30s, 5m, 2h, 1d)`);
   const n = Number(m[1]);
   const unit = m[2] ?? "ms";
   const mult = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit] ?? 1;
@@ -118,7 +118,7 @@ export function parseDuration(v: string | number): number {
 export function parseBytes(v: string | number): number {
   if (typeof v === "number") return v;
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB)?$/i.exec(v.trim());
-  if (!m) throw new Error(`not a size: ${JSON.stringify(v)} (use e.g. 512KiB, 64MiB, 2GiB)`);
+  if (!m) throw ERR_VALIDATION(`not a size: ${JSON.stringify(v)} (use e.g. 512KiB, 64MiB, 2GiB)`);
   const unit = (m[2] ?? "B").toLowerCase();
   const mult: Record<string, number> = {
     b: 1,

@@ -1,6 +1,7 @@
 import * as prom from "prom-client";
 import { describe, expect, it } from "vitest";
-import { counterFrom, gaugeFrom, newRegistry, parsePrometheusText } from "./metrics.ts";
+import { parsePrometheusText } from "../test/helpers/prom-text.ts";
+import { counterFrom, gaugeFrom, newRegistry } from "./metrics.ts";
 
 /** core/metrics.ts writes the exposition text itself (core/ may not import prom-client): same figures. */
 describe("core metrics registry", () => {

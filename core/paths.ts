@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ERR_INSTALL } from "./errors.ts";
 
 const HERE = fileURLToPath(import.meta.url);
 
@@ -20,7 +21,7 @@ export function packageRoot(from = dirname(HERE)): string {
       }
     }
     const up = dirname(dir);
-    if (up === dir) throw new Error(`barnlink: no package.json named "barnlink" above ${from}`);
+    if (up === dir) throw ERR_INSTALL(`barnlink: no package.json named "barnlink" above ${from}`);
     dir = up;
   }
 }

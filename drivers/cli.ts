@@ -3,6 +3,7 @@ import { systemClock } from "../core/clock.ts";
 import { problemsFromZod } from "../core/config.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { fromRoot } from "../core/paths.ts";
+import { ERR_DRIVER_PROBE_TIMEOUT } from "./errors.ts";
 import { permissionHint, probeLines } from "./probe-hints.ts";
 import { drivers, requireDriver, sourceConfigSchema } from "./registry.ts";
 import type { DriverDeps, ProbeResult } from "./types.ts";
@@ -73,7 +74,7 @@ function formatValues(v: Record<string, unknown> | undefined): string {
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`probe gave no answer within ${ms} ms`)), ms);
+    const t = setTimeout(() => reject(ERR_DRIVER_PROBE_TIMEOUT(`probe gave no answer within ${ms} ms`)), ms);
     p.then(
       (v) => {
         clearTimeout(t);

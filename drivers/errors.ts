@@ -39,3 +39,13 @@ export const ERR_CAMERA_FRAME = defineError(
   502,
   "A camera gave no frame, a stalled response or an undecodable image.",
 );
+export const ERR_MODBUS_SHORT = defineError(
+  "BL_MODBUS_SHORT",
+  502,
+  "A Modbus response carried fewer registers than the request asked for.",
+);
+export const ERR_DRIVER_PROBE_TIMEOUT = defineError(
+  "BL_DRIVER_PROBE_TIMEOUT",
+  504,
+  "A source's probe (`barnlink drivers probe`) gave no answer within its timeout.",
+);

@@ -52,3 +52,13 @@ export const ERR_MODEL_WORSE = defineError(
   409,
   "A herd-adapted model scored worse than the current one on the herd's held-out frames; it was not published.",
 );
+export const ERR_MODEL_FETCH = defineError(
+  "BL_MODEL_FETCH",
+  502,
+  "A model package named by a model.install command could not be downloaded; the current model keeps running.",
+);
+export const ERR_MODEL_RUNTIME = defineError(
+  "BL_MODEL_RUNTIME",
+  503,
+  "No TensorFlow.js backend (tfjs-node, wasm or cpu) could start on this machine.",
+);

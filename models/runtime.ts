@@ -3,6 +3,7 @@ import { dirname, join } from "node:path";
 import type { Logger } from "../core/log.ts";
 import { fromRoot } from "../core/paths.ts";
 import { registerWasmTrainingKernels } from "./embed/wasm-grad.ts";
+import { ERR_MODEL_RUNTIME } from "./errors.ts";
 import * as tf from "./tf.ts";
 
 export type BackendName = "tensorflow" | "wasm" | "cpu";
@@ -68,7 +69,7 @@ export async function initRuntime(opts: { prefer?: BackendName; log?: Logger } =
       return info;
     }
   }
-  throw new Error(`no tensorflow.js backend could start: ${notes.join("; ")}`);
+  throw ERR_MODEL_RUNTIME(`no tensorflow.js backend could start: ${notes.join("; ")}`);
 }
 
 /** Initialises once per process (unless a backend is forced) and returns what is in use. */

@@ -7,9 +7,9 @@ import { hashPassword } from "../../cloud/broker/passwords.ts";
 import { cloudConfigSchema } from "../../cloud/config.ts";
 import { openDb } from "../../cloud/db/connect.ts";
 import { migrateToLatest } from "../../cloud/db/migrate.ts";
-import { loadConfigFile, parseDuration } from "../../core/config.ts";
+import { loadConfigFile } from "../../core/config.ts";
 import { ERR_NOT_FOUND, ERR_USAGE } from "../../core/errors.ts";
-import { args, type CommandSpec, need, out } from "../cli-kit.ts";
+import { args, type CommandSpec, durationFlag, need, out } from "../cli-kit.ts";
 
 const port = (v: string | undefined, what: string, dflt?: number) => {
   if (v === undefined) return dflt;
@@ -112,6 +112,7 @@ export const devicesSecret: CommandSpec = {
     );
     const cfg = loadConfigFile(need(a.values.config, "--config FILE", secretUsage), cloudConfigSchema);
     const id = need(a.values.id, "--id", secretUsage);
+    const overlapMs = a.values.rotate === undefined ? undefined : durationFlag(a.values.rotate, "--rotate");
     const db = openDb(cfg.database.url);
     try {
       await migrateToLatest(db);
@@ -123,9 +124,9 @@ export const devicesSecret: CommandSpec = {
       if (!d || d.revoked_at !== null)
         throw ERR_NOT_FOUND(`device ${id} is not registered (barnlink devices add)`);
       const secret =
-        a.values.rotate === undefined
+        overlapMs === undefined
           ? await issueBrokerSecret(db, id, Date.now())
-          : await rotateBrokerSecret(db, id, Date.now(), parseDuration(a.values.rotate));
+          : await rotateBrokerSecret(db, id, Date.now(), overlapMs);
       out(secret);
     } finally {
       await db.close();

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 import { cloudConfigSchema } from "../../cloud/config.ts";
 import { loadConfigFile } from "../../core/config.ts";
+import { ERR_USAGE } from "../../core/errors.ts";
 import { args, type CommandSpec, need, out } from "../cli-kit.ts";
 import { agentConfigSchema } from "../config.ts";
 
@@ -25,7 +26,7 @@ export const configCheck: CommandSpec = {
     const a = args(argv, { kind: { type: "string" } }, usage, true);
     const file = need(a.positionals[0], "FILE", usage);
     const kind = a.values.kind ?? guessKind(file);
-    if (kind !== "agent" && kind !== "cloud") throw new Error(`--kind must be agent or cloud, got ${kind}`);
+    if (kind !== "agent" && kind !== "cloud") throw ERR_USAGE(`--kind must be agent or cloud, got ${kind}`);
     loadConfigFile(file, kind === "agent" ? agentConfigSchema() : cloudConfigSchema);
     out(`${file}: valid ${kind} config`);
     return 0;

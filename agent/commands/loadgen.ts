@@ -3,11 +3,11 @@ import { cloudConfigSchema } from "../../cloud/config.ts";
 import { openDb } from "../../cloud/db/connect.ts";
 import { migrateToLatest } from "../../cloud/db/migrate.ts";
 import { registerDevice } from "../../cloud/devices.ts";
-import { loadConfigFile, parseDuration } from "../../core/config.ts";
+import { loadConfigFile } from "../../core/config.ts";
 import { ERR_USAGE } from "../../core/errors.ts";
 import { loadOrCreateKey, publicKeyFromB64 } from "../../core/keys.ts";
 import { runFleet } from "../../sync/fleet.ts";
-import { args, type CommandSpec, out } from "../cli-kit.ts";
+import { args, type CommandSpec, durationFlag, out } from "../cli-kit.ts";
 
 const usage =
   "barnlink loadgen --devices N --rate R [--batch-every 1s] [--duration 30s] [--url mqtt://…] [--cloud-config FILE | --cloud-key B64] [--prefix P]";
@@ -40,6 +40,10 @@ export const loadgen: CommandSpec = {
     const rate = Number(a.values.rate);
     if (!Number.isInteger(devices) || devices < 1 || !(rate > 0))
       throw ERR_USAGE(`--devices must be a positive integer and --rate positive\nusage: ${usage}`);
+    const durationMs = durationFlag(a.values.duration!, "--duration");
+    const batchEveryMs = a.values["batch-every"]
+      ? durationFlag(a.values["batch-every"], "--batch-every")
+      : undefined;
     const cfgFile = a.values["cloud-config"];
     const cfg = cfgFile ? loadConfigFile(cfgFile, cloudConfigSchema) : undefined;
     const db = cfg ? openDb(cfg.database.url, { poolSize: cfg.database.poolSize }) : undefined;
@@ -50,8 +54,8 @@ export const loadgen: CommandSpec = {
         url: a.values.url ?? cfg?.mqtt.url ?? "mqtt://127.0.0.1:1883",
         devices,
         rate,
-        durationMs: parseDuration(a.values.duration!),
-        batchEveryMs: a.values["batch-every"] ? parseDuration(a.values["batch-every"]) : undefined,
+        durationMs,
+        batchEveryMs,
         // A fresh prefix per run: device ids and seqs of an earlier run are never reused.
         prefix: a.values.prefix ?? `load${randomBytes(3).toString("hex")}`,
         cloudKey: keyB64 ? publicKeyFromB64(keyB64) : undefined,

@@ -59,7 +59,7 @@ export async function upgrade(o: UpgradeOptions): Promise<{ from: string | null;
       version?: string;
     };
     if (pkg.name !== "barnlink" || !pkg.version)
-      throw new Error(`package.json names ${pkg.name}@${pkg.version}`);
+      throw ERR_CLI_UPGRADE_PACKAGE(`package.json names ${pkg.name}@${pkg.version}`);
     version = `v${pkg.version}`;
   } catch (e) {
     rmSync(incoming, { recursive: true, force: true });

@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import type Database from "better-sqlite3";
 import { sql, type Transaction } from "kysely";
 import { ERR_SEQ_CONFLICT } from "../../core/errors.ts";
@@ -199,7 +200,8 @@ async function insertRecords(
       ON CONFLICT (device, stream, seq) DO NOTHING`.execute(trx);
     return Number(res.numAffectedRows ?? 0);
   }
-  throw new Error(`no bulk insert for dialect ${db.dialect}`);
+  // Unreachable: openDb gives every SQLite Db its handle, and Dialect is "sqlite" | "postgres".
+  return assert.fail(`no bulk insert for dialect ${db.dialect}`);
 }
 
 async function lockStream(

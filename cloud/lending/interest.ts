@@ -1,3 +1,6 @@
+import assert from "node:assert/strict";
+import { ERR_VALIDATION } from "../../core/errors.ts";
+
 /**
  * Interest arithmetic, exact in integers. ACT/360 (PBOC practice): the daily rate is the annual
  * rate / 360 and every calendar day the balance is out counts. With the annual rate in millionths
@@ -14,9 +17,11 @@ export function dayStart(ms: number): number {
 
 /** The numerator for `days` whole days of a balance at a rate. */
 export function accrualNum(balanceFen: number, ratePpm: number, days: number): bigint {
-  if (!Number.isSafeInteger(balanceFen) || !Number.isSafeInteger(ratePpm) || !Number.isSafeInteger(days)) {
-    throw new RangeError("interest inputs must be safe integers");
-  }
+  // Internal invariant: balances, rates and days are stored and validated as integers upstream.
+  assert.ok(
+    Number.isSafeInteger(balanceFen) && Number.isSafeInteger(ratePpm) && Number.isSafeInteger(days),
+    "interest inputs must be safe integers",
+  );
   return BigInt(balanceFen) * BigInt(ratePpm) * BigInt(days);
 }
 
@@ -42,7 +47,7 @@ export function wholeDays(fromMs: number, toMs: number): number {
 export function ratePpm(rate: number | string): number {
   const s = String(rate).trim();
   const v = s.endsWith("%") ? Number(s.slice(0, -1)) / 100 : Number(s);
-  if (!Number.isFinite(v) || v < 0 || v > 1) throw new RangeError(`bad annual rate '${rate}'`);
+  if (!Number.isFinite(v) || v < 0 || v > 1) throw ERR_VALIDATION(`bad annual rate '${rate}'`);
   return Math.round(v * 1_000_000);
 }
 

@@ -31,11 +31,13 @@ export async function openPtyPair(a: string, b: string): Promise<PtyPair> {
     detached: true,
   });
   const failed = new Promise<Error>((r) => child.once("error", r));
-  for (let i = 0; i < 100; i++) {
+  // Generous: socat starts in milliseconds, but a busy gateway (or CI machine) can take seconds.
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
     if (existsSync(a) && existsSync(b)) return { a, b, stop: () => stopChild(child) };
     const e = await Promise.race([failed, sleep(30).then(() => undefined)]);
     if (e) throw ERR_DRIVER_UNAVAILABLE(`socat failed to start (apt-get install socat): ${e.message}`);
   }
   await stopChild(child);
-  throw new Error(`socat did not create ${a} and ${b} in 3 s`);
+  throw ERR_DRIVER_UNAVAILABLE(`socat did not create ${a} and ${b} in 15 s`);
 }

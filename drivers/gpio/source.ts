@@ -1,3 +1,4 @@
+import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import type { ProbeResult, Source, SourceContext } from "../types.ts";
 import type { GpioBinding, GpioInputLine, GpioOutputLine } from "./binding.ts";
 import { resolveHeaderChip } from "./chip-base.ts";
@@ -84,7 +85,7 @@ export class GpioSource implements Source {
   /** Drives an output (alarm relay, status LED) by name; 1 = on (after activeLow). */
   async set(output: string, value: 0 | 1): Promise<void> {
     const o = this.outputs.get(output);
-    if (!o) throw new Error(`no GPIO output named ${output} in source ${this.name}`);
+    if (!o) throw ERR_NOT_FOUND(`no GPIO output named ${output} in source ${this.name}`);
     await o.write(value);
   }
 

@@ -1,3 +1,4 @@
+import { ERR_CONFIG_INVALID } from "../../core/errors.ts";
 import { openPtyPair, type PtyPair } from "../common/pty-pair.ts";
 import { encodeWords } from "../modbus/codec.ts";
 import { registerSchema } from "../modbus/config.ts";
@@ -51,7 +52,7 @@ const TABLE: Record<string, SlaveTable> = { holding: "hr", input: "ir", coil: "c
  * Needs socat (RTU) and /usr/bin/python3 with pymodbus; throws BL_DRIVER_UNAVAILABLE otherwise.
  */
 export async function startModbusBarnSimulator(o: ModbusBarnSimulatorOptions): Promise<ModbusBarnSimulator> {
-  if (!o.ptyPath && !o.port) throw new Error("startModbusBarnSimulator needs ptyPath or port");
+  if (!o.ptyPath && !o.port) throw ERR_CONFIG_INVALID("startModbusBarnSimulator needs ptyPath or port");
   const units = o.units ?? { climate: 1, ammonia: 2, silo: 3 };
   const values = o.values ?? barnModelValues();
   const now = o.now ?? Date.now;

@@ -1,5 +1,6 @@
 import { spawn, spawnSync } from "node:child_process";
 import { createInterface } from "node:readline";
+import { ERR_VALIDATION } from "../../core/errors.ts";
 import { fromRoot } from "../../core/paths.ts";
 import { stopChild } from "../common/pty-pair.ts";
 import { ERR_DRIVER_UNAVAILABLE } from "../errors.ts";
@@ -54,12 +55,12 @@ export async function startSlaveProcess(opts: {
   lines.on("line", (l) => waiting.shift()?.resolve(l));
   child.once("exit", () => {
     exited = true;
-    const e = new Error(`modbus slave exited: ${stderr.trim().split("\n").pop() ?? ""}`);
+    const e = ERR_DRIVER_UNAVAILABLE(`modbus slave exited: ${stderr.trim().split("\n").pop() ?? ""}`);
     for (const w of waiting.splice(0)) w.reject(e);
   });
   const nextLine = () =>
     new Promise<string>((resolve, reject) => {
-      if (exited) return reject(new Error("modbus slave has exited"));
+      if (exited) return reject(ERR_DRIVER_UNAVAILABLE("modbus slave has exited"));
       waiting.push({ resolve, reject });
     });
   const ready = await Promise.race([
@@ -73,11 +74,11 @@ export async function startSlaveProcess(opts: {
   let chain: Promise<unknown> = Promise.resolve();
   const send = (cmd: object) => {
     const p = chain.then(async () => {
-      if (exited || !child.stdin.writable) throw new Error("modbus slave has exited");
+      if (exited || !child.stdin.writable) throw ERR_DRIVER_UNAVAILABLE("modbus slave has exited");
       const reply = nextLine();
       child.stdin.write(`${JSON.stringify(cmd)}\n`);
       const line = await reply;
-      if (line !== "OK") throw new Error(`modbus slave: ${line}`);
+      if (line !== "OK") throw ERR_VALIDATION(`modbus slave refused ${JSON.stringify(cmd)}: ${line}`);
     });
     chain = p.catch(() => {});
     return p;

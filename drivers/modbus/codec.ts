@@ -1,3 +1,4 @@
+import { ERR_MODBUS_SHORT } from "../errors.ts";
 import type { RegisterSpec } from "./config.ts";
 
 /**
@@ -12,7 +13,7 @@ export function decodeWords(words: readonly number[], spec: RegisterSpec): numbe
     return spec.bit === undefined ? (w !== 0 ? 1 : 0) : (w >> spec.bit) & 1;
   }
   const n = spec.type === "int16" || spec.type === "uint16" ? 1 : 2;
-  if (words.length < n) throw new Error(`need ${n} words, got ${words.length}`);
+  if (words.length < n) throw ERR_MODBUS_SHORT(`need ${n} words, got ${words.length}`);
   const ordered = n === 2 && spec.wordOrder === "little" ? [words[1]!, words[0]!] : words.slice(0, n);
   const buf = Buffer.alloc(n * 2);
   ordered.forEach((w, i) => {

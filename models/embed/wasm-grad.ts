@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import * as tf from "../tf.ts";
 
 type Conv2DAttrs = {
@@ -86,7 +87,8 @@ export function registerWasmTrainingKernels(): void {
       const be = backend as unknown as WasmLike;
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
       const a = attrs as unknown as Conv2DAttrs;
-      if (a.dataFormat !== "NHWC") throw new Error("Conv2DBackpropFilter on wasm supports NHWC only");
+      // Internal: barnlink's own training graphs are NHWC (tfjs' default); nothing else reaches here.
+      assert.ok(a.dataFormat === "NHWC", "Conv2DBackpropFilter on wasm supports NHWC only");
       const xv = be.readSync(x.dataId) as Float32Array;
       const dyv = be.readSync(dy.dataId) as Float32Array;
       const out = conv2dBackpropFilter(xv, x.shape, dyv, a);

@@ -1,3 +1,5 @@
+import { ERR_MODEL_GALLERY } from "../errors.ts";
+
 export interface Candidate {
   pig: string;
   score: number;
@@ -33,7 +35,8 @@ export class TemplateMatrix {
   }
 
   add(pig: string, vec: Float32Array): void {
-    if (vec.length !== this.dim) throw new Error(`template has ${vec.length} dims, gallery has ${this.dim}`);
+    if (vec.length !== this.dim)
+      throw ERR_MODEL_GALLERY(`template has ${vec.length} dims, gallery has ${this.dim}`);
     if (this.rows === this.owner.length) {
       const data = new Float32Array(this.data.length * 2);
       data.set(this.data);

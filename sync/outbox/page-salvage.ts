@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
+import { ERR_OUTBOX_CORRUPT } from "../errors.ts";
 import { isKind } from "../kinds.ts";
 import type { SalvagedHead, SalvagedRecord } from "./salvage.ts";
 
@@ -37,7 +38,7 @@ function varint(b: Buffer, at: number): [value: number, next: number] {
 /** A record's values (https://sqlite.org/fileformat2.html#record_format); throws on garbage. */
 function decodeRecord(p: Buffer): Value[] {
   const [headerSize, first] = varint(p, 0);
-  if (headerSize < 1 || headerSize > p.length) throw new Error("bad record header");
+  if (headerSize < 1 || headerSize > p.length) throw ERR_OUTBOX_CORRUPT("bad record header");
   const types: number[] = [];
   for (let at = first; at < headerSize; ) {
     const [t, next] = varint(p, at);
@@ -51,7 +52,7 @@ function decodeRecord(p: Buffer): Value[] {
     if (t === 0) out.push(null);
     else if (t <= 6) {
       const n = intSize[t]!;
-      if (at + n > p.length) throw new Error("record overruns its cell");
+      if (at + n > p.length) throw ERR_OUTBOX_CORRUPT("record overruns its cell");
       out.push(readInt(p, at, n));
       at += n;
     } else if (t === 7) {
@@ -60,11 +61,11 @@ function decodeRecord(p: Buffer): Value[] {
     } else if (t === 8 || t === 9) out.push(t - 8);
     else if (t >= 12) {
       const n = (t - (t % 2 === 0 ? 12 : 13)) / 2;
-      if (at + n > p.length) throw new Error("record overruns its cell");
+      if (at + n > p.length) throw ERR_OUTBOX_CORRUPT("record overruns its cell");
       const bytes = p.subarray(at, at + n);
       out.push(t % 2 === 0 ? Buffer.from(bytes) : bytes.toString("utf8"));
       at += n;
-    } else throw new Error("reserved serial type");
+    } else throw ERR_OUTBOX_CORRUPT("reserved serial type");
   }
   return out;
 }
@@ -94,13 +95,13 @@ function cells(pages: Map<number, Buffer>, pageSize: number, errors: { bad: numb
     let next = page.readUInt32BE(at + local);
     for (let guard = 0; got < size && next !== 0 && guard < 10_000; guard++) {
       const o = pages.get(next);
-      if (!o) throw new Error("overflow page missing");
+      if (!o) throw ERR_OUTBOX_CORRUPT("overflow page missing");
       const take = Math.min(size - got, usable - 4);
       parts.push(o.subarray(4, 4 + take));
       got += take;
       next = o.readUInt32BE(0);
     }
-    if (got < size) throw new Error("overflow chain short");
+    if (got < size) throw ERR_OUTBOX_CORRUPT("overflow chain short");
     return Buffer.concat(parts);
   };
   for (const [no, page] of pages) {
@@ -113,7 +114,7 @@ function cells(pages: Map<number, Buffer>, pageSize: number, errors: { bad: numb
     for (let i = 0; i < count; i++) {
       try {
         let at = page.readUInt16BE(ptrs + 2 * i);
-        if (at < ptrs || at >= pageSize) throw new Error("cell pointer out of page");
+        if (at < ptrs || at >= pageSize) throw ERR_OUTBOX_CORRUPT("cell pointer out of page");
         if (type === 0x02) at += 4;
         const [size, a1] = varint(page, at);
         at = a1;

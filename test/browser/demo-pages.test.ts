@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parsePrometheusText } from "../../core/metrics.ts";
+import { parsePrometheusText } from "../helpers/prom-text.ts";
 import { ARTIFACTS, chromiumAvailable, type Demo, getJson, launch, startDemo, waitFor } from "./harness.ts";
 
 /**

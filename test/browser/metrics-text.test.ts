@@ -1,13 +1,8 @@
 import { Counter, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
-import {
-  counterFrom,
-  driverCounters,
-  gaugeFrom,
-  newRegistry,
-  parsePrometheusText,
-} from "../../core/metrics.ts";
+import { counterFrom, driverCounters, gaugeFrom, newRegistry } from "../../core/metrics.ts";
 import { ProgressBar } from "../../core/progress.ts";
+import { parsePrometheusText } from "../helpers/prom-text.ts";
 
 describe("Prometheus text", () => {
   it("parses what prom-client writes, labels with escapes included", async () => {

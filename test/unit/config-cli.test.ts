@@ -76,6 +76,15 @@ describe("barnlink config check", () => {
     expect(c.stderr).toMatch(/tokens\[0\]\.token: tokens must be at least 16/);
   });
 
+  it("a bad flag value is an argument error: one coded line, exit 2 (not 1)", async () => {
+    const k = await cli(["config", "check", "--kind", "foo", file("device: barn-1\n")]);
+    expect(k.code).toBe(2);
+    expect(k.stderr).toBe("barnlink config check: --kind must be agent or cloud, got foo [BL_USAGE]\n");
+    const d = await cli(["loadgen", "--duration", "soon"]);
+    expect(d.code).toBe(2);
+    expect(d.stderr).toMatch(/^barnlink loadgen: --duration: not a duration: "soon" .*\[BL_USAGE\]\n$/);
+  });
+
   it("rejects unknown commands and flags with exit 2 and usage", async () => {
     expect((await cli(["frobnicate"])).code).toBe(2);
     const r = await cli(["status", "--bogus"]);
