@@ -193,6 +193,9 @@ describe("cloud herd adaptation jobs (POST /api/v1/models/adapt-jobs)", () => {
     });
     expect(bad.statusCode).toBe(202);
     const badId = (bad.json() as { job: JobView }).job.id;
+    // one job per herd at a time: a second request while one is queued or running is refused
+    const twice = await post(h, { herd: "barn-b", frames: { folder: "barn-b" } });
+    expect([twice.statusCode, twice.json().error.code]).toEqual([409, "BL_CONFLICT"]);
 
     const g = await ended(h, goodId);
     expect(g.error).toBeNull();
@@ -298,9 +301,11 @@ for (const dialect of ["sqlite", "postgres"] as const)
         const fresh = await freshDb(dialect);
         const h = await harness({ command: fail, worker: "cloud-a", db: fresh.db });
         await generateDataset({ dir: join(h.herdDataDir, "herd"), pigs: 2, perPig: 3, seed: 9 });
-        const body = { herd: "h", frames: { folder: "herd" } };
         const ids: string[] = [];
-        for (let i = 0; i < 3; i++) ids.push(((await post(h, body)).json() as { job: JobView }).job.id);
+        for (let i = 0; i < 3; i++) {
+          const body = { herd: `h${i}`, frames: { folder: "herd" } };
+          ids.push(((await post(h, body)).json() as { job: JobView }).job.id);
+        }
         // cloud-a claimed the first and died (its process is gone; its heartbeat was never beaten again)
         await h.worker.store.claim(h.db, "cloud-a", Date.now());
         // another instance holds the second, with a heartbeat long stale

@@ -70,6 +70,8 @@ export function adaptRoutes(worker: AdaptWorker) {
   return async (app: FastifyInstance, ctx: CloudContext) => {
     app.post("/api/v1/models/adapt-jobs", { preHandler: requireRole("officer") }, async (req, reply) => {
       const b = parseRequest(adaptRequest, req.body);
+      const busy = await worker.store.active(ctx.db, b.herd);
+      if (busy) throw ERR_CONFLICT(`herd ${b.herd} already has an adapt job ${busy.status}: ${busy.id}`);
       let devices: string[] = [];
       if ("folder" in b.frames) {
         const dir = resolveHerdFolder(herdDataDir, b.frames.folder);

@@ -63,6 +63,16 @@ export class AdaptStore {
     return q.orderBy("created_at", "desc").limit(limit).execute();
   }
 
+  /** The herd's queued or running job, if any. */
+  active(db: Db, herd: string): Promise<AdaptJob | undefined> {
+    return db.kysely
+      .selectFrom(T)
+      .selectAll()
+      .where("herd", "=", herd)
+      .where("status", "in", ["queued", "running"])
+      .executeTakeFirst();
+  }
+
   running(db: Db): Promise<AdaptJob[]> {
     return db.kysely.selectFrom(T).selectAll().where("status", "=", "running").execute();
   }

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
+import { ERR_CONFLICT } from "../../core/errors.ts";
 import { CLI_ENTRY } from "../../core/paths.ts";
 import type { CloudContext } from "../context.ts";
 import {
@@ -219,6 +220,8 @@ export class AdaptWorker {
         threshold: number;
         training: { epochs: number; ms: number; initFrom?: string };
       };
+      if (existsSync(join(this.o.modelsDir, `${input.version}.pkg`)))
+        throw ERR_CONFLICT(`model version ${input.version} was published meanwhile; not overwritten`);
       const p = publishModel(ctx, String(out.dir), this.o.modelsDir, input.version);
       await this.store.finish(db, job.id, this.o.worker, {
         status: "succeeded",
@@ -276,11 +279,11 @@ export class AdaptWorker {
       let last: ChildLine | undefined;
       let stderr = "";
       let lastWrite = 0;
+      let timedOut = false;
       const timeout = setTimeout(() => {
         timedOut = true;
         child.kill("SIGKILL");
       }, this.o.maxMinutes * 60_000);
-      let timedOut = false;
       createInterface({ input: child.stdout! }).on("line", (l) => {
         let m: ChildLine;
         try {

@@ -42,6 +42,11 @@ export const facesConfig = z.strictObject({
    */
   visitSimilarity: z.number().min(-1).max(1).optional(),
   censusWindow: duration().default(86_400_000),
+  /**
+   * Keep the frame of an ear-tag-labelled face as a media record (what the cloud's herd adaptation
+   * trains on), at most one per pig per this interval; 0 = never.
+   */
+  keepLabelled: duration().default(3_600_000),
   unseenDays: z.number().positive().default(3),
   backend: z.enum(["auto", "tensorflow", "wasm", "cpu"]).default("auto"),
   /** How often to look for a newly installed model version (rollout). */

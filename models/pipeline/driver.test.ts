@@ -26,6 +26,12 @@ describe("faces driver", () => {
       expect(hub.get("feeder-1")).toBeDefined();
       await vi.waitFor(() => expect(src.status().frames).toBeGreaterThanOrEqual(15), { timeout: 240_000 });
       expect(src.status()).toMatchObject({ backend: "wasm", model: "pigface-synth-1", pigs: 5 });
+      // the gateway page shows the operating point from the source's status
+      expect(src.status().operatingPoint).toMatchObject({
+        far: 0.01,
+        source: expect.stringMatching(/^(herd|card)$/),
+        threshold: expect.any(Number),
+      });
       clock.advance(3_600_000);
       await vi.waitFor(() => expect(ctx.readings.some((r) => r.kind === "census")).toBe(true), {
         timeout: 120_000,
@@ -52,5 +58,10 @@ describe("faces driver", () => {
       source: expect.stringMatching(/^(herd|card)$/),
     });
     expect(typeof census.operatingPoint!.threshold).toBe("number");
+    expect(census.operatingPoint).toHaveProperty("identificationRate");
+    expect(census.operatingPoint).toHaveProperty("unknownRejection");
+    // an older agent's census, without an operating point, is still a valid census
+    const { operatingPoint: _op, ...older } = census as Record<string, unknown>;
+    expect(kinds.census.schema.safeParse(older).success).toBe(true);
   }, 600_000);
 });

@@ -142,6 +142,7 @@ export class FacesSource implements Source {
       visitGapMs: c.visitGap,
       visitSimilarity: c.visitSimilarity ?? threshold - 0.25,
       censusWindowMs: c.censusWindow,
+      keepLabelledMs: c.keepLabelled,
       unseenDays: c.unseenDays,
     };
   }

@@ -33,6 +33,11 @@ export interface PipelineOptions {
   /** The matcher's operating point on this herd, carried in census records. */
   operatingPoint?: OperatingPoint;
   censusWindowMs: number;
+  /**
+   * Keep the frame of an ear-tag-labelled face as a `media` record, at most one per pig per this
+   * many ms (0 or unset: never): the labelled frames the cloud's herd adaptation trains on.
+   */
+  keepLabelledMs?: number;
   /** Enrolled pigs unseen this long are reported as possibly dead or sold. */
   unseenDays: number;
   detector?: FaceDetector;
@@ -63,6 +68,8 @@ export class FacePipeline {
   private readonly window: CensusWindow;
   private readonly alarms: FaceAlarms;
   private readonly visits = new Map<number, VisitTracker>();
+  /** When each pig's labelled frame was last kept as media (keepLabelledMs). */
+  private readonly keptAt = new Map<string, number>();
   /** The ear-tag QR scan, gated to the ROIs and to frames where it can find something (ear-tag.ts). */
   readonly tags = new EarTagReader();
 
@@ -134,12 +141,35 @@ export class FacePipeline {
             ...(tag ? { labelledBy: "tag" as const } : {}),
           },
         });
+        if (tag) this.keepLabelled(tag, frame, info.width, info.height, readings);
         this.note(pig, score, frame, visit.frames, now);
         results.push({ box, quality, pig, score, frames: visit.frames, ...(tag ? { tag } : {}) });
       }
     }
     if (readings.length > 0) this.sink.emit(readings);
     return results;
+  }
+
+  /** The labelled frame itself, as evictable media (its hash joins it to the sighting in the cloud). */
+  private keepLabelled(pig: string, frame: Frame, width: number, height: number, out: Reading[]): void {
+    const every = this.o.keepLabelledMs ?? 0;
+    const last = this.keptAt.get(pig);
+    if (every <= 0 || (last !== undefined && frame.t.mono - last < every)) return;
+    if (out.some((r) => r.kind === "media" && (r.body as { sha256: string }).sha256 === frame.sha256)) return;
+    this.keptAt.set(pig, frame.t.mono);
+    out.push({
+      stream: `faces.${this.o.camera}.labelled`,
+      kind: "media",
+      t: frame.t,
+      body: {
+        camera: this.o.camera,
+        mime: "image/jpeg",
+        sha256: frame.sha256,
+        width,
+        height,
+        dataB64: frame.jpeg.toString("base64"),
+      },
+    });
   }
 
   private visit(roi: number): VisitTracker {

@@ -48,6 +48,7 @@ function setup(absent: string[] = []) {
     visitGapMs: 3000,
     visitSimilarity: threshold - 0.25,
     censusWindowMs: DAY,
+    keepLabelledMs: HOUR,
     unseenDays: 2,
   };
   return { clock, ctx, gallery, cam, pipeline: new FacePipeline(emb, gallery, o, ctx) };
@@ -83,6 +84,15 @@ describe("face pipeline on a synthetic feeder camera", () => {
       camera: "feeder-1",
       frameSha256: expect.stringMatching(/^[0-9a-f]{64}$/),
     });
+    // the tag-labelled frames are marked and kept as media (what the cloud's herd adaptation reads);
+    // frames named by the matcher are not
+    const labelled = sightings.filter((r) => (r.body as { labelledBy?: string }).labelledBy === "tag");
+    expect(labelled).toHaveLength(40);
+    const media = ctx.readings.filter((r) => r.kind === "media");
+    expect(media.map((m) => (m.body as { sha256: string }).sha256)).toEqual(
+      labelled.map((r) => (r.body as { frameSha256: string }).frameSha256),
+    );
+    expect(media[0]).toMatchObject({ stream: "faces.feeder-1.labelled", body: { mime: "image/jpeg" } });
   }, 300_000);
 
   it("raises unknown-pig alarms and closes a census window with unseen pigs", async () => {
