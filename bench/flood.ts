@@ -10,6 +10,7 @@ import { encodeBatch } from "../sync/codec.ts";
 import { batchOf, StreamWriter } from "../sync/stream-writer.ts";
 import { upTopic } from "../sync/topics.ts";
 import { tmpDir } from "../test/helpers/services.ts";
+import { benchBrokerFlood } from "./broker-flood.ts";
 
 interface BenchLine {
   bench: string;
@@ -80,7 +81,10 @@ export async function benchFlood(): Promise<BenchLine[]> {
     .executeTakeFirst();
   await db.close();
   const b = "flood";
+  // Then the transport: unauthenticated clients flooding the embedded broker (bench/broker-flood.ts).
+  const broker = await benchBrokerFlood();
   return [
+    ...broker,
     { bench: b, metric: "commit one genuine batch", value: commitMs, unit: "ms" },
     {
       bench: b,

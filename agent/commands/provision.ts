@@ -57,10 +57,11 @@ export const provision: CommandSpec = {
       throw ERR_USAGE(`${file} names no device: give --device ID (the id the token was made for)`);
     if (a.values.mqtt !== undefined && !/^(mqtts?|wss?|tcp|ssl):\/\//.test(a.values.mqtt))
       throw ERR_USAGE(`--mqtt must be an mqtt:// or mqtts:// URL, got ${a.values.mqtt}`);
-    const dataDir = resolve(
-      dirname(file),
-      (cfg.get(["dataDir"]) as string | undefined) ?? a.values["data-dir"] ?? "data",
-    );
+    // As the agent reads it: a dataDir in the config is relative to the working directory; a new
+    // one (--data-dir, or data/ beside the config) is written absolute.
+    const given = cfg.get(["dataDir"]) as string | undefined;
+    const dataDir =
+      given !== undefined ? resolve(given) : resolve(a.values["data-dir"] ?? join(dirname(file), "data"));
     mkdirSync(dataDir, { recursive: true });
     const key = loadOrCreateKey(join(dataDir, "device.key"));
     const tls = a.values["client-cert"] ? newTlsKeyAndCsr(device) : undefined;
@@ -122,7 +123,7 @@ export const keysRotate: CommandSpec = {
     const cfg = editConfig(file);
     const device = cfg.get(["device"]) as string | undefined;
     if (!device) throw ERR_USAGE(`${file} names no device`);
-    const dataDir = resolve(dirname(file), (cfg.get(["dataDir"]) as string | undefined) ?? "data");
+    const dataDir = resolve((cfg.get(["dataDir"]) as string | undefined) ?? "./data");
     const current = join(dataDir, "device.key");
     if (!existsSync(current)) throw ERR_USAGE(`no device key at ${current}: provision first`);
     const old = loadOrCreateKey(current);

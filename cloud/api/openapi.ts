@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { declaredErrors } from "../../core/errors.ts";
+import { enrolOpenApi } from "../enrol/openapi.ts";
 import { lendingOpenApi, type OpenApiRoute } from "../lending/openapi.ts";
 import { recordsQuery, registerBody } from "./evidence-routes.ts";
 import { valuesQuery } from "./value-history.ts";
@@ -72,7 +73,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
       },
     ]),
   );
-  for (const r of [...evidenceOpenApi, ...lendingOpenApi]) {
+  for (const r of [...evidenceOpenApi, ...enrolOpenApi, ...lendingOpenApi] as Array<
+    OpenApiRoute & { public?: boolean }
+  >) {
     const params = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({
       name: m[1],
       in: "path",
@@ -93,8 +96,10 @@ export function openApiDocument(version: string): Record<string, unknown> {
     paths[r.path] = paths[r.path] ?? {};
     paths[r.path]![r.method] = {
       summary: r.summary,
-      description: `Roles: ${r.roles.join(", ")}.`,
-      security: [{ bearer: [] }],
+      description: r.public
+        ? "No bearer token: authenticated by the enrolment token or the device's signature; rate-limited."
+        : `Roles: ${r.roles.join(", ")}.`,
+      security: r.public ? [] : [{ bearer: [] }],
       ...(params.length ? { parameters: params } : {}),
       ...(r.body
         ? { requestBody: { required: true, content: { "application/json": { schema: schema(r.body) } } } }

@@ -44,6 +44,8 @@ export async function startBroker(
     auth?: BrokerAuth;
     /** Listen with TLS (mqtts://): key, cert, and with `ca` + `requestCert` client certificates. */
     tls?: TlsOptions;
+    /** How often connected devices are checked against the registry (a revoked one is disconnected). */
+    recheckMs?: number;
   } = {},
 ): Promise<BrokerHandle> {
   const host = opts.host ?? "127.0.0.1";
@@ -52,7 +54,7 @@ export async function startBroker(
   aedes.on("clientError", (client, err) =>
     log.debug({ client: client?.id, err: err.message }, "client error"),
   );
-  if (opts.auth) guard(aedes, opts.auth, log);
+  const stopGuard = opts.auth ? guard(aedes, opts.auth, log, opts.recheckMs ?? 10_000) : () => {};
   const server = opts.tls ? createTlsServer(opts.tls, aedes.handle) : createServer(aedes.handle);
   let port: number;
   try {
@@ -70,6 +72,7 @@ export async function startBroker(
     url: `${opts.tls ? "mqtts" : "mqtt"}://${host}:${port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        stopGuard();
         server.close(() => resolve());
         aedes.close();
       }),
@@ -83,8 +86,33 @@ const refused = (message: string, returnCode: number) => Object.assign(new Error
  * name (so nobody takes over another's session: the check runs before aedes drops the old
  * connection), and every publish, will and subscription held to acl.ts.
  */
-function guard(aedes: Aedes, auth: BrokerAuth, log: Logger) {
-  const who = new WeakMap<Client, BrokerPrincipal>();
+function guard(aedes: Aedes, auth: BrokerAuth, log: Logger, recheckMs: number): () => void {
+  const who = new Map<Client, BrokerPrincipal>();
+  aedes.on("clientDisconnect", (client) => who.delete(client));
+  // Revocation reaches sessions already open: each device is re-checked against the registry.
+  let checking = false;
+  const timer = setInterval(async () => {
+    if (checking || !auth.stillAllowed) return;
+    checking = true;
+    try {
+      for (const [client, p] of who) {
+        if (client.closed) {
+          who.delete(client);
+          continue;
+        }
+        if (p.kind !== "device") continue;
+        const ok = await auth.stillAllowed(p).catch(() => true);
+        if (!ok) {
+          log.warn({ client: client.id, username: p.username }, "broker disconnected a revoked device");
+          who.delete(client);
+          client.close();
+        }
+      }
+    } finally {
+      checking = false;
+    }
+  }, recheckMs);
+  timer.unref();
   aedes.authenticate = (client, username, password, done) => {
     auth.authenticate(username, password).then(
       (p) => {
@@ -119,4 +147,5 @@ function guard(aedes: Aedes, auth: BrokerAuth, log: Logger) {
     // null: the SUBACK says 0x80 (failure) for this filter [MQTT-3.9.3], the connection stays.
     done(null, null);
   };
+  return () => clearInterval(timer);
 }

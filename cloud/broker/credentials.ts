@@ -87,3 +87,17 @@ export async function verifyDeviceSecret(
     .execute();
   return rows.some((r) => verifyPassword(secret, r.password_hash));
 }
+
+/** Whether a device is registered, unrevoked and has an unexpired, unrevoked broker credential. */
+export async function hasLiveCredential(db: Db, device: string, now: number): Promise<boolean> {
+  const row = await db.kysely
+    .selectFrom("broker_credentials as c")
+    .innerJoin("devices as d", "d.id", "c.device")
+    .select("c.id")
+    .where("c.device", "=", device)
+    .where("d.revoked_at", "is", null)
+    .where("c.revoked_at", "is", null)
+    .where((eb) => eb.or([eb("c.expires_at", "is", null), eb("c.expires_at", ">", now)]))
+    .executeTakeFirst();
+  return row !== undefined;
+}

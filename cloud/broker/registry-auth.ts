@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Db } from "../db/connect.ts";
 import type { BrokerPrincipal } from "./acl.ts";
-import { verifyDeviceSecret } from "./credentials.ts";
+import { hasLiveCredential, verifyDeviceSecret } from "./credentials.ts";
 
 export interface StaticAccount {
   username: string;
@@ -12,6 +12,8 @@ export interface StaticAccount {
 /** How the embedded broker decides who a client is (null: refused). */
 export interface BrokerAuth {
   authenticate(username: string | undefined, password: Buffer | undefined): Promise<BrokerPrincipal | null>;
+  /** Whether a connected principal may stay (a revoked device may not); checked periodically. */
+  stillAllowed?(p: BrokerPrincipal): Promise<boolean>;
 }
 
 const same = (a: string, b: string) => {
@@ -47,5 +49,10 @@ export class RegistryAuth implements BrokerAuth {
     return (await verifyDeviceSecret(this.db, username, pw, this.now()))
       ? ({ kind: "device", username } as const)
       : null;
+  }
+  /** A device stays connected while it is registered, unrevoked and holds a live broker credential. */
+  async stillAllowed(p: BrokerPrincipal): Promise<boolean> {
+    if (p.kind !== "device" || !this.db) return true;
+    return hasLiveCredential(this.db, p.username, this.now());
   }
 }

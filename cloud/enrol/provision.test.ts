@@ -120,6 +120,7 @@ describe("provisioning, key rotation and revocation, end to end", () => {
     broker = await startBroker({
       port: 0,
       auth,
+      recheckMs: 200,
       tls: {
         key: server.keyPem!,
         cert: server.certPem,
@@ -320,30 +321,37 @@ describe("provisioning, key rotation and revocation, end to end", () => {
       timeoutMs: 60_000,
     });
     await a.stop();
+    const cfg = parse(readFileSync(file, "utf8"));
+    const login = {
+      ca: readFileSync(cfg.cloud.mqtt.caFile),
+      cert: readFileSync(cfg.cloud.mqtt.certFile),
+      key: readFileSync(cfg.cloud.mqtt.keyFile),
+      clientId: `barnlink-${device}`,
+      username: device,
+      password: cfg.cloud.mqtt.password,
+      reconnectPeriod: 0,
+      connectTimeout: 5000,
+    };
+    // A session open at revocation is cut by the broker's re-check.
+    const open = await mqtt.connectAsync(broker.url, login);
+    let cut = false;
+    open.on("close", () => {
+      cut = true;
+    });
     const r = await api(`/api/v1/devices/${device}`, undefined, ADMIN, "DELETE");
     expect(r.status).toBe(200);
+    await waitFor(() => cut, "the broker to cut the revoked device's session", { timeoutMs: 20_000 });
+    open.end(true);
     // The cloud refuses what its key signs.
     expect((await forged(device, key, "after.revoke")).rejected?.code).toBe("BL_UNREGISTERED_DEVICE");
     // The broker refuses its login (certificate still valid, password still in its file).
-    const cfg = parse(readFileSync(file, "utf8"));
-    const refused = await mqtt
-      .connectAsync(broker.url, {
-        ca: readFileSync(cfg.cloud.mqtt.caFile),
-        cert: readFileSync(cfg.cloud.mqtt.certFile),
-        key: readFileSync(cfg.cloud.mqtt.keyFile),
-        clientId: `barnlink-${device}`,
-        username: device,
-        password: cfg.cloud.mqtt.password,
-        reconnectPeriod: 0,
-        connectTimeout: 5000,
-      })
-      .then(
-        async (c) => {
-          await c.endAsync();
-          return "connected";
-        },
-        (e: Error) => e.message,
-      );
+    const refused = await mqtt.connectAsync(broker.url, login).then(
+      async (c) => {
+        await c.endAsync();
+        return "connected";
+      },
+      (e: Error) => e.message,
+    );
     expect(refused).not.toBe("connected");
   }, 90_000);
 });

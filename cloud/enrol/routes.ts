@@ -16,7 +16,7 @@ import { createEnrolmentToken } from "./enrolment-tokens.ts";
 import { rotateKey } from "./rotate.ts";
 
 const b64 = z.string().max(200);
-const enrolBody = z.strictObject({
+export const enrolBody = z.strictObject({
   device: ident(),
   token: z.string().min(1).max(200),
   publicKey: b64,
@@ -24,7 +24,7 @@ const enrolBody = z.strictObject({
   at: z.number().int(),
   signature: b64,
 });
-const rotateBody = z.strictObject({
+export const rotateBody = z.strictObject({
   device: ident(),
   publicKey: b64,
   at: z.number().int(),
@@ -32,6 +32,12 @@ const rotateBody = z.strictObject({
   newSignature: b64,
 });
 const role = z.enum(["admin", "officer", "auditor"]);
+export const enrolmentBody = z.strictObject({ device: ident(), ttl: duration().optional() });
+export const tokenBody = z.strictObject({
+  name: z.string().min(1).max(100),
+  role,
+  ttl: duration().optional(),
+});
 
 /**
  * Enrolment, rotation and API-token routes. Admin routes (`/api/v1/enrolments`, `/api/v1/tokens`)
@@ -54,10 +60,7 @@ export function enrolRoutes(
       async routes(app, c) {
         const admin = { preHandler: requireRole("admin") };
         app.post("/api/v1/enrolments", admin, async (req, reply) => {
-          const b = parseRequest(
-            z.strictObject({ device: ident(), ttl: duration().optional() }),
-            req.body ?? {},
-          );
+          const b = parseRequest(enrolmentBody, req.body ?? {});
           const ttlMs = b.ttl ?? cfg.ttl;
           if (ttlMs <= 0 || ttlMs > cfg.maxTtl)
             throw ERR_VALIDATION(`body.ttl: must be more than 0 and at most enrol.maxTtl (${cfg.maxTtl} ms)`);
@@ -70,10 +73,7 @@ export function enrolRoutes(
           return t;
         });
         app.post("/api/v1/tokens", admin, async (req, reply) => {
-          const b = parseRequest(
-            z.strictObject({ name: z.string().min(1).max(100), role, ttl: duration().optional() }),
-            req.body ?? {},
-          );
+          const b = parseRequest(tokenBody, req.body ?? {});
           if (b.ttl !== undefined && b.ttl <= 0) throw ERR_VALIDATION("body.ttl: must be more than 0");
           const t = await createApiToken(
             c.db,

@@ -38,6 +38,7 @@ export const LAYERS: LayerRule[] = [
       "core/",
       "sync/",
       "cloud/api/",
+      "cloud/lending/openapi.ts",
       "cloud/broker/",
       "cloud/certs/",
       "cloud/db/",
