@@ -2,7 +2,6 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyPair } from "../../core/keys.ts";
 import { freshDb } from "../../test/helpers/services.ts";
-import {} from "../../test/helpers/stack.ts";
 import { waitFor } from "../../test/helpers/wait-for.ts";
 import { registerDevice, revokeDevice } from "../devices.ts";
 import { type BrokerHandle, startBroker } from "./broker.ts";

@@ -9,7 +9,6 @@ import { agentConfigSchema } from "../../agent/config.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { freePort, mosquittoBinaryAvailable } from "../../test/helpers/mosquitto.ts";
 import { tcpReachable, tmpDir } from "../../test/helpers/services.ts";
-import {} from "../../test/helpers/stack.ts";
 import { waitFor } from "../../test/helpers/wait-for.ts";
 import { createCsr, DeploymentCa } from "../certs/ca.ts";
 import { cloudConfigSchema } from "../config.ts";

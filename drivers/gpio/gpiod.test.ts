@@ -12,7 +12,6 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { waitFor } from "../../test/helpers/wait-for.ts";
-import { sleep } from "../common/backoff.ts";
 import { gpioConfigSchema } from "./config.ts";
 import { gpiodBinding, headerChip } from "./gpiod-binding.ts";
 import { GpioSource, pickBinding } from "./source.ts";
