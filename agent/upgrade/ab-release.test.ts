@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../test/helpers/wait-for.ts";
 import { upgrade } from "./ab-release.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "bl-upgrade-"));
@@ -73,15 +74,13 @@ describe("barnlink upgrade (A/B release folders)", () => {
       message: expect.stringMatching(/v0\.3\.0 did not answer .* rolled back to v0\.2\.0/),
     });
     expect(basename(readlinkSync(join(root, "current")))).toBe("v0.2.0");
-    const end = Date.now() + 120_000;
-    let body = "";
-    while (Date.now() < end && body !== "0.2.0") {
-      body = await fetch(`http://127.0.0.1:${port}/healthz`)
+    const healthz = () =>
+      fetch(`http://127.0.0.1:${port}/healthz`)
         .then((x) => x.text())
         .catch(() => "");
-      if (body !== "0.2.0") await new Promise((r) => setTimeout(r, 300));
-    }
-    expect(body).toBe("0.2.0");
+    await waitFor(async () => (await healthz()) === "0.2.0", "v0.2.0 answering again", {
+      timeoutMs: 120_000,
+    });
   }, 300_000);
 
   it("refuses what is not a barnlink package, and never overwrites an installed release", async () => {

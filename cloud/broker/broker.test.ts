@@ -2,7 +2,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateKeyPair } from "../../core/keys.ts";
 import { freshDb } from "../../test/helpers/services.ts";
-import { until } from "../../test/helpers/stack.ts";
+import { waitFor } from "../../test/helpers/wait-for.ts";
 import { registerDevice, revokeDevice } from "../devices.ts";
 import { type BrokerHandle, startBroker } from "./broker.ts";
 import { issueBrokerSecret, rotateBrokerSecret } from "./credentials.ts";
@@ -70,7 +70,7 @@ describe("embedded broker with registry-backed authentication and ACLs", () => {
     cloud.on("message", (t) => upAtCloud.push(t));
     await cloud.subscribeAsync("barnlink/v1/+/up", { qos: 1 });
     await a.publishAsync("barnlink/v1/farm-a/up", "x", { qos: 1 });
-    await until(() => upAtCloud.length > 0, 10_000, "the cloud receives farm-a's batch");
+    await waitFor(() => upAtCloud.length > 0, "the cloud receives farm-a's batch");
     expect(seen).toEqual([]);
   });
 
@@ -89,7 +89,7 @@ describe("embedded broker with registry-backed authentication and ACLs", () => {
     await closed2;
     const b3 = await connect({ clientId: "barnlink-farm-b", username: "farm-b", password: pw["farm-b"] });
     await b3.publishAsync("barnlink/v1/farm-b/up", "mine", { qos: 1 });
-    await until(() => got.length > 0, 10_000, "farm-b's own batch");
+    await waitFor(() => got.length > 0, "farm-b's own batch");
     expect(got).toEqual(["barnlink/v1/farm-b/up mine"]);
   });
 
@@ -113,7 +113,7 @@ describe("embedded broker with registry-backed authentication and ACLs", () => {
     cloud.on("message", (t) => got.push(t));
     await cloud.subscribeAsync("barnlink/v1/+/up", { qos: 1 });
     await a.publishAsync("barnlink/v1/farm-a/up", "after", { qos: 1 });
-    await until(() => got.length > 0, 10_000, "the cloud still receives");
+    await waitFor(() => got.length > 0, "the cloud still receives");
     expect(cloudClosed).toBe(false);
     expect(a.connected).toBe(true);
   });

@@ -10,7 +10,7 @@ import { agentConfigSchema } from "../../agent/config.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { freePort, mosquittoBinaryAvailable } from "../../test/helpers/mosquitto.ts";
 import { tcpReachable, tmpDir } from "../../test/helpers/services.ts";
-import { until } from "../../test/helpers/stack.ts";
+import { waitFor } from "../../test/helpers/wait-for.ts";
 import { createCsr, DeploymentCa } from "../certs/ca.ts";
 import { cloudConfigSchema } from "../config.ts";
 import { openDb } from "../db/connect.ts";
@@ -64,7 +64,7 @@ describe("Mosquitto with the generated configuration", async () => {
     ).toBe(0);
     const child = spawn("mosquitto", ["-c", join(out, "mosquitto.conf")], { stdio: "ignore" });
     children.push(child);
-    for (const p of ports) await until(() => tcpReachable("127.0.0.1", p, 200), 10_000, `mosquitto on ${p}`);
+    for (const p of ports) await waitFor(() => tcpReachable("127.0.0.1", p, 200), `mosquitto on ${p}`);
   };
   const connect = async (port: number, o: mqtt.IClientOptions) => {
     const c = await mqtt.connectAsync(`mqtt://127.0.0.1:${port}`, {
@@ -164,11 +164,11 @@ describe("Mosquitto with the generated configuration", async () => {
     await b.publishAsync("barnlink/v1/farm-b/up", "own", { qos: 1 });
     const a = await connect(plain, { username: "farm-a", password: pw["farm-a"] });
     await a.publishAsync("barnlink/v1/farm-a/up", "genuine", { qos: 1 });
-    await until(() => atCloud.length >= 2, 10_000, "the cloud receives both farms' own batches");
+    await waitFor(() => atCloud.length >= 2, "the cloud receives both farms' own batches");
     expect(atCloud.sort()).toEqual(["barnlink/v1/farm-a/up genuine", "barnlink/v1/farm-b/up own"]);
     // A fence: farm-b's own ack, sent after farm-a's batch was delivered, arrives after anything else would.
     await cloud.publishAsync("barnlink/v1/farm-b/ack", "fence", { qos: 1 });
-    await until(() => seenByB.length > 0, 10_000, "farm-b's own ack");
+    await waitFor(() => seenByB.length > 0, "farm-b's own ack");
     expect(seenByB).toEqual(["barnlink/v1/farm-b/ack"]);
   });
 
@@ -193,7 +193,7 @@ describe("Mosquitto with the generated configuration", async () => {
     });
     expect(await attempt(plain, { clientId: "barnlink-cloud-t" })).toMatch(/Not authorized|Bad username/i);
     await thief.publishAsync("barnlink/v1/farm-b/up", "x", { qos: 1 });
-    await until(() => got.length > 0, 10_000, "the cloud still receives");
+    await waitFor(() => got.length > 0, "the cloud still receives");
     expect(closed).toBe(0);
     expect(cloud.connected).toBe(true);
   });
@@ -241,9 +241,8 @@ describe("Mosquitto with the generated configuration", async () => {
       stops.push(() => agent.stop());
       await agent.start();
       agent.emit([{ stream: "env.temperature", kind: "reading", body: { value: 21, unit: "degC" } }]);
-      await until(
+      await waitFor(
         () => agent.outbox.status().find((s) => s.stream === "env.temperature")?.ackedSeq === 1,
-        30_000,
         `${device} committed`,
       );
     }

@@ -3,7 +3,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RecordingContext } from "../../test/helpers/recording-context.ts";
-import { sleep } from "../common/backoff.ts";
 import { resolveHeaderChip } from "./chip-base.ts";
 import { gpioConfigSchema } from "./config.ts";
 import { type OnoffCtor, onoffBinding } from "./onoff-binding.ts";
@@ -82,6 +81,9 @@ describe("gpio source on the simulated backend", () => {
       inputs: [
         { name: "door.main", line: 17, debounce: 40, states: ["closed", "open"] },
         { name: "leak", line: 22, debounce: 20, alarm: { severity: "critical" } },
+        // A marker with the door's debounce: changed after a bounce, it settles after any event the
+        // bounce could still cause, so "no further event" is shown by order, not by sleeping.
+        { name: "marker", line: 23, debounce: 40 },
       ],
       outputs: [{ name: "relay", line: 27 }],
     });
@@ -92,17 +94,27 @@ describe("gpio source on the simulated backend", () => {
       expect(ctx.readings.map((r) => r.body)).toEqual([
         { input: "door.main", state: "closed", detail: { initial: true } },
         { input: "leak", state: false, detail: { initial: true } },
+        { input: "marker", state: false, detail: { initial: true } },
       ]);
+      const marked = (state: boolean) => () =>
+        ctx.readings.some((r) => {
+          const b = r.body as { input: string; state: unknown; detail?: unknown };
+          return b.input === "marker" && b.state === state && b.detail === undefined;
+        });
       for (const v of [1, 0, 1, 0, 1] as const) sim.set(17, v); // contact bounce
-      await ctx.until(() => ctx.readings.length === 3, "one debounced event");
-      await sleep(100);
-      expect(ctx.readings.length).toBe(3);
-      expect(ctx.readings[2]?.body).toEqual({ input: "door.main", state: "open" });
+      await ctx.until(() => ctx.readings.length === 4, "one debounced event");
+      sim.set(23, 1);
+      await ctx.until(marked(true), "the marker after the bounce");
+      expect(ctx.readings.slice(3).map((r) => r.body)).toEqual([
+        { input: "door.main", state: "open" },
+        { input: "marker", state: true },
+      ]);
       sim.set(17, 1);
       sim.set(17, 0);
       sim.set(17, 1); // bounced back to the settled state: no event
-      await sleep(100);
-      expect(ctx.readings.length).toBe(3);
+      sim.set(23, 0);
+      await ctx.until(marked(false), "the marker after the second bounce");
+      expect(ctx.readings.slice(5).map((r) => r.body)).toEqual([{ input: "marker", state: false }]);
       sim.set(22, 1);
       await ctx.until(() => ctx.alarms.some((a) => a.active && a.severity === "critical"), "leak alarm");
       sim.set(22, 0);

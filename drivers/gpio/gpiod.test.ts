@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RecordingContext } from "../../test/helpers/recording-context.ts";
-import { sleep } from "../common/backoff.ts";
+import { waitFor } from "../../test/helpers/wait-for.ts";
 import { gpioConfigSchema } from "./config.ts";
 import { gpiodBinding, headerChip } from "./gpiod-binding.ts";
 import { GpioSource, pickBinding } from "./source.ts";
@@ -52,14 +52,6 @@ function tools(version: 1 | 2) {
   };
 }
 
-async function until(cond: () => boolean, what: string, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
-
 describe("gpiod backend (libgpiod tools as child processes)", () => {
   it("finds the header chip in gpiodetect's output, or says what it found", () => {
     expect(headerChip(DETECT)).toBe("gpiochip0");
@@ -84,7 +76,7 @@ describe("gpiod backend (libgpiod tools as child processes)", () => {
       const unwatch = line.watch((v) => seen.push(v));
       t.edge(version === 1 ? "0" : "2"); // falling
       t.edge("1"); // rising
-      await until(() => seen.length === 2, "two edges");
+      await waitFor(() => seen.length === 2, "two edges");
       expect(seen).toEqual([0, 1]);
       expect(await line.read()).toBe(1); // the watched line's value, from its edges
       expect(t.calls().some((c) => c.startsWith("gpiomon") && c.endsWith("17"))).toBe(true);
@@ -92,10 +84,10 @@ describe("gpiod backend (libgpiod tools as child processes)", () => {
       await line.close();
 
       const out = await b.output(27, { activeLow: false, initial: 1 });
-      await until(() => t.held() !== "", "gpioset started");
+      await waitFor(() => t.held() !== "", "gpioset started");
       expect(t.held()).toBe(version === 1 ? "--mode=signal gpiochip0 27=1" : "-c gpiochip0 27=1");
       await out.write(0);
-      await until(() => t.held().endsWith("27=0"), "gpioset restarted with 0");
+      await waitFor(() => t.held().endsWith("27=0"), "gpioset restarted with 0");
       await out.close();
     });
   }
@@ -114,7 +106,7 @@ describe("gpiod backend (libgpiod tools as child processes)", () => {
     await src.start(ctx);
     try {
       t.edge("1");
-      await until(
+      await waitFor(
         () => ctx.readings.some((r) => r.kind === "event" && (r.body as { state: unknown }).state === true),
         "door open event",
       );

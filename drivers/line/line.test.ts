@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { requireTool } from "../../test/helpers/tools.ts";
-import { sleep } from "../common/backoff.ts";
+import { waitFor } from "../../test/helpers/wait-for.ts";
 import { openPtyPair } from "../common/pty-pair.ts";
 import { lineConfigSchema } from "./config.ts";
 import { parseLine } from "./parse.ts";
@@ -56,7 +56,9 @@ describe.runIf(ok)("line driver over a socat pty pair", () => {
       closeSync(fd);
     };
     try {
-      await sleep(300); // the port opens in the background
+      // The port opens in the background: write once it is open (a condition, not a guess of 300 ms).
+      const isOpen = () => (src as unknown as { port?: { isOpen: boolean } }).port?.isOpen === true;
+      await waitFor(isOpen, "the port open");
       await write('w=12345 t=20.5\n{"w": 100, "t": 21}\nboot banner\n');
       await ctx.until(() => ctx.readings.length >= 4, "four readings");
       expect(ctx.readings.map((r) => (r.body as { value: number }).value)).toEqual([1234.5, 20.5, 10, 21]);
@@ -69,10 +71,15 @@ describe.runIf(ok)("line driver over a socat pty pair", () => {
       pty = await openPtyPair(a, b);
       await ctx.until(() => ctx.total("line_reconnects_total") >= 1, "reconnect attempt");
       const n = ctx.readings.length;
-      for (let i = 0; i < 40 && ctx.readings.length === n; i++) {
-        await write("t=19\n"); // until the driver has reopened the port
-        await sleep(100);
-      }
+      // Written again and again until the driver has reopened the port and read one.
+      await waitFor(
+        async () => {
+          await write("t=19\n");
+          return ctx.readings.length > n;
+        },
+        "a line read after the replug",
+        { intervalMs: 100 },
+      );
       await ctx.until(() => ctx.readings.length > n, "reading after replug");
       await ctx.until(() => ctx.alarms.some((x) => !x.active), "alarm cleared");
     } finally {
@@ -93,10 +100,14 @@ describe.runIf(ok)("line driver over a socat pty pair", () => {
       await ctx.until(() => ctx.total("line_reconnects_total") >= 2, "reopened while silent");
       expect(ctx.alarms.some((x) => x.active && x.code === "line.offline")).toBe(true);
       const fd = openSync(b, "w");
-      for (let i = 0; i < 40 && ctx.readings.length === 0; i++) {
-        writeSync(fd, "t=18.5\n");
-        await sleep(50);
-      }
+      await waitFor(
+        () => {
+          writeSync(fd, "t=18.5\n");
+          return ctx.readings.length > 0;
+        },
+        "a line read after the reopen",
+        { intervalMs: 50 },
+      );
       closeSync(fd);
       await ctx.until(() => ctx.readings.length > 0, "a reading after the reopen");
       expect((ctx.readings[0]!.body as { value: number }).value).toBe(18.5);

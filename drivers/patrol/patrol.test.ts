@@ -3,21 +3,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { tmpDir } from "../../test/helpers/services.ts";
+import { waitFor } from "../../test/helpers/wait-for.ts";
 import { CameraHub } from "../camera-types.ts";
 import { calibrate } from "./calibrate.ts";
 import { patrolConfig, patrolDriver } from "./index.ts";
 import { parsePlan } from "./plan.ts";
 import { RACK_PANEL, rackChecks, rackPanel, renderPanel } from "./sim-panel.ts";
-
-async function until<T>(f: () => T | undefined | false, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("patrol (simulated robot and camera)", () => {
   it("the simulated robot walks its plan and docks with a round summary; only the planted faults are violations", async () => {
@@ -48,7 +39,9 @@ describe("patrol (simulated robot and camera)", () => {
     const src = patrolDriver.create(cfg, { cameras: hub });
     await src.start(ctx);
     try {
-      const round = await until(() => ctx.readings.find((r) => r.kind === "round"), "round summary", 90_000);
+      const round = await waitFor(() => ctx.readings.find((r) => r.kind === "round"), "round summary", {
+        timeoutMs: 90_000,
+      });
       expect(round.body).toMatchObject({
         plan: "demo-1",
         visited: ["rack-a1", "rack-a2", "rack-a3", "ups-room"],

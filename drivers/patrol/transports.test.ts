@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { mqttRobot, PanelCamera, rosbridgeRobot, type TestRobot } from "../../test/helpers/robots.ts";
 import { MOSQUITTO_URL, mosquittoAvailable } from "../../test/helpers/services.ts";
+import { waitFor } from "../../test/helpers/wait-for.ts";
 import { CameraHub } from "../camera-types.ts";
 import type { Source } from "../types.ts";
 import { patrolConfig, patrolDriver } from "./index.ts";
@@ -52,16 +53,6 @@ const cases: Array<[string, boolean, () => Promise<{ robot: TestRobot; controlle
   ],
 ];
 
-async function until<T>(f: () => T | undefined | false, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = f();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 describe.each(cases)("patrol source over %s", (_name, available, setup) => {
   let robot: TestRobot | undefined;
   let src: Source | undefined;
@@ -101,15 +92,15 @@ describe.each(cases)("patrol source over %s", (_name, available, setup) => {
       await robot.raw("{not json");
       cam.show(rackPanel("rack-a1"));
       await robot.arrive("rack-a1", { temperature: 24.5, humidity: 44, smoke: false });
-      await until(() => inspections().length === 1, "first inspection");
+      await waitFor(() => inspections().length === 1, "first inspection");
       await robot.depart("rack-a1");
       cam.show(rackPanel("rack-a2", { faultLamp: "red" }));
       await robot.arrive("rack-a2", { temperature: 41.2, humidity: 40 });
-      await until(() => inspections().length === 2, "second inspection");
+      await waitFor(() => inspections().length === 2, "second inspection");
       cam.show(undefined);
       await robot.skip("ups-room", "door closed");
       await robot.dock(true);
-      const round = await until(() => ctx.readings.find((r) => r.kind === "round"), "round summary");
+      const round = await waitFor(() => ctx.readings.find((r) => r.kind === "round"), "round summary");
 
       const [a1, a2] = inspections().map(
         (r) =>
@@ -161,7 +152,7 @@ describe.each(cases)("patrol source over %s", (_name, available, setup) => {
 
       // A pushed plan replaces the mission (sent to the robot); an older one is refused.
       expect(await src.command!("patrol.plan", { plan: { ...plan, version: "8" } })).toBe(true);
-      await until(() => robot!.missions.some((m) => m.plan === "8"), "mission v8 at the robot");
+      await waitFor(() => robot!.missions.some((m) => m.plan === "8"), "mission v8 at the robot");
       expect(() => src!.command!("patrol.plan", { plan: { ...plan, version: "6" } })).toThrow(
         /BL_PATROL_PLAN|not newer/,
       );

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium } from "playwright-core";
 import { serviceAvailable } from "../helpers/services.ts";
+import { waitFor as waitForCondition } from "../helpers/wait-for.ts";
 
 export const CHROMIUM = process.env.BARNLINK_CHROMIUM ?? "/usr/bin/chromium";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -99,16 +100,7 @@ export async function getJson<T>(url: string, token?: string): Promise<T> {
   return (await r.json()) as T;
 }
 
-export async function waitFor<T>(
-  what: string,
-  fn: () => Promise<T | undefined | false>,
-  ms = 60_000,
-): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+/** waitFor (test/helpers/wait-for.ts) with the page tests' argument order, polling every 500 ms. */
+export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, ms = 60_000): Promise<T> {
+  return waitForCondition(fn, what, { timeoutMs: ms, intervalMs: 500 });
 }

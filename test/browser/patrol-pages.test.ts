@@ -8,7 +8,8 @@ import { dashboardModule } from "../../cloud/dashboard/module.ts";
 import type { RoundReport } from "../../cloud/patrol/report.ts";
 import { patrolModule } from "../../cloud/patrol/routes.ts";
 import { parseConfigText } from "../../core/config.ts";
-import { type Stack, startStack, TEST_TOKEN, until } from "../helpers/stack.ts";
+import { type Stack, startStack, TEST_TOKEN } from "../helpers/stack.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 import { ARTIFACTS, chromiumAvailable, launch } from "./harness.ts";
 
 /**
@@ -43,23 +44,19 @@ describe.runIf(ok)("patrol pages in chromium", () => {
       (await (
         await fetch(`${stack.cloud.url}/api/v1${p}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } })
       ).json()) as T;
-    const round = await until(
+    const round = await waitFor(
       async () =>
         (await get<Array<{ round: number; endedAt: number | null }>>(`/patrol/robots/${device}/rounds`)).find(
           (r) => r.endedAt,
         ),
-      120_000,
       "a finished round in the cloud",
+      { timeoutMs: 120_000 },
     );
     // Everything of the round is uploaded at the dock; wait until the report has all four.
-    report = await until(
-      async () => {
-        const r = await get<RoundReport>(`/patrol/robots/${device}/rounds/${round.round}`);
-        return r.counts?.inspected === 4 ? r : undefined;
-      },
-      60_000,
-      "the whole round",
-    );
+    report = await waitFor(async () => {
+      const r = await get<RoundReport>(`/patrol/robots/${device}/rounds/${round.round}`);
+      return r.counts?.inspected === 4 ? r : undefined;
+    }, "the whole round");
     browser = await launch();
   }, 240_000);
   afterAll(async () => {

@@ -9,8 +9,9 @@ import { readOutboxStatus } from "../../sync/outbox/read-status.ts";
 import { type AgentProcess, spawnAgent } from "../helpers/agent-process.ts";
 import { type MosquittoHandle, mosquittoBinaryAvailable, startMosquitto } from "../helpers/mosquitto.ts";
 import { tmpDir } from "../helpers/services.ts";
-import { TEST_TOKEN, until } from "../helpers/stack.ts";
+import { TEST_TOKEN } from "../helpers/stack.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const KILLS = 22;
 const NEVER_EVICT = (stream: string) => !stream.startsWith("load.") || stream === "load.events";
@@ -108,7 +109,9 @@ describe("chaos: SIGKILL, broker and cloud restarts, link cuts, a full quota", (
         proxy.cut();
         cuts++;
         // Cut until the quota has evicted (a condition, not a time: a busy machine produces slower).
-        await until(() => evictedNow() > evictedBefore, 120_000, "an eviction while the link is cut");
+        await waitFor(() => evictedNow() > evictedBefore, "an eviction while the link is cut", {
+          timeoutMs: 120_000,
+        });
         proxy.restore();
       }
       if (i === 7 || i === 17) {
@@ -130,17 +133,16 @@ describe("chaos: SIGKILL, broker and cloud restarts, link cuts, a full quota", (
     writeAgentConfig(drain, false);
     agent = spawnAgent(drain, log);
     const local = readOutboxStatus(join(dataDir, "outbox.db"));
-    await until(
+    await waitFor(
       async () => {
         const d = await api();
         return local.streams.every((s) => d.streams[s.stream]?.committedSeq === s.lastSeq) ? d : undefined;
       },
-      90_000,
       "the cloud to commit every appended seq",
+      { timeoutMs: 90_000 },
     );
-    await until(
+    await waitFor(
       () => readOutboxStatus(join(dataDir, "outbox.db")).streams.every((s) => s.pending === 0),
-      30_000,
       "acks",
     );
     const d = await api();

@@ -5,6 +5,7 @@ import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../../bin/build.js";
+import { waitFor } from "../helpers/wait-for.ts";
 
 // What `barnlink agent` loads on a gateway (issue #15 item 1): a module-load hook (node:module
 // register) writes every URL node loads to a file while a real agent runs a sim-barn source, from
@@ -55,14 +56,6 @@ register(new URL("./hooks.mjs", import.meta.url), { data: { out: process.env.LOA
   return { register, config };
 }
 
-async function until(what: string, ok: () => boolean, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!ok()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 /** Runs `agent --config` from `script` until its gateway page listens; returns the URLs it loaded. */
 async function loadsOf(script: string, tag: string): Promise<string[]> {
   const { register, config } = writeFixtures();
@@ -85,7 +78,11 @@ async function loadsOf(script: string, tag: string): Promise<string[]> {
   const exited = new Promise((r) => child.once("exit", r));
   try {
     // Started: every source running and the page up (the last thing `agent` does before it waits).
-    await until("the agent to start", () => /gateway page listening/.test(text) || child.exitCode !== null);
+    await waitFor(
+      () => /gateway page listening/.test(text) || child.exitCode !== null,
+      "the agent to start",
+      { timeoutMs: 90000 },
+    );
     expect(text).toMatch(/gateway page listening/);
   } finally {
     child.kill("SIGKILL");

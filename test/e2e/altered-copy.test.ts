@@ -10,7 +10,8 @@ import { generateKeyPair, loadOrCreateKey } from "../../core/keys.ts";
 import { decodeBatch, encodeBatch } from "../../sync/codec.ts";
 import { ackTopic, upTopic } from "../../sync/topics.ts";
 import { freshDb, tmpDir } from "../helpers/services.ts";
-import { uniqueDevice, until } from "../helpers/stack.ts";
+import { uniqueDevice } from "../helpers/stack.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 /**
  * Issue #13: "a byte flip in a record body makes the cloud send the genuine device a signed
@@ -58,7 +59,7 @@ describe("a rejection provoked with an altered copy of a genuine batch", () => {
         body: { value: 20 + i, unit: "degC" },
       })),
     );
-    await until(() => frames.length > 0, 20_000, "the genuine batch");
+    await waitFor(() => frames.length > 0, "the genuine batch");
     const genuine = frames[0]!;
 
     // The attacker's copy: one record body changed, the device's signed head kept.
@@ -81,7 +82,7 @@ describe("a rejection provoked with an altered copy of a genuine batch", () => {
     const ok = await ingest.handle(upTopic(device), genuine);
     expect(ok.ack?.status).toBe("committed");
     await cloud.publishAsync(ackTopic(device), JSON.stringify(ok.ack), { qos: 1 });
-    await until(() => agent.link.stats.batchesAcked > 0, 20_000, "the genuine batch acknowledged");
+    await waitFor(() => agent.link.stats.batchesAcked > 0, "the genuine batch acknowledged");
     // Same publisher, same topic, QoS 1: the rejection was delivered first [MQTT-4.6.0-6].
     expect(agent.link.stats.batchesRejected).toBe(0);
     expect(agent.outbox.status().find((s) => s.stream === "env.temperature")).toMatchObject({

@@ -9,7 +9,8 @@ import { batchOf, StreamWriter } from "../../sync/stream-writer.ts";
 import { upTopic } from "../../sync/topics.ts";
 import { freePort, mosquittoBinaryAvailable, startMosquitto } from "../helpers/mosquitto.ts";
 import { tmpDir } from "../helpers/services.ts";
-import { TEST_TOKEN, until } from "../helpers/stack.ts";
+import { TEST_TOKEN } from "../helpers/stack.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const DEVICES = 20;
 const BATCHES = 2_000;
@@ -69,13 +70,12 @@ describe("restart into a broker backlog", async () => {
 
       const starting = startCloud(cfg);
       // The API answers while the backlog drains (before, it opened only once all of it was stored).
-      const first = await until(
+      const first = await waitFor(
         () =>
           fetch(`http://127.0.0.1:${cfg.http.port}/healthz`).then(
             (r) => r.json() as Promise<{ ingest: { batches: number } }>,
             () => undefined,
           ),
-        60_000,
         "API listening",
       );
       expect(first.ingest.batches).toBeLessThan(BATCHES);
@@ -83,7 +83,9 @@ describe("restart into a broker backlog", async () => {
       clouds.push(cloud);
       const metrics = await fetch(`${cloud.url}/metrics`);
       expect(await metrics.text()).toMatch(/barnlink_ingest_queue_depth \d+/);
-      await until(() => cloud.ingest.counters.batches >= BATCHES, 240_000, "backlog drained");
+      await waitFor(() => cloud.ingest.counters.batches >= BATCHES, "backlog drained", {
+        timeoutMs: 240_000,
+      });
       expect(cloud.ingest.counters.records).toBe(BATCHES * 5);
       expect(cloud.ingest.counters.rejected).toBe(0);
       expect(cloud.mqtt()).toEqual({ connected: true, reconnects: 0 });

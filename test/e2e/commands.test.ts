@@ -4,7 +4,8 @@ import { Agent } from "../../agent/agent.ts";
 import { agentConfigSchema } from "../../agent/config.ts";
 import { registerDevice } from "../../cloud/devices.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
-import { type Stack, startStack, TEST_TOKEN, uniqueDevice, until } from "../helpers/stack.ts";
+import { type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 describe("commands reach devices that were away, and run once", () => {
   let stack: Stack;
@@ -54,25 +55,21 @@ describe("commands reach devices that were away, and run once", () => {
     const a1 = new Agent(config);
     agents.push(a1);
     await a1.start();
-    await until(
-      async () => (await row()).done_at !== null,
-      20_000,
-      "command confirmed by the device's evidence",
-    );
+    await waitFor(async () => (await row()).done_at !== null, "command confirmed by the device's evidence");
     expect((await row()).outcome).toBe("applied");
     // Published once into the void, once more when the device came online.
     const sendsBefore = Number((await row()).sends);
     expect(sendsBefore).toBe(2);
-    await until(async () => (await commandRecords(device)).length === 1, 10_000, "one commands record");
+    await waitFor(async () => (await commandRecords(device)).length === 1, "one commands record");
 
     // Restarting the device (online again) neither re-sends a closed command nor runs it again.
     await a1.stop();
     const a2 = new Agent(config);
     agents.push(a2);
     await a2.start();
-    await until(() => a2.link.stats.connected, 10_000, "reconnected");
+    await waitFor(() => a2.link.stats.connected, "reconnected");
     a2.emit([{ stream: "door.main", kind: "event", body: { input: "door", state: true } }]);
-    await until(() => a2.outbox.status().every((s) => s.pending === 0), 10_000, "drained");
+    await waitFor(() => a2.outbox.status().every((s) => s.pending === 0), "drained");
     expect(await commandRecords(device)).toHaveLength(1);
     expect(Number((await row()).sends)).toBe(sendsBefore);
   });

@@ -2,39 +2,40 @@ import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mosquittoAvailable } from "../helpers/services.ts";
-import { type Stack, startStack, uniqueDevice, until } from "../helpers/stack.ts";
+import { type Stack, startStack, uniqueDevice } from "../helpers/stack.ts";
 import { requireTool } from "../helpers/tools.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const BIN = join(import.meta.dirname, "../../bin/barnlink.js");
 
-describe("mosquitto_sub -F %p | barnlink decode", () => {
-  let stack: Stack | undefined;
+const ready = (await mosquittoAvailable()) && requireTool("mosquitto_sub");
+
+describe.runIf(ready)("mosquitto_sub -F %p | barnlink decode", () => {
+  let stack: Stack;
   beforeAll(async () => {
-    if (!(await mosquittoAvailable())) return;
     stack = await startStack({ broker: "mosquitto", db: "sqlite" });
   });
   afterAll(async () => stack?.stop());
 
-  it("prints every record of live up-batches as JSON lines", async (t) => {
-    if (!stack || !requireTool("mosquitto_sub")) return t.skip();
+  it("prints every record of live up-batches as JSON lines", async () => {
     const device = uniqueDevice("pipe");
-    const sub = spawn("mosquitto_sub", [
+    const session = [
       "-h",
       "127.0.0.1",
       "-p",
       "1883",
       "-t",
       `barnlink/v1/${device}/up`,
-      "-F",
-      "%p",
-      "-C",
-      "2",
-      "-W",
-      "30",
-    ]);
+      "-i",
+      `decode-${device}`,
+    ];
+    // A persistent QoS 1 session subscribed (SUBACKed: -E exits then) before anything is sent: the
+    // broker queues every batch for it, so the subscriber below gets them all however late it is
+    // ready. No sleep hoping it has subscribed.
+    expect(spawnSync("mosquitto_sub", [...session, "-q", "1", "-c", "-E"]).status).toBe(0);
+    const sub = spawn("mosquitto_sub", [...session, "-q", "1", "-c", "-F", "%p", "-C", "2", "-W", "120"]);
     const chunks: Buffer[] = [];
     sub.stdout.on("data", (c: Buffer) => chunks.push(c));
-    await new Promise((r) => setTimeout(r, 500));
     const agent = await stack.agent(device);
     agent.emit(
       [1, 2, 3].map((i) => ({
@@ -43,9 +44,11 @@ describe("mosquitto_sub -F %p | barnlink decode", () => {
         body: { value: i, unit: "degC" },
       })),
     );
-    await until(() => agent.link.stats.batchesAcked >= 1, 10_000, "first batch acked");
+    await waitFor(() => agent.link.stats.batchesAcked >= 1, "first batch acked");
     agent.emit([{ stream: "door.main", kind: "event", body: { input: "door", state: true } }]);
     await new Promise<void>((resolve) => sub.once("exit", () => resolve()));
+    // A clean-session connect with the same id ends the persistent session on the broker.
+    spawnSync("mosquitto_sub", [...session, "-E"]);
     const r = spawnSync(process.execPath, [BIN, "decode"], {
       input: Buffer.concat(chunks),
       encoding: "utf8",

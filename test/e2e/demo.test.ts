@@ -1,6 +1,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const BIN = join(import.meta.dirname, "../../bin/barnlink.js");
 
@@ -46,9 +47,14 @@ describe("npm start -- --duration", () => {
     });
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     // Start-up waits for every agent (a cold tsx start is slow on a busy machine).
-    const end = Date.now() + 300_000;
-    while (!/Ctrl-C stops/.test(stdout) && Date.now() < end) await new Promise((r) => setTimeout(r, 100));
-    await new Promise((r) => setTimeout(r, 3000));
+    // Ctrl-C once barn 1 has had records committed (its status line, printed every 5 s off a terminal).
+    await waitFor(
+      () => /barn-1 \d+\/[1-9]\d*\/\d+/.test(stdout) || child.exitCode !== null,
+      "records committed",
+      {
+        timeoutMs: 300_000,
+      },
+    );
     child.kill("SIGINT");
     expect(await exited).toBe(0);
     expect(stdout).toMatch(/summary/);

@@ -8,7 +8,8 @@ import { readCurrent } from "../../models/rollout/install.ts";
 import { encodeModelPackage } from "../../models/rollout/package.ts";
 import { signModel } from "../../models/rollout/sign.ts";
 import { tmpDir } from "../helpers/services.ts";
-import { type Stack, startStack, TEST_TOKEN, uniqueDevice, until } from "../helpers/stack.ts";
+import { type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const PRETRAINED = join(import.meta.dirname, "../../models/pretrained");
 
@@ -44,14 +45,13 @@ describe("model rollout: cloud publishes a signed model, the gateway verifies, i
     const agent = await stack.agent(device);
     const root = join(agent.config.dataDir, "models");
     // A command reaches a device once its session subscribes (brokers keep no session before that).
-    await until(() => agent.link.stats.subscribed, 10_000, "agent subscribed");
+    await waitFor(() => agent.link.stats.subscribed, "agent subscribed");
 
     const good = publishModel(stack.cloud.ctx, PRETRAINED, modelsDir, "v-test-1");
     expect((await rollout(good.version, device)).status).toBe(200);
-    await until(() => readCurrent(root)?.version === "v-test-1", 30_000, "model installed");
-    await until(
+    await waitFor(() => readCurrent(root)?.version === "v-test-1", "model installed");
+    await waitFor(
       async () => (await modelEvents(device)).includes("v-test-1"),
-      20_000,
       "install reported as evidence",
     );
 
@@ -59,7 +59,7 @@ describe("model rollout: cloud publishes a signed model, the gateway verifies, i
     const forged = signModel(PRETRAINED, generateKeyPair().privateKey, "v-forged");
     writeFileSync(join(modelsDir, "v-forged.pkg"), encodeModelPackage(forged));
     expect((await rollout("v-forged", device)).status).toBe(200);
-    await until(async () => (await modelEvents(device)).includes("refused"), 20_000, "refusal reported");
+    await waitFor(async () => (await modelEvents(device)).includes("refused"), "refusal reported");
     expect(readCurrent(root)?.version).toBe("v-test-1");
 
     // Unknown versions and bad names are refused by the cloud.

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Agent } from "../../agent/agent.ts";
 import { agentConfigSchema } from "../../agent/config.ts";
 import { registerDevice } from "../../cloud/devices.ts";
-import { type Stack, startStack, uniqueDevice, until } from "../helpers/stack.ts";
+import { type Stack, startStack, uniqueDevice } from "../helpers/stack.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 describe("patrol robot: records wait out of Wi-Fi and upload as soon as it docks", () => {
   let stack: Stack;
@@ -34,11 +35,11 @@ describe("patrol robot: records wait out of Wi-Fi and upload as soon as it docks
     agent = new Agent(config);
     await agent.start();
     await registerDevice(stack.cloud.ctx.db, device, agent.key.publicKeyB64, null, Date.now());
-    await until(() => agent!.link.stats.connected, 10_000, "connected");
+    await waitFor(() => agent!.link.stats.connected, "connected");
 
     // Out of Wi-Fi: the link drops and the backoff starts (up to 10 minutes).
     proxy.cut();
-    await until(() => !agent!.link.stats.connected, 10_000, "disconnected");
+    await waitFor(() => !agent!.link.stats.connected, "disconnected");
     const reconnects = agent.link.stats.reconnects;
     agent.emit([
       { stream: "dock", kind: "event", body: { input: "dock", state: false } },
@@ -62,11 +63,7 @@ describe("patrol robot: records wait out of Wi-Fi and upload as soon as it docks
     proxy.restore();
     const t0 = Date.now();
     agent.emit([{ stream: "dock", kind: "event", body: { input: "dock", state: true } }]);
-    await until(
-      () => agent!.outbox.status().every((s) => s.pending === 0),
-      15_000,
-      "patrol records uploaded",
-    );
+    await waitFor(() => agent!.outbox.status().every((s) => s.pending === 0), "patrol records uploaded");
     expect(Date.now() - t0).toBeLessThan(15_000);
     const r = await fetch(`${stack.cloud.url}/api/v1/devices/${device}`, {
       headers: { authorization: "Bearer test-admin-token-0123456789" },

@@ -7,7 +7,8 @@ import { patrolConfig } from "../../drivers/patrol/index.ts";
 import { rackChecks, rackPanel } from "../../drivers/patrol/sim-panel.ts";
 import { mqttRobot, PanelCamera, rosbridgeRobot, type TestRobot } from "../helpers/robots.ts";
 import { MOSQUITTO_URL, mosquittoAvailable, postgresAvailable } from "../helpers/services.ts";
-import { type Stack, startStack, TEST_TOKEN, uniqueDevice, until } from "../helpers/stack.ts";
+import { type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 /**
  * A patrol round driven through each robot-controller transport ends as an inspection report in
@@ -120,7 +121,7 @@ describe.each(cases)("patrol round over $name", ({ ok, broker, db }) => {
         cam.show(cp.startsWith("rack") ? rackPanel(cp, panel) : undefined);
         await robot!.pose(1, 2, 0);
         await robot!.arrive(cp, env);
-        await until(() => (inspections()?.lastSeq ?? 0) > before, 30_000, `inspection of ${cp}`);
+        await waitFor(() => (inspections()?.lastSeq ?? 0) > before, `inspection of ${cp}`);
         await robot!.depart(cp);
       };
       await visit("rack-a1", { temperature: 24.1, humidity: 45, smoke: false });
@@ -130,19 +131,14 @@ describe.each(cases)("patrol round over $name", ({ ok, broker, db }) => {
       cam.show(undefined);
 
       // Away from the dock: the violation alarms reach the cloud, the inspections wait (alarms only).
-      await until(
-        async () => (await committed("alarms")) >= 2,
-        30_000,
-        "violation alarms in the cloud while away",
-      );
+      await waitFor(async () => (await committed("alarms")) >= 2, "violation alarms in the cloud while away");
       expect(inspections()!.pending).toBe(4);
       expect(await committed("patrol.inspections")).toBe(0);
       expect(agent.link.restrictedBytes).toBeLessThanOrEqual(4096);
 
       await robot.dock(true);
-      await until(
+      await waitFor(
         () => agent.outbox.status().every((s) => s.pending === 0),
-        30_000,
         "everything uploaded at the dock",
       );
 

@@ -7,8 +7,9 @@ import { type Batch, decodeBatch, encodeBatch } from "../../sync/codec.ts";
 import type { SqliteOutbox } from "../../sync/outbox/sqlite-outbox.ts";
 import { batchOf, StreamWriter } from "../../sync/stream-writer.ts";
 import { upTopic } from "../../sync/topics.ts";
-import { type Stack, startStack, TEST_TOKEN, uniqueDevice, until } from "../helpers/stack.ts";
+import { type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const reading = (i: number) => ({
   stream: "env.temperature",
@@ -59,7 +60,7 @@ describe("store and forward (aedes, SQLite)", () => {
     spy.on("message", (_t, p) => frames.push(decodeBatch(Buffer.from(p))));
     await spy.subscribeAsync(upTopic(id), { qos: 1 });
     proxy.restore();
-    await until(() => agent.outbox.status().every((s) => s.pending === 0), 30_000, "drained");
+    await waitFor(() => agent.outbox.status().every((s) => s.pending === 0), "drained");
     expect(frames[0]!.segments[0]!.stream).toBe("alarms");
     const d = await device(stack, id);
     expect(d.streams["env.temperature"]).toMatchObject({ committedSeq: 20_000, count: 20_000, chain: "ok" });
@@ -95,16 +96,8 @@ describe("store and forward (aedes, SQLite)", () => {
       )
       .run('{"unit":"degC","value":21}');
     proxy.restore();
-    await until(
-      async () => (await device(stack, id)).streams?.alarms?.count >= 1,
-      30_000,
-      "alarm in the cloud",
-    );
-    await until(
-      async () => (await device(stack, id)).streams?.census?.count === 1,
-      30_000,
-      "census in the cloud",
-    );
+    await waitFor(async () => (await device(stack, id)).streams?.alarms?.count >= 1, "alarm in the cloud");
+    await waitFor(async () => (await device(stack, id)).streams?.census?.count === 1, "census in the cloud");
     const held = agent.outbox.status().find((s) => s.stream === "env.temperature")!;
     expect(held.damaged).toMatch(/do not match the link stored at 1024/);
     expect(held.pending).toBe(3000);
@@ -134,22 +127,10 @@ describe("store and forward (aedes, SQLite)", () => {
       )
       .run('{"unit":"degC","value":21}');
     proxy.restore();
-    await until(
-      () => agent.outbox.status().find((s) => s.stream === "env.temperature")?.damaged,
-      30_000,
-      "held",
-    );
+    await waitFor(() => agent.outbox.status().find((s) => s.stream === "env.temperature")?.damaged, "held");
     expect(agent.link.stats.batchesRejected).toBeGreaterThanOrEqual(1);
-    await until(
-      async () => (await device(stack, id)).streams?.census?.count === 1,
-      30_000,
-      "census in the cloud",
-    );
-    await until(
-      async () => (await device(stack, id)).streams?.alarms?.count >= 1,
-      30_000,
-      "alarm in the cloud",
-    );
+    await waitFor(async () => (await device(stack, id)).streams?.census?.count === 1, "census in the cloud");
+    await waitFor(async () => (await device(stack, id)).streams?.alarms?.count >= 1, "alarm in the cloud");
     const d = await device(stack, id);
     expect(d.streams["env.temperature"]).toBeUndefined();
     expect(agent.recentAlarms.find((a) => a.code === "outbox.damaged")?.subject).toBe("env.temperature");
@@ -177,10 +158,9 @@ describe("store and forward (aedes, SQLite)", () => {
     expect(local["env.temperature"]!.evicted).toBeGreaterThan(0);
     expect(local.census!.evicted).toBe(0);
     proxy.restore();
-    await until(() => agent.outbox.status().every((s) => s.pending === 0), 30_000, "drained");
-    await until(
+    await waitFor(() => agent.outbox.status().every((s) => s.pending === 0), "drained");
+    await waitFor(
       async () => (await device(stack, id)).streams["env.temperature"]?.committedSeq === 10_000,
-      10_000,
       "gaps committed",
     );
     const d = await device(stack, id);
@@ -214,19 +194,14 @@ describe("store and forward (aedes, SQLite)", () => {
     ]);
     const pub = await mqtt.connectAsync(stack.mqttUrl, { clientId: `pub-${id}` });
     await pub.publishAsync(upTopic(id), encodeBatch(batchOf(id, [second])), { qos: 1 });
-    await until(
-      async () => (await device(stack, id)).streams["env.temperature"]?.maxSeq === 3,
-      10_000,
-      "seq 3",
-    );
+    await waitFor(async () => (await device(stack, id)).streams["env.temperature"]?.maxSeq === 3, "seq 3");
     expect((await device(stack, id)).streams["env.temperature"]).toMatchObject({
       committedSeq: 0,
       openGaps: [{ from: 1, to: 2 }],
     });
     await pub.publishAsync(upTopic(id), encodeBatch(batchOf(id, [first])), { qos: 1 });
-    await until(
+    await waitFor(
       async () => (await device(stack, id)).streams["env.temperature"]?.committedSeq === 3,
-      10_000,
       "committed 3",
     );
     expect((await device(stack, id)).streams["env.temperature"]).toMatchObject({ chain: "ok", openGaps: [] });

@@ -6,7 +6,8 @@ import { decodeBatch, encodeBatch } from "../../sync/codec.ts";
 import { type Ack, signMessage } from "../../sync/messages.ts";
 import { ackTopic, upTopic } from "../../sync/topics.ts";
 import { mosquittoAvailable, postgresAvailable } from "../helpers/services.ts";
-import { AUDITOR_TOKEN, type Stack, startStack, TEST_TOKEN, uniqueDevice, until } from "../helpers/stack.ts";
+import { AUDITOR_TOKEN, type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 const brokers = ["aedes", "mosquitto"] as const;
 const dbs = ["sqlite", "postgres"] as const;
@@ -48,7 +49,7 @@ describe.each(combos)("agent → %s → cloud on %s", (brokerKind, dbKind) => {
     agent.emit([
       { stream: "census", kind: "census", body: { barn: "a", from: 0, to: 1, count: 480, method: "manual" } },
     ]);
-    await until(async () => agent.outbox.status().every((s) => s.pending === 0), 20_000, "outbox drained");
+    await waitFor(async () => agent.outbox.status().every((s) => s.pending === 0), "outbox drained");
     const { status, body } = await api(stack, `/api/v1/devices/${device}`);
     expect(status).toBe(200);
     expect(body.streams["env.temperature"]).toMatchObject({ committedSeq: 500, count: 500, chain: "ok" });
@@ -78,18 +79,14 @@ describe.each(combos)("agent → %s → cloud on %s", (brokerKind, dbKind) => {
     await spy.subscribeAsync([upTopic(device), ackTopic(device)], { qos: 1 });
     const agent = await stack.agent(device);
     agent.emit(Array.from({ length: 20 }, (_, i) => reading(i)));
-    await until(async () => agent.outbox.status()[0]?.pending === 0, 20_000, "drained");
-    await until(() => frames.length > 0 && acks.length > 0, 5000, "spy saw batch and ack");
+    await waitFor(async () => agent.outbox.status()[0]?.pending === 0, "drained");
+    await waitFor(() => frames.length > 0 && acks.length > 0, "spy saw batch and ack");
     const before = { ...stack.cloud.ingest.counters };
 
     // 1. The same batch again: stored records unchanged, counted as duplicates, acknowledged again.
     await spy.publishAsync(upTopic(device), frames[0]!, { qos: 1 });
-    await until(
-      () => stack.cloud.ingest.counters.duplicates > before.duplicates,
-      10_000,
-      "duplicate counted",
-    );
-    await until(() => acks.length >= 2, 5000, "second ack");
+    await waitFor(() => stack.cloud.ingest.counters.duplicates > before.duplicates, "duplicate counted");
+    await waitFor(() => acks.length >= 2, "second ack");
     expect(acks.at(-1)!.status).toBe("committed");
     let d = await api(stack, `/api/v1/devices/${device}`);
     expect(d.body.streams["env.temperature"].count).toBe(20);
@@ -129,9 +126,8 @@ describe.each(combos)("agent → %s → cloud on %s", (brokerKind, dbKind) => {
     // 4. Garbage on the up topic.
     await spy.publishAsync(upTopic(device), Buffer.from("not a batch"), { qos: 1 });
     // Per device: on the shared Mosquitto this cloud also sees (and rejects) other tests' devices.
-    await until(
+    await waitFor(
       async () => (await api(stack, `/api/v1/devices/${device}`)).body.rejected >= 3,
-      10_000,
       "rejections counted",
     );
     const rj = await api(stack, `/api/v1/rejects?device=${device}`);
@@ -148,10 +144,9 @@ describe.each(combos)("agent → %s → cloud on %s", (brokerKind, dbKind) => {
 
     // The service keeps going: new records still commit.
     agent.emit([reading(100)]);
-    await until(
+    await waitFor(
       async () =>
         (await api(stack, `/api/v1/devices/${device}`)).body.streams["env.temperature"].committedSeq === 21,
-      10_000,
       "commit after forgeries",
     );
     await spy.endAsync();
@@ -177,9 +172,8 @@ describe.each(combos)("agent → %s → cloud on %s", (brokerKind, dbKind) => {
       [reading(1), reading(2), reading(3)].map((r) => ({ ...r, t: agent.clock.now() })),
     );
     agent.link.kick(0);
-    await until(
+    await waitFor(
       () => stack.cloud.ingest.counters.rejectedByCode.BL_UNREGISTERED_DEVICE,
-      10_000,
       "the cloud rejects the unregistered device's batch",
     );
 
@@ -204,7 +198,7 @@ describe.each(combos)("agent → %s → cloud on %s", (brokerKind, dbKind) => {
     } as never);
     await pub.publishAsync(ackTopic(device), JSON.stringify(wrong), { qos: 1 });
     // The ack handler runs synchronously: once counted, a forged ack has had all its effect.
-    await until(() => agent.link.stats.forgedAcks >= 2, 10_000, "forged acks seen");
+    await waitFor(() => agent.link.stats.forgedAcks >= 2, "forged acks seen");
     expect(agent.outbox.status()[0]).toMatchObject({ pending: 3, ackedSeq: 0 });
     // Nothing about this batch verified against a device key, so the cloud signed no answer to it
     // (before #13 it sent a signed 'rejected' ack anyone could provoke).

@@ -1,8 +1,8 @@
 import { systemClock } from "../../core/clock.ts";
 import { silentLogger } from "../../core/log.ts";
-import { sleep } from "../../drivers/common/backoff.ts";
 import type { AlarmInput, Reading, SourceContext } from "../../drivers/types.ts";
 import { kinds } from "../../sync/kinds.ts";
+import { waitFor } from "./wait-for.ts";
 
 /**
  * A SourceContext that records what a source does, for tests and the probe command. Every emitted
@@ -83,15 +83,11 @@ export class RecordingContext implements SourceContext {
     this.ac.abort();
   }
 
-  /** Polls `cond` until true; throws with `what` after `ms` (tests fail, never hang). */
-  async until(cond: () => boolean, what: string, ms = 15_000): Promise<void> {
-    const end = Date.now() + ms;
-    while (!cond()) {
-      if (Date.now() > end) {
-        const counts = [...this.counts].map(([k, v]) => `${k}=${v}`).join(", ");
-        throw new Error(`timed out waiting for ${what} (${this.readings.length} readings; ${counts})`);
-      }
-      await sleep(25);
-    }
+  /** Waits until `cond` is true (waitFor's generous deadline); the failure names `what` and what was recorded. */
+  async until(cond: () => boolean, what: string): Promise<void> {
+    await waitFor(cond, what).catch((e: Error) => {
+      const counts = [...this.counts].map(([k, v]) => `${k}=${v}`).join(", ");
+      throw new Error(`${e.message} (${this.readings.length} readings; ${counts})`);
+    });
   }
 }

@@ -4,6 +4,7 @@ import mqtt from "mqtt";
 import { type WebSocket, WebSocketServer } from "ws";
 import type { Frame, FrameSource } from "../../drivers/camera-types.ts";
 import { type PanelSpec, renderPanel } from "../../drivers/patrol/sim-panel.ts";
+import { waitFor } from "./wait-for.ts";
 
 /**
  * The robot side of a patrol, for tests: a robot controller speaking either transport the patrol
@@ -25,13 +26,9 @@ export interface TestRobot {
   close(): Promise<void>;
 }
 
-async function waitUntil(f: () => boolean, what: string, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitUntil = async (f: () => boolean, what: string): Promise<void> => {
+  await waitFor(f, what);
+};
 
 /** A robot publishing JSON on MQTT topics under `prefix` (on a real broker). */
 export async function mqttRobot(url: string, prefix: string): Promise<TestRobot> {

@@ -12,7 +12,6 @@ import { registerDevice } from "../../cloud/devices.ts";
 import { type CloudHandle, startCloud } from "../../cloud/service.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { freshDb, MOSQUITTO_URL, PG_URL, tmpDir } from "./services.ts";
-import { waitFor } from "./wait-for.ts";
 
 export const TEST_TOKEN = "test-admin-token-0123456789";
 export const AUDITOR_TOKEN = "test-auditor-token-0123456789";
@@ -110,13 +109,4 @@ export async function startStack(o: {
 
 export function uniqueDevice(prefix = "dev"): string {
   return `${prefix}-${randomBytes(4).toString("hex")}`;
-}
-
-/** waitFor (test/helpers/wait-for.ts) with the older argument order; fails after `timeoutMs`. */
-export function until<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  timeoutMs = 60_000,
-  what = "condition",
-): Promise<T> {
-  return waitFor(fn, what, { timeoutMs, intervalMs: 50 });
 }

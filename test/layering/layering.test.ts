@@ -1,95 +1,57 @@
-import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { builtinModules } from "node:module";
-import { dirname, join, relative, resolve } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { GATEWAY_ROOTS, LAYERS, type LayerRule } from "./rules.ts";
+import { cloudReachedFrom, type FileSet, importsOf, ruleFor, unlistedFiles, violations } from "./check.ts";
+import { GATEWAY_ROOTS, LAYERS } from "./rules.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
 const SKIP = new Set(["node_modules", ".git", "dist", "coverage"]);
 
-function sources(dir = ROOT): string[] {
-  const out: string[] = [];
+/** Every source file and README of the repository, by path from the root. */
+function repository(dir = ROOT, out = new Map<string, string>()): Map<string, string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     if (SKIP.has(e.name) || e.name.startsWith(".")) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...sources(p));
-    else if (/\.(ts|js|mjs)$/.test(e.name) && !e.name.endsWith(".d.ts")) out.push(relative(ROOT, p));
+    if (e.isDirectory()) repository(p, out);
+    else if (/\.(ts|js|mjs|py)$/.test(e.name) || e.name === "README.md")
+      out.set(relative(ROOT, p), readFileSync(p, "utf8"));
   }
   return out;
 }
 
-/** Static imports, re-exports and dynamic imports with a literal specifier (comments stripped). */
-function importsOf(file: string): string[] {
-  const text = readFileSync(join(ROOT, file), "utf8")
-    .replace(/\/\*[\s\S]*?\*\//g, "")
-    .replace(/^\s*\/\/.*$/gm, "");
-  const out: string[] = [];
-  const re =
-    /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*["']([^"']+)["']|import\s*\(\s*["']([^"']+)["']\s*\)|^\s*import\s*["']([^"']+)["']/gm;
-  for (const m of text.matchAll(re)) out.push((m[1] ?? m[2] ?? m[3])!);
-  return out;
-}
-
-const exempt = (f: string) =>
-  /\.test\.ts$/.test(f) || f.startsWith("test/") || f.includes("/test/") || f.startsWith("bench/");
-const ruleFor = (f: string): LayerRule | undefined =>
-  LAYERS.filter((r) => (r.path.endsWith("/") ? f.startsWith(r.path) : f === r.path)).sort(
-    (a, b) => b.path.length - a.path.length,
-  )[0];
-const ownFolder = (r: LayerRule) => (r.path.endsWith("/") ? r.path : `${dirname(r.path)}/`);
-const builtins = new Set(builtinModules);
-const packageOf = (spec: string) =>
-  spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
-/** The edges a rule forbids, as "file -> import" lines. */
-function violations(files: string[]): string[] {
-  const bad: string[] = [];
-  for (const f of files) {
-    if (exempt(f)) continue;
-    const rule = ruleFor(f);
-    if (!rule) continue;
-    for (const spec of importsOf(f)) {
-      if (spec.startsWith(".")) {
-        const target = relative(ROOT, resolve(ROOT, dirname(f), spec));
-        if (target.startsWith("..")) continue;
-        const ok =
-          target.startsWith(ownFolder(rule)) ||
-          rule.mayImport.some((a) => (a.endsWith("/") ? target.startsWith(a) : target === a));
-        if (!ok) bad.push(`${f} -> ${target}`);
-        continue;
-      }
-      // Browser assets import by URL; Node built-ins are always allowed.
-      if (spec.startsWith("/") || spec.startsWith("node:") || builtins.has(spec)) continue;
-      if (rule.packages && !rule.packages.includes(packageOf(spec))) bad.push(`${f} -> ${spec} (package)`);
-    }
-  }
-  return bad;
-}
+const code = (files: FileSet) =>
+  new Map([...files].filter(([f]) => /\.(ts|js|mjs)$/.test(f) && !f.endsWith(".d.ts")));
+/** Folders without a README of their own whose files another README lists. */
+const LISTED_ELSEWHERE: Array<[string, string]> = [
+  ["sync/outbox/", "sync/README.md"],
+  ["test/helpers/", "test/README.md"],
+];
 
 describe("layering (test/layering/rules.ts)", () => {
-  const files = sources();
+  const repo = repository();
+  const files = code(repo);
 
   it("reads imports of every kind", () => {
-    expect(files.length).toBeGreaterThan(100);
-    expect(importsOf("sync/outbox/sqlite-outbox.ts")).toContain("./sqlite-layout.ts");
+    expect(files.size).toBeGreaterThan(100);
+    expect(importsOf(files.get("sync/outbox/sqlite-outbox.ts")!)).toContain("./sqlite-layout.ts");
+    expect(
+      importsOf(
+        'import a from "./a.ts";\nexport { b } from "../b.ts";\nimport "./c.ts";\nconst d = await import("./d.ts");\n// import x from "./commented.ts";',
+      ),
+    ).toEqual(["./a.ts", "../b.ts", "./c.ts", "./d.ts"]);
   });
 
   it("no source file imports what its folder's rule forbids", () => {
     expect(violations(files)).toEqual([]);
   });
 
-  it("catches a forbidden edge (the test can fail)", () => {
-    // The three breaks fixed for #14, as they were: each must count as a violation.
-    const rule = (f: string) => ruleFor(f)!;
-    expect(rule("core/metrics.ts").packages).not.toContain("prom-client");
-    expect(
-      rule("cloud/models/publish.ts").mayImport.some((a) => "models/rollout/sign.ts".startsWith(a)),
-    ).toBe(false);
-    expect(rule("drivers/common/x.ts").mayImport.some((a) => "sync/kinds.ts".startsWith(a))).toBe(false);
+  it("the gateway runtime reaches no cloud/ file through static imports", () => {
+    expect(cloudReachedFrom(GATEWAY_ROOTS, files)).toEqual([]);
   });
 
   it("each README's 'May import' names what its rule allows", () => {
     for (const r of LAYERS.filter((l) => l.readme)) {
-      const text = readFileSync(join(ROOT, r.readme!), "utf8");
+      const text = repo.get(r.readme!)!;
       const para = text.slice(text.indexOf("May import")).split("\n\n")[0]!;
       expect(para, r.readme).toMatch(/May import/);
       for (const a of r.mayImport) expect(para, `${r.readme} should name ${a}`).toContain(a);
@@ -97,39 +59,67 @@ describe("layering (test/layering/rules.ts)", () => {
     }
   });
 
-  it("the gateway runtime reaches no cloud/ file through static imports", () => {
-    const seen = new Set<string>();
-    const walk = (f: string) => {
-      if (seen.has(f)) return;
-      seen.add(f);
-      const text = readFileSync(join(ROOT, f), "utf8");
-      for (const spec of importsOf(f)) {
-        if (!spec.startsWith(".")) continue;
-        // Dynamic imports load only when their command or source runs.
-        if (new RegExp(`import\\s*\\(\\s*["']${spec.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}["']`).test(text))
-          continue;
-        const t = relative(ROOT, resolve(ROOT, dirname(f), spec));
-        if (existsSync(join(ROOT, t))) walk(t);
-      }
-    };
-    for (const r of GATEWAY_ROOTS) walk(r);
-    expect([...seen].filter((f) => f.startsWith("cloud/"))).toEqual([]);
+  it("every folder README names each source file of its folder", () => {
+    expect(unlistedFiles(repo, LISTED_ELSEWHERE)).toEqual([]);
+  });
+});
+
+/** The checks can fail: each kind of rule, fed a planted break. */
+describe("the layering checks catch planted breaks", () => {
+  it("a folder edge its rule forbids (core/ importing sync/, cloud/ importing models/)", () => {
+    const planted = new Map([
+      ["core/planted.ts", 'import { kinds } from "../sync/kinds.ts";\nimport { now } from "./clock.ts";'],
+      ["cloud/models/planted.ts", 'export { signModel } from "../../models/rollout/sign.ts";'],
+      ["drivers/common/planted.ts", 'const k = await import("../../sync/kinds.ts");'],
+      ["cloud/x.test.ts", 'import "../models/rollout/sign.ts";'], // tests may import anything
+    ]);
+    expect(violations(planted)).toEqual([
+      "core/planted.ts -> sync/kinds.ts",
+      "cloud/models/planted.ts -> models/rollout/sign.ts",
+      "drivers/common/planted.ts -> sync/kinds.ts",
+    ]);
   });
 
-  it("the READMEs of sync/, sync/outbox/, agent/ and test/helpers/ name each of their source files", () => {
-    const listed: Array<[string, string]> = [
-      ["sync/", "sync/README.md"],
-      ["sync/outbox/", "sync/README.md"],
-      ["agent/", "agent/README.md"],
-      ["test/helpers/", "test/README.md"],
-    ];
-    const missing: string[] = [];
-    for (const [dir, readme] of listed) {
-      const text = readFileSync(join(ROOT, readme), "utf8");
-      for (const f of readdirSync(join(ROOT, dir)))
-        if (f.endsWith(".ts") && !f.endsWith(".test.ts") && !text.includes(f))
-          missing.push(`${readme}: ${dir}${f}`);
-    }
-    expect(missing).toEqual([]);
+  it("a package its folder may not use (core/ importing prom-client)", () => {
+    const planted = new Map([
+      [
+        "core/planted.ts",
+        'import client from "prom-client";\nimport { z } from "zod";\nimport { readFileSync } from "node:fs";',
+      ],
+    ]);
+    expect(violations(planted)).toEqual(["core/planted.ts -> prom-client (package)"]);
+    expect(ruleFor("core/metrics.ts")!.packages).not.toContain("prom-client");
+  });
+
+  it("the gateway runtime reaching cloud/ through a static import, not a dynamic one", () => {
+    const planted = new Map([
+      [
+        "agent/agent.ts",
+        'import { helper } from "./helper.ts";\nconst later = () => import("../cloud/lazy.ts");',
+      ],
+      ["agent/helper.ts", 'import { openDb } from "../cloud/db/connect.ts";'],
+      ["cloud/db/connect.ts", 'import { sql } from "../sql.ts";'],
+      ["cloud/sql.ts", ""],
+      ["cloud/lazy.ts", ""],
+    ]);
+    expect(cloudReachedFrom(["agent/agent.ts"], planted).sort()).toEqual([
+      "cloud/db/connect.ts",
+      "cloud/sql.ts",
+    ]);
+  });
+
+  it("a folder README that leaves out one of its files", () => {
+    const planted = new Map([
+      ["drivers/x/README.md", "# x\n- `source.ts`: the source\n"],
+      ["drivers/x/source.ts", ""],
+      ["drivers/x/forgotten.ts", ""],
+      ["drivers/x/source.test.ts", ""],
+      ["sync/outbox/queue.ts", ""],
+      ["sync/README.md", "# sync\n"],
+    ]);
+    expect(unlistedFiles(planted, LISTED_ELSEWHERE)).toEqual([
+      "drivers/x/README.md -> drivers/x/forgotten.ts",
+      "sync/README.md -> sync/outbox/queue.ts",
+    ]);
   });
 });

@@ -16,9 +16,10 @@ import { independentCheck } from "./independent-check.ts";
  * The audit's critical finding: 4 simultaneous full repayments of one batch through two cloud
  * instances applied the principal 2–3 times (principal −95,680 fen, the limit freed twice).
  */
-describe("simultaneous repayments through two instances (PostgreSQL)", () => {
+const pgUp = await postgresAvailable();
+
+describe.runIf(pgUp)("simultaneous repayments through two instances (PostgreSQL)", () => {
   it("apply the principal once; the limit is freed once", async () => {
-    if (!(await postgresAvailable())) return;
     const a = await freshDb("postgres");
     const b = openDb(PG_URL, { schema: a.schema });
     try {
@@ -66,7 +67,6 @@ describe("simultaneous repayments through two instances (PostgreSQL)", () => {
   });
 
   it("TRUNCATE of the ledger is refused, for the owner (trigger) and the service role (grant)", async () => {
-    if (!(await postgresAvailable())) return;
     const a = await freshDb("postgres");
     const c = new pg.Client({ connectionString: PG_URL });
     await c.connect();

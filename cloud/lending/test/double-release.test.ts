@@ -11,9 +11,10 @@ import { DAY, seedBatch, T0, testCtx } from "./helpers.ts";
  * on the same PostgreSQL; every tranche must end with exactly one decision, one ledger release and
  * at most one payment order, and the limit's committed amount must equal what was released.
  */
+const pgUp = await postgresAvailable();
+
 describe("no double release with two instances", () => {
-  it("two engines on one PostgreSQL", async () => {
-    if (!(await postgresAvailable())) return;
+  it.runIf(pgUp)("two engines on one PostgreSQL", async () => {
     const a = await freshDb("postgres");
     const other = openDb(PG_URL, { schema: a.schema });
     try {
@@ -75,8 +76,7 @@ describe("no double release with two instances", () => {
     }
   });
 
-  it("concurrent reservations never overdraw the limit (PostgreSQL)", async () => {
-    if (!(await postgresAvailable())) return;
+  it.runIf(pgUp)("concurrent reservations never overdraw the limit (PostgreSQL)", async () => {
     const a = await freshDb("postgres");
     const other = openDb(PG_URL, { schema: a.schema });
     try {

@@ -1,5 +1,6 @@
 import { generateKeyPair } from "../../../core/keys.ts";
 import { silentLogger } from "../../../core/log.ts";
+import { postgresAvailable } from "../../../test/helpers/services.ts";
 import type { CloudContext } from "../../context.ts";
 import type { Db } from "../../db/connect.ts";
 import { createBatch, createBorrower, createFacility, createSupplier } from "../setup.ts";
@@ -71,3 +72,12 @@ export async function seedBatch(
 }
 
 export const DIALECTS = ["sqlite", "postgres"] as const;
+
+/**
+ * Whether each dialect's tests can run here: SQLite always, PostgreSQL when it is reachable (off
+ * CI a missing PostgreSQL skips them with a printed reason; under CI=true it fails:
+ * test/helpers/services.ts). Use as `for (const dialect of DIALECTS) describe.runIf(here[dialect])(…)`.
+ */
+export async function dialectsHere(): Promise<Record<(typeof DIALECTS)[number], boolean>> {
+  return { sqlite: true, postgres: await postgresAvailable() };
+}

@@ -4,7 +4,7 @@ import { checkRegion, meanLum, otsu, type Rgb } from "./image.ts";
 /**
  * Segment centres within one digit cell (fractions of its width and height), segments a–g in the
  * usual order: a top, b top-right, c bottom-right, d bottom, e bottom-left, f top-left, g middle.
- * tests/render-panel.ts draws digits on this same layout; a real meter is calibrated to it by
+ * `renderPanel` (drivers/patrol/sim-panel.ts) draws digits on this same layout; a real meter is calibrated to it by
  * drawing the region tight around the digits (docs/patrol.md).
  */
 export const SEGMENTS: Array<[number, number]> = [

@@ -52,32 +52,34 @@ describe("equipment checks (golden images)", () => {
     ).toMatchObject({ colour: "red", blinking: false });
   });
 
-  it("reads lamps drawn by ffmpeg (an independent renderer), including a dim off lamp", async () => {
-    if (!requireTool("ffmpeg")) return;
-    const png = execFileSync("ffmpeg", [
-      "-v",
-      "error",
-      "-f",
-      "lavfi",
-      "-i",
-      "color=c=0x404040:s=160x60",
-      "-vf",
-      "drawbox=x=10:y=10:w=40:h=40:color=0xff2000:t=fill,drawbox=x=60:y=10:w=40:h=40:color=0x20d040:t=fill,drawbox=x=110:y=10:w=40:h=40:color=0x303030:t=fill",
-      "-frames:v",
-      "1",
-      "-f",
-      "image2pipe",
-      "-vcodec",
-      "mjpeg",
-      "-q:v",
-      "3",
-      "-",
-    ]);
-    const img = await decodeRgb(png);
-    expect(lampColour(img, [10, 10, 40, 40])).toBe("red");
-    expect(lampColour(img, [60, 10, 40, 40])).toBe("green");
-    expect(lampColour(img, [110, 10, 40, 40])).toBe("off");
-  });
+  it.runIf(requireTool("ffmpeg"))(
+    "reads lamps drawn by ffmpeg (an independent renderer), including a dim off lamp",
+    async () => {
+      const png = execFileSync("ffmpeg", [
+        "-v",
+        "error",
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=0x404040:s=160x60",
+        "-vf",
+        "drawbox=x=10:y=10:w=40:h=40:color=0xff2000:t=fill,drawbox=x=60:y=10:w=40:h=40:color=0x20d040:t=fill,drawbox=x=110:y=10:w=40:h=40:color=0x303030:t=fill",
+        "-frames:v",
+        "1",
+        "-f",
+        "image2pipe",
+        "-vcodec",
+        "mjpeg",
+        "-q:v",
+        "3",
+        "-",
+      ]);
+      const img = await decodeRgb(png);
+      expect(lampColour(img, [10, 10, 40, 40])).toBe("red");
+      expect(lampColour(img, [60, 10, 40, 40])).toBe("green");
+      expect(lampColour(img, [110, 10, 40, 40])).toBe("off");
+    },
+  );
 
   it("tells a breaker's lever up from down, and says so when no lever is in view", async () => {
     const [on] = await frames(rackPanel("r1"));
