@@ -130,8 +130,10 @@ export async function runScenario(file: string, opts: { db?: Db } = {}): Promise
     const delivered = new Set<string>();
     for (; now <= placedAt + days * D; now += H) {
       barn.hour(now);
-      await barn.flush(db, now);
+      // The engine reads only at its ticks, so what arrived since the last one is written then, each
+      // record with its own arrival time (as hourly writes would have left the database at the tick).
       if ((now - placedAt) % TICK !== 0) continue;
+      await barn.flush(db, now);
       await lendingTick(ctx, now);
       // The supplier delivers what each new payment order paid for, hours later (or short, or not).
       for (const o of await k

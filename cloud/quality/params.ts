@@ -117,14 +117,28 @@ export const qualityParamsSchema = z.strictObject({
   frames: z
     .strictObject({
       /** Perceptual hashes at most this many bits apart (of 64) are the same picture. */
-      maxDistance: z.number().int().min(0).max(32).default(6),
+      maxDistance: z.number().int().min(0).max(32).default(5),
+      /**
+       * Judged only where the camera's frames usually differ by this many bits or more (median to
+       * its other frames): a still pen repeats itself honestly.
+       */
+      minSpread: z.number().int().min(0).max(64).default(12),
       /** A near-copy must be of a frame at least this many hours older (a still pen is not a replay). */
       minShiftHours: z.number().min(0).default(1),
+      /** Near-copies count as one replay when their time shifts agree within this many minutes. */
+      shiftToleranceMinutes: z.number().positive().default(30),
       /** Frames matched before the camera is judged replayed; the copied frames must show this many different scenes. */
       minMatches: z.number().int().min(1).default(10),
       minScenes: z.number().int().min(1).default(3),
     })
-    .default({ maxDistance: 6, minShiftHours: 1, minMatches: 10, minScenes: 3 }),
+    .default({
+      maxDistance: 5,
+      minSpread: 12,
+      minShiftHours: 1,
+      shiftToleranceMinutes: 30,
+      minMatches: 10,
+      minScenes: 3,
+    }),
 });
 export type QualityParams = z.output<typeof qualityParamsSchema> & {
   spec(stream: string): StreamSpec | undefined;

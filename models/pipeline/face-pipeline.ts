@@ -125,7 +125,14 @@ export class FacePipeline {
           stream: `faces.${this.o.camera}`,
           kind: "sighting",
           t: frame.t,
-          body: { camera: this.o.camera, pig, score, frameSha256: frame.sha256, box: b },
+          body: {
+            camera: this.o.camera,
+            pig,
+            score,
+            frameSha256: frame.sha256,
+            ...(frame.phash ? { framePhash: frame.phash } : {}),
+            box: b,
+          },
         });
         this.note(pig, score, frame, visit.frames, now);
         results.push({ box, quality, pig, score, frames: visit.frames, ...(tag ? { tag } : {}) });

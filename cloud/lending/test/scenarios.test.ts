@@ -64,6 +64,6 @@ describe.each(DIALECTS)("scenarios on %s", (dialect) => {
         await drop();
       }
     },
-    300_000,
+    120_000,
   );
 });
