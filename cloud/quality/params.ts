@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { problemsFromZod } from "../../core/config.ts";
+import { ERR_QUALITY_PARAMS } from "./errors.ts";
 
 /** What a sensor can physically do and how it may behave; per stream, defaults below. */
 const streamSpec = z.strictObject({
@@ -153,7 +155,14 @@ export function parseQualityParams(raw: unknown, profileDefaults?: Record<string
   const merged: Record<string, unknown> = { ...profileDefaults, ...over };
   for (const k of ["air", "frames", "streams"])
     if (isObj(profileDefaults?.[k]) && isObj(over[k])) merged[k] = { ...profileDefaults[k], ...over[k] };
-  const p = qualityParamsSchema.parse(merged);
+  const r = qualityParamsSchema.safeParse(merged);
+  if (!r.success)
+    throw ERR_QUALITY_PARAMS(
+      `evidence-quality parameters: ${problemsFromZod(r.error)
+        .map((x) => `quality.${x.path}: ${x.message}`)
+        .join("; ")}`,
+    );
+  const p = r.data;
   return {
     ...p,
     spec(stream) {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { postgresAvailable } from "../../../test/helpers/services.ts";
 import { repayBatch } from "../repay.ts";
-import { loadScenario, runScenario } from "../scenario.ts";
+import { expectationProblems, loadScenario, runScenario } from "../scenario.ts";
 import { statementView } from "../views.ts";
 import { freshDb } from "./fresh-db.ts";
 import { DIALECTS } from "./helpers.ts";
@@ -23,6 +23,7 @@ describe.each(DIALECTS)("scenarios on %s", (dialect) => {
         // Each tranche's decision history ("hold>release" when re-evaluated on late evidence).
         expect(r.decisions.map((d) => d.history)).toEqual(s.expect);
         expect(r.text).toContain(s.name);
+        expect(expectationProblems(s, r)).toEqual([]);
         for (const d of r.decisions)
           if (d.history !== "release") expect(d.reasons.join(" ")).toMatch(/gate \([a-e]\)/);
         for (const [seq, words] of Object.entries(s.expectReasons ?? {}))
