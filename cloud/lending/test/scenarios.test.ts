@@ -65,6 +65,6 @@ describe.each(DIALECTS)("scenarios on %s", (dialect) => {
         await drop();
       }
     },
-    120_000,
+    180_000,
   );
 });
