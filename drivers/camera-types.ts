@@ -5,6 +5,8 @@ export interface Frame {
   camera: string;
   jpeg: Buffer;
   sha256: string;
+  /** 64-bit perceptual hash of the same JPEG (16 hex digits, core/phash.ts): near-copies lie a few bits apart. */
+  phash?: string;
   width: number;
   height: number;
   t: CaptureTime;

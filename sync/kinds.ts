@@ -103,6 +103,11 @@ export const kinds = {
       pig: z.string().max(64).nullable(),
       score: finite(),
       frameSha256: z.string().regex(/^[0-9a-f]{64}$/),
+      /** 64-bit perceptual hash of the frame (optional: agents without it are still accepted). */
+      framePhash: z
+        .string()
+        .regex(/^[0-9a-f]{16}$/)
+        .optional(),
       box: z.array(finite()).length(4).optional(),
       /** Set when ground truth named the pig (an ear-tag QR read in this frame), not the matcher: herd adaptation trains on these. */
       labelledBy: z.enum(["tag"]).optional(),
@@ -128,6 +133,11 @@ export const kinds = {
       camera: z.string().max(64),
       mime: z.string().max(64),
       sha256: z.string().regex(/^[0-9a-f]{64}$/),
+      /** 64-bit perceptual hash of the image (optional: agents without it are still accepted). */
+      phash: z
+        .string()
+        .regex(/^[0-9a-f]{16}$/)
+        .optional(),
       width: z.number().int().optional(),
       height: z.number().int().optional(),
       dataB64: z.string().optional(),

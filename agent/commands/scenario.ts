@@ -6,11 +6,11 @@ import type { KyselyPlugin } from "kysely";
 import { openDb } from "../../cloud/db/connect.ts";
 import { migrateToLatest } from "../../cloud/db/migrate.ts";
 import { loadProfile } from "../../cloud/lending/profile.ts";
-import { loadScenario, runScenario } from "../../cloud/lending/scenario.ts";
+import { assertExpectations, loadScenario, runScenario } from "../../cloud/lending/scenario.ts";
 import { ProgressBar } from "../../core/progress.ts";
 import { args, type CommandSpec, need, out } from "../cli-kit.ts";
 
-const usage = "barnlink scenario FILE [--quiet]   (e.g. docs/scenarios/heat-wave.yaml)";
+const usage = "barnlink scenario FILE [--quiet] [--check]   (e.g. docs/scenarios/heat-wave.yaml)";
 const DAY = 86_400_000;
 
 /**
@@ -23,7 +23,7 @@ export const scenario: CommandSpec = {
   summary: "Replay a lending scenario file through simulated time and print the tranche decisions",
   usage,
   async run(argv) {
-    const a = args(argv, { quiet: { type: "boolean", short: "q" } }, usage, true);
+    const a = args(argv, { quiet: { type: "boolean", short: "q" }, check: { type: "boolean" } }, usage, true);
     const file = need(a.positionals[0], "FILE", usage);
     const s = loadScenario(file);
     const days = s.days ?? loadProfile(s.species).cycleDays;
@@ -54,6 +54,8 @@ export const scenario: CommandSpec = {
       bar.update(days, "days");
       bar.end();
       out(result.text);
+      // --check: the file's expectations are a test (BL_SCENARIO_EXPECT names what differs).
+      if (a.values.check) assertExpectations(s, result);
       return 0;
     } finally {
       peek.close();

@@ -29,7 +29,7 @@ export const ERR_LENDING_TERM = defineError(
 export const ERR_LENDING_PROFILE = defineError(
   "BL_LENDING_PROFILE",
   400,
-  "A species profile or scenario file is missing or invalid.",
+  "A species profile is missing or invalid.",
 );
 export const ERR_PAYMENT_NOTHING = defineError(
   "BL_PAYMENT_NOTHING",
@@ -70,4 +70,14 @@ export const ERR_PAYMENT_REPORT = defineError(
   "BL_PAYMENT_REPORT",
   400,
   "A bank status report (pain.002) or reconciliation request is malformed or names unknown orders.",
+);
+export const ERR_SCENARIO_FILE = defineError(
+  "BL_SCENARIO_FILE",
+  400,
+  "A scenario file is missing, unreadable or invalid (docs/lending.md, Scenarios).",
+);
+export const ERR_SCENARIO_EXPECT = defineError(
+  "BL_SCENARIO_EXPECT",
+  422,
+  "A replayed scenario's decisions, reasons or findings differ from what the file expects (`barnlink scenario --check`).",
 );

@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { problemsFromZod } from "../../core/config.ts";
 import { fromRoot } from "../../core/paths.ts";
+import { parseQualityParams } from "../quality/params.ts";
 import { ERR_LENDING_PROFILE } from "./errors.ts";
 
 const point = z.tuple([z.number().nonnegative(), z.number()]);
@@ -53,6 +54,8 @@ export function loadProfile(species: string): SpeciesProfile {
     const p = problemsFromZod(r.error).map((x) => `${x.path}: ${x.message}`);
     throw ERR_LENDING_PROFILE(`species profile '${species}' is invalid: ${p.join("; ")}`);
   }
+  // Its evidence-quality defaults must parse too (BL_QUALITY_PARAMS), before any decision reads them.
+  parseQualityParams({}, r.data.quality);
   cache.set(species, r.data);
   return r.data;
 }

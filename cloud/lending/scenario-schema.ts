@@ -76,6 +76,8 @@ const event = z.discriminatedUnion("type", [
     fromDay: z.number(),
     days: z.number().positive(),
     sourceDay: z.number(),
+    /** Sightings only: the copied frames are re-encoded (new SHA-256, perceptual hash a few bits off). */
+    nearCopy: z.boolean().default(false),
   }),
   /** Censuses count `factor` × the live head from `fromDay`. */
   z.strictObject({
@@ -146,7 +148,7 @@ export const scenarioSchema = z.strictObject({
     .optional(),
   /** The facility's gate thresholds (defaults otherwise; see docs/lending.md). */
   thresholds: thresholdsSchema.partial().default({}),
-  /** Face sightings at the feeder (camera frame hashes) this many per hour. */
+  /** Face sightings at the feeder this many per hour (frame SHA-256 and perceptual hash). */
   sightingsPerHour: z.number().int().min(0).default(0),
   /** Hours from a release to the supplier's delivery. */
   deliveryDelayHours: z.number().min(0).default(6),

@@ -9,7 +9,7 @@ import type { CloudContext } from "../context.ts";
 import { type Db, openDb } from "../db/connect.ts";
 import { migrateToLatest } from "../db/migrate.ts";
 import { lendingTick } from "./engine.ts";
-import { ERR_LENDING_PROFILE } from "./errors.ts";
+import { ERR_SCENARIO_EXPECT, ERR_SCENARIO_FILE } from "./errors.ts";
 import { yuan } from "./interest.ts";
 import { loadProfile } from "./profile.ts";
 import { type Scenario, scenarioSchema } from "./scenario-schema.ts";
@@ -46,16 +46,44 @@ export function loadScenario(file: string): Scenario {
   try {
     raw = parseYaml(readFileSync(file, "utf8"));
   } catch (e) {
-    throw ERR_LENDING_PROFILE(`cannot read scenario ${file}: ${(e as Error).message}`);
+    throw ERR_SCENARIO_FILE(`cannot read scenario ${file}: ${(e as Error).message}`);
   }
   const r = scenarioSchema.safeParse(raw);
   if (!r.success)
-    throw ERR_LENDING_PROFILE(
+    throw ERR_SCENARIO_FILE(
       `${file}: ${problemsFromZod(r.error)
         .map((p) => `${p.path}: ${p.message}`)
         .join("; ")}`,
     );
   return r.data;
+}
+
+/**
+ * What of a scenario's `expect`, `expectReasons` and `expectFindings` the replay did not give, one
+ * line each; `barnlink scenario --check` fails with BL_SCENARIO_EXPECT when any.
+ */
+export function expectationProblems(s: Scenario, r: ScenarioResult): string[] {
+  const out: string[] = [];
+  const got = r.decisions.map((d) => d.history);
+  if (s.expect && got.join(",") !== s.expect.join(","))
+    out.push(`decisions ${got.join(", ")}; expected ${s.expect.join(", ")}`);
+  for (const [seq, words] of Object.entries(s.expectReasons ?? {}))
+    if (
+      !r.decisions
+        .find((d) => d.seq === Number(seq))
+        ?.reasons.join(" ")
+        .includes(words)
+    )
+      out.push(`tranche ${seq}: no reason containing "${words}"`);
+  for (const check of s.expectFindings ?? [])
+    if (!r.findings.some((f) => f.check === check)) out.push(`no ${check} finding`);
+  return out;
+}
+
+/** Throws BL_SCENARIO_EXPECT naming every expectation the replay missed. */
+export function assertExpectations(s: Scenario, r: ScenarioResult): void {
+  const p = expectationProblems(s, r);
+  if (p.length) throw ERR_SCENARIO_EXPECT(`scenario ${s.name}: ${p.join("; ")}`, { problems: p });
 }
 
 /**
@@ -130,8 +158,10 @@ export async function runScenario(file: string, opts: { db?: Db } = {}): Promise
     const delivered = new Set<string>();
     for (; now <= placedAt + days * D; now += H) {
       barn.hour(now);
-      await barn.flush(db, now);
+      // The engine reads only at its ticks, so what arrived since the last one is written then, each
+      // record with its own arrival time (as hourly writes would have left the database at the tick).
       if ((now - placedAt) % TICK !== 0) continue;
+      await barn.flush(db, now);
       await lendingTick(ctx, now);
       // The supplier delivers what each new payment order paid for, hours later (or short, or not).
       for (const o of await k

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { qualityParamsSchema } from "../quality/params.ts";
 
 /**
  * Per-facility gate thresholds and risk settings. Defaults are the lender's starting point
@@ -27,7 +28,14 @@ export const thresholdsSchema = z.strictObject({
   /** A tranche held for missing or unplaceable evidence is re-evaluated as evidence arrives, up to this many hours after its due time. */
   recheckHours: z.number().min(0).default(72),
   /** Evidence-quality parameters (cloud/quality/params.ts; docs/evidence-quality.md). */
-  quality: z.record(z.string(), z.unknown()).default({}),
+  quality: z
+    .record(z.string(), z.unknown())
+    .default({})
+    .superRefine((q, ctx) => {
+      // Checked when the facility is written, so a typo never fails a decision later.
+      const r = qualityParamsSchema.safeParse(q);
+      for (const i of r.error?.issues ?? []) ctx.addIssue({ ...i, code: "custom", path: i.path });
+    }),
   /** LTV (outstanding / (herd value + silo feed)) above this raises an alert and an evidence demand. */
   ltvAlert: z.number().positive().default(1),
   /** Head count below expected survival by more than this share raises an alert. */

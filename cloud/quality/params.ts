@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { problemsFromZod } from "../../core/config.ts";
+import { ERR_QUALITY_PARAMS } from "./errors.ts";
 
 /** What a sensor can physically do and how it may behave; per stream, defaults below. */
 const streamSpec = z.strictObject({
@@ -117,14 +119,28 @@ export const qualityParamsSchema = z.strictObject({
   frames: z
     .strictObject({
       /** Perceptual hashes at most this many bits apart (of 64) are the same picture. */
-      maxDistance: z.number().int().min(0).max(32).default(6),
+      maxDistance: z.number().int().min(0).max(32).default(5),
+      /**
+       * Judged only where the camera's frames usually differ by this many bits or more (median to
+       * its other frames): a still pen repeats itself honestly.
+       */
+      minSpread: z.number().int().min(0).max(64).default(12),
       /** A near-copy must be of a frame at least this many hours older (a still pen is not a replay). */
       minShiftHours: z.number().min(0).default(1),
+      /** Near-copies count as one replay when their time shifts agree within this many minutes. */
+      shiftToleranceMinutes: z.number().positive().default(30),
       /** Frames matched before the camera is judged replayed; the copied frames must show this many different scenes. */
       minMatches: z.number().int().min(1).default(10),
       minScenes: z.number().int().min(1).default(3),
     })
-    .default({ maxDistance: 6, minShiftHours: 1, minMatches: 10, minScenes: 3 }),
+    .default({
+      maxDistance: 5,
+      minSpread: 12,
+      minShiftHours: 1,
+      shiftToleranceMinutes: 30,
+      minMatches: 10,
+      minScenes: 3,
+    }),
 });
 export type QualityParams = z.output<typeof qualityParamsSchema> & {
   spec(stream: string): StreamSpec | undefined;
@@ -139,7 +155,14 @@ export function parseQualityParams(raw: unknown, profileDefaults?: Record<string
   const merged: Record<string, unknown> = { ...profileDefaults, ...over };
   for (const k of ["air", "frames", "streams"])
     if (isObj(profileDefaults?.[k]) && isObj(over[k])) merged[k] = { ...profileDefaults[k], ...over[k] };
-  const p = qualityParamsSchema.parse(merged);
+  const r = qualityParamsSchema.safeParse(merged);
+  if (!r.success)
+    throw ERR_QUALITY_PARAMS(
+      `evidence-quality parameters: ${problemsFromZod(r.error)
+        .map((x) => `quality.${x.path}: ${x.message}`)
+        .join("; ")}`,
+    );
+  const p = r.data;
   return {
     ...p,
     spec(stream) {

@@ -4,6 +4,7 @@ import { clock } from "./checks/clock.ts";
 import { dropout } from "./checks/dropout.ts";
 import { feedVsHerd } from "./checks/feed-vs-herd.ts";
 import { impossible } from "./checks/impossible.ts";
+import { nearFrames } from "./checks/near-frames.ts";
 import { noisy } from "./checks/noisy.ts";
 import { repeatedFrames } from "./checks/repeated-frames.ts";
 import { replayCensus } from "./checks/replay-census.ts";
@@ -22,6 +23,7 @@ export const CHECKS: readonly Check[] = [
   replayReadings,
   replayCensus,
   repeatedFrames,
+  nearFrames,
   censusVsPlaced,
   noisy,
   feedVsHerd,

@@ -12,6 +12,7 @@ import { renderPen } from "../sim-camera/synthetic.ts";
 import { cameraConfigSchema } from "./config.ts";
 import { grabberFor } from "./grabbers.ts";
 import { MjpegSplitter } from "./mjpeg-splitter.ts";
+import { framePhash } from "./phash.ts";
 import { CameraSource } from "./source.ts";
 
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
@@ -61,13 +62,16 @@ describe.runIf(requireTool("ffmpeg"))("ffmpeg camera", () => {
       const f = frames[0]!;
       expect([f.width, f.height]).toEqual([160, 120]);
       expect(f.sha256).toBe(sha(f.jpeg));
+      expect(f.phash).toBe(await framePhash(f.jpeg));
       const media = ctx.readings.find((r) => r.kind === "media")?.body as {
         sha256: string;
+        phash: string;
         dataB64: string;
         width: number;
       };
       expect(media.width).toBe(160);
       expect(sha(Buffer.from(media.dataB64, "base64"))).toBe(media.sha256);
+      expect(media.phash).toBe(await framePhash(Buffer.from(media.dataB64, "base64")));
     } finally {
       await src.stop();
     }

@@ -3,11 +3,13 @@ import sharp from "sharp";
 import type { Frame, FrameSource } from "../camera-types.ts";
 import type { SourceContext } from "../types.ts";
 import type { FrameOptions } from "./config.ts";
+import { framePhash } from "./phash.ts";
 
 /**
  * The common back half of every camera: rate limit, decode and resize with sharp, hash, hand the
  * frame to listeners (pipelines via the CameraHub), and keep some as `media` records. The SHA-256
- * is of the JPEG as published, so a sighting's frameSha256 matches the stored media bytes.
+ * is of the JPEG as published, so a sighting's frameSha256 matches the stored media bytes; the
+ * perceptual hash beside it lets the cloud tell a re-encoded copy of an earlier frame.
  */
 export class FramePublisher implements FrameSource {
   readonly camera: string;
@@ -60,6 +62,7 @@ export class FramePublisher implements FrameSource {
         camera: this.camera,
         jpeg: data,
         sha256: createHash("sha256").update(data).digest("hex"),
+        phash: await framePhash(data),
         width: info.width,
         height: info.height,
         t,
@@ -81,7 +84,14 @@ export class FramePublisher implements FrameSource {
   private keep(f: Frame): void {
     if (this.o.keep.every <= 0 || f.t.mono - this.lastKept < this.o.keep.every) return;
     this.lastKept = f.t.mono;
-    const body = { camera: f.camera, mime: "image/jpeg", sha256: f.sha256, width: f.width, height: f.height };
+    const body = {
+      camera: f.camera,
+      mime: "image/jpeg",
+      sha256: f.sha256,
+      ...(f.phash ? { phash: f.phash } : {}),
+      width: f.width,
+      height: f.height,
+    };
     const data = this.o.keep.data ? { dataB64: f.jpeg.toString("base64") } : {};
     this.ctx.emit([{ stream: `camera.${f.camera}`, kind: "media", t: f.t, body: { ...body, ...data } }]);
   }

@@ -137,6 +137,7 @@ export class FacePipeline {
             pig,
             score,
             frameSha256: frame.sha256,
+            ...(frame.phash ? { framePhash: frame.phash } : {}),
             box: b,
             ...(tag ? { labelledBy: "tag" as const } : {}),
           },

@@ -2,7 +2,7 @@ import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { repayBatch } from "../repay.ts";
-import { loadScenario, runScenario } from "../scenario.ts";
+import { expectationProblems, loadScenario, runScenario } from "../scenario.ts";
 import { statementView } from "../views.ts";
 import { freshDb } from "./fresh-db.ts";
 import { DIALECTS, dialectsHere } from "./helpers.ts";
@@ -24,6 +24,7 @@ for (const dialect of DIALECTS)
           // Each tranche's decision history ("hold>release" when re-evaluated on late evidence).
           expect(r.decisions.map((d) => d.history)).toEqual(s.expect);
           expect(r.text).toContain(s.name);
+          expect(expectationProblems(s, r)).toEqual([]);
           for (const d of r.decisions)
             if (d.history !== "release") expect(d.reasons.join(" ")).toMatch(/gate \([a-e]\)/);
           for (const [seq, words] of Object.entries(s.expectReasons ?? {}))
@@ -65,6 +66,6 @@ for (const dialect of DIALECTS)
           await drop();
         }
       },
-      300_000,
+      180_000,
     );
   });
