@@ -20,7 +20,7 @@ import { openPtyPair } from "../drivers/common/pty-pair.ts";
 import { startSlaveProcess } from "../drivers/modbus-sim/slave-process.ts";
 import { freePort, startMosquitto } from "../test/helpers/mosquitto.ts";
 import { tmpDir } from "../test/helpers/services.ts";
-import { ensureNodeRed, measure, startNodeRed, writeNodeRedFlow } from "./peer-parts.ts";
+import { ensureNodeRed, measure, startNodeRed, unitNodeFlags, writeNodeRedFlow } from "./peer-parts.ts";
 
 interface BenchLine {
   bench: string;
@@ -105,7 +105,7 @@ export async function benchPeer(): Promise<BenchLine[]> {
   const gateway = bundle.replace(/\.mjs$/, "-agent.mjs");
   let agent: ChildProcess;
   const startAgent = () => {
-    agent = spawn(process.execPath, ["--max-semi-space-size=4", gateway, "agent", "--config", config], {
+    agent = spawn(process.execPath, [...unitNodeFlags(), gateway, "agent", "--config", config], {
       stdio: ["ignore", "ignore", "inherit"],
       env: { ...process.env, BARNLINK_LOG: "error" },
     });
