@@ -42,7 +42,7 @@ export function agentConfigSchema() {
         window: z.number().int().min(1).max(256).default(8),
         /** Resend a batch the cloud has not acknowledged within this time. */
         ackTimeout: duration().default(30_000),
-        compression: z.enum(["brotli", "deflate", "none"]).default("brotli"),
+        compression: z.enum(["auto", "brotli", "deflate", "deflate-dict", "none"]).default("auto"),
         reconnectBase: duration().default(1000),
         reconnectCap: duration().default(5000),
         /** Metered links: bytes per 24 h for telemetry and media (alarms and evidence are exempt); unset = unlimited. */

@@ -161,3 +161,11 @@ export async function measure(pid: () => number, run: () => Promise<void>) {
   rss.sort((a, b) => a - b);
   return { rssMedian: rss[Math.floor(rss.length / 2)] ?? 0, rssPeak: rss.at(-1) ?? 0, cpuPct: cpu * 100 };
 }
+
+/** The node flags production runs the agent with: those of deploy/barnlink-agent.service's ExecStart. */
+export function unitNodeFlags(): string[] {
+  const unit = readFileSync(join(import.meta.dirname, "../deploy/barnlink-agent.service"), "utf8");
+  const exec = /^ExecStart=\S+node((?: --[\w-]+(?:=\S+)?)*) /m.exec(unit);
+  if (!exec) throw new Error("deploy/barnlink-agent.service: no ExecStart=…node … line");
+  return exec[1]!.trim().split(" ").filter(Boolean);
+}

@@ -33,7 +33,7 @@ export type Segment = RecordSegment | GapSegment;
 
 export interface Batch {
   device: string;
-  /** Random 128-bit id (hex); the ack names it. */
+  /** 128-bit id (hex) the ack names: random in a v1 frame, derived from the frame's bytes in v2 (`frameId`). */
   id: string;
   sentAt: number;
   segments: Segment[];
@@ -64,8 +64,12 @@ export interface StoredSegment {
   head: { hash: Buffer; sig: Buffer };
 }
 
-/** What encodeBatch takes: decoded segments or stored ones. */
-export interface OutgoingBatch extends Omit<Batch, "segments"> {
+/**
+ * What encodeBatch takes: decoded segments or stored ones. With an `id`, a v1 frame carrying it;
+ * without, the compact v2 frame whose id is derived from its bytes (`frameId`).
+ */
+export interface OutgoingBatch extends Omit<Batch, "segments" | "id"> {
+  id?: string;
   segments: Array<Segment | StoredSegment>;
 }
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import {
   brotliCompressSync,
   brotliDecompressSync,
@@ -5,14 +6,18 @@ import {
   inflateRawSync,
   constants as zc,
 } from "node:zlib";
-import { z } from "zod";
 import { ERR_BAD_BATCH } from "../core/errors.ts";
 import type { RecordData } from "./chain.ts";
+import { FRAME_DICTIONARY_1 } from "./frame-dict.ts";
+import { deltas, frameDoc, fromDoc, monoAgainstWall } from "./frame-doc.ts";
 
 /**
  * Up-batch wire format (docs/protocol.md):
  *
- *   "BLNK" | version u8 (=1) | compression u8 (0 none, 1 deflate-raw, 2 brotli) | length u32 BE | payload
+ *   "BLNK" | version u8 (=1) | compression u8 | length u32 BE | payload
+ *
+ * compression: 0 none, 1 deflate-raw, 2 brotli, 3 deflate-raw with the preset dictionary in
+ * frame-dict.ts (small live frames: most of their skeleton is in the dictionary).
  *
  * The payload is a JSON document (compressed) holding segments in a columnar form: records of one
  * stream with consecutive seqs, or a gap (an evicted range). The fixed header with magic and length
@@ -22,8 +27,10 @@ import type { RecordData } from "./chain.ts";
 export const MAGIC = Buffer.from("BLNK", "ascii");
 export const HEADER_BYTES = 10;
 export const MAX_PAYLOAD = 16 * 1024 * 1024;
-export type Compression = "none" | "deflate" | "brotli";
-const COMP_CODE: Record<Compression, number> = { none: 0, deflate: 1, brotli: 2 };
+/** `auto`: `deflate-dict` for a document up to 16 KiB (a live link's frames), `brotli` above (a backlog). */
+export type Compression = "none" | "deflate" | "brotli" | "deflate-dict" | "auto";
+const COMP_CODE = { none: 0, deflate: 1, brotli: 2, "deflate-dict": 3 } as const;
+const SMALL_DOC = 16 * 1024;
 
 export {
   type Batch,
@@ -38,66 +45,9 @@ export {
   type TimedBody,
 } from "./batch-types.ts";
 
-import type {
-  Batch,
-  OutgoingBatch,
-  RecordSegment,
-  Segment,
-  StoredSegment,
-  TimedBody,
-} from "./batch-types.ts";
+import type { Batch, OutgoingBatch, RecordSegment, Segment, StoredSegment } from "./batch-types.ts";
 
-// ---- the JSON document inside the frame ----------------------------------------------------------
-const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, "base64");
-const docRecordSeg = z.strictObject({
-  st: z.string().min(1).max(128),
-  f: z.number().int().positive(),
-  n: z.number().int().positive().max(1_000_000),
-  p: b64,
-  h: b64,
-  g: b64,
-  k: z.union([z.string(), z.array(z.string())]),
-  tb: z.array(z.string()).min(1),
-  ti: z.array(z.number().int().nonnegative()).optional(),
-  tw: z.array(z.number().int()),
-  tm: z.array(z.number().int()),
-  ts: z.union([z.boolean(), z.array(z.union([z.literal(0), z.literal(1)]))]),
-  /** Bodies: a list, or columns {key: values[]} when every body is an object with the same keys. */
-  b: z.union([z.array(z.unknown()), z.strictObject({ c: z.record(z.string(), z.array(z.unknown())) })]),
-});
-const docGapSeg = z.strictObject({
-  st: z.string().min(1).max(128),
-  gap: z.strictObject({
-    from: z.number().int().positive(),
-    to: z.number().int().positive(),
-    r: z.string().max(200),
-  }),
-  p: b64,
-  h: b64,
-  g: b64,
-});
-const doc = z.strictObject({
-  v: z.literal(1),
-  d: z.string().min(1).max(64),
-  id: z.string().regex(/^[0-9a-f]{32}$/),
-  at: z.number().int(),
-  s: z.array(z.union([docRecordSeg, docGapSeg])),
-});
-type Doc = z.infer<typeof doc>;
-
-function deltas(xs: number[]): number[] {
-  return xs.map((x, i) => (i === 0 ? x : x - xs[i - 1]!));
-}
-function undelta(xs: number[]): number[] {
-  const out: number[] = new Array(xs.length);
-  let acc = 0;
-  for (let i = 0; i < xs.length; i++) {
-    acc = i === 0 ? xs[0]! : acc + xs[i]!;
-    out[i] = acc;
-  }
-  return out;
-}
-
+// ---- the JSON document inside the frame (its schemas and decoding: frame-doc.ts) ----------------
 function sameKeys(bodies: unknown[]): string[] | null {
   if (bodies.length < 2) return null;
   const first = bodies[0];
@@ -114,10 +64,17 @@ function sameKeys(bodies: unknown[]): string[] | null {
 
 /** The frame's JSON text: stored segments written out directly, the others through their doc form. */
 function docJson(batch: OutgoingBatch): string {
+  const compact = batch.id === undefined;
   const segs = batch.segments.map((s) =>
-    s.type === "stored" ? storedJson(s) : JSON.stringify(toDocSegment(s)),
+    s.type === "stored" ? storedJson(s, compact) : JSON.stringify(toDocSegment(s, compact)),
   );
-  return `{"v":1,"d":${JSON.stringify(batch.device)},"id":${JSON.stringify(batch.id)},"at":${JSON.stringify(batch.sentAt)},"s":[${segs.join(",")}]}`;
+  const s = `"s":[${segs.join(",")}]}`;
+  const d = JSON.stringify(batch.device);
+  if (!compact) return `{"v":1,"d":${d},"id":${JSON.stringify(batch.id)},"at":${batch.sentAt},${s}`;
+  const first = batch.segments.find((x) => x.type !== "gap");
+  const firstWall = first?.type === "stored" ? first.columns.wall[0] : first?.records[0]?.t.wall;
+  const at = firstWall === undefined ? `"at":${batch.sentAt}` : `"ao":${batch.sentAt - firstWall}`;
+  return `{"v":2,"d":${d},${at},${s}`;
 }
 
 const deltaText = (xs: number[]) => {
@@ -127,7 +84,7 @@ const deltaText = (xs: number[]) => {
 };
 
 /** A stored segment as its doc's JSON text: what JSON.stringify(toDocSegment(…)) gives for its records. */
-function storedJson(s: StoredSegment): string {
+function storedJson(s: StoredSegment, compact: boolean): string {
   const c = s.columns;
   const n = c.body.length;
   const kind0 = c.kind[0]!;
@@ -149,7 +106,9 @@ function storedJson(s: StoredSegment): string {
     `{"st":${JSON.stringify(s.stream)},"f":${s.first},"n":${n},"p":"${s.prev.toString("base64")}",` +
     `"h":"${s.head.hash.toString("base64")}","g":"${s.head.sig.toString("base64")}",` +
     `"k":${JSON.stringify(sameKind ? kind0 : c.kind)},"tb":${JSON.stringify(boots)}${ti},` +
-    `"tw":${deltaText(c.wall)},"tm":${deltaText(c.mono)},"ts":${ts},"b":${(sameKind && kind0 === "reading" && readingColumns(c.body)) || `[${c.body.join(",")}]`}}`
+    `"tw":${deltaText(c.wall)},` +
+    (compact ? `"tq":[${monoAgainstWall(c.wall, c.mono).join(",")}]` : `"tm":${deltaText(c.mono)}`) +
+    `,"ts":${ts},"b":${(sameKind && kind0 === "reading" && readingColumns(c.body)) || `[${c.body.join(",")}]`}}`
   );
 }
 
@@ -194,7 +153,7 @@ function readingColumns(bodies: string[]): string | null {
   return `{"c":{${q}"unit":[${units.join(",")}],"value":[${values.join(",")}]}}`;
 }
 
-function toDocSegment(s: Segment): Doc["s"][number] {
+function toDocSegment(s: Segment, compact: boolean): Record<string, unknown> {
   if (s.type === "gap") {
     return {
       st: s.stream,
@@ -210,6 +169,8 @@ function toDocSegment(s: Segment): Doc["s"][number] {
   const synced = rs.map((r) => (r.t.synced ? 1 : 0) as 0 | 1);
   const bodies = rs.map((r) => r.body);
   const keys = sameKeys(bodies);
+  const wall = rs.map((r) => r.t.wall);
+  const mono = rs.map((r) => r.t.mono);
   return {
     st: s.stream,
     f: s.first,
@@ -220,8 +181,8 @@ function toDocSegment(s: Segment): Doc["s"][number] {
     k: kindsList.every((k) => k === kindsList[0]) ? kindsList[0]! : kindsList,
     tb: boots,
     ...(boots.length > 1 ? { ti: rs.map((r) => boots.indexOf(r.t.boot)) } : {}),
-    tw: deltas(rs.map((r) => r.t.wall)),
-    tm: deltas(rs.map((r) => r.t.mono)),
+    tw: deltas(wall),
+    ...(compact ? { tq: monoAgainstWall(wall, mono) } : { tm: deltas(mono) }),
     ts: synced.every((x) => x === synced[0]) ? synced[0] === 1 : synced,
     b: keys
       ? {
@@ -231,60 +192,16 @@ function toDocSegment(s: Segment): Doc["s"][number] {
   };
 }
 
-function fromDoc(d: Doc): Batch {
-  return {
-    device: d.d,
-    id: d.id,
-    sentAt: d.at,
-    segments: d.s.map((s): Segment => {
-      const prev = Buffer.from(s.p, "base64");
-      const head = { hash: Buffer.from(s.h, "base64"), sig: Buffer.from(s.g, "base64") };
-      if (prev.length !== 32 || head.hash.length !== 32)
-        throw ERR_BAD_BATCH(`segment ${s.st}: link hashes must be 32 bytes`);
-      if ("gap" in s) {
-        if (s.gap.to < s.gap.from) throw ERR_BAD_BATCH(`gap in ${s.st}: to < from`);
-        return { type: "gap", stream: s.st, from: s.gap.from, to: s.gap.to, reason: s.gap.r, prev, head };
-      }
-      const n = s.n;
-      const need = (what: string, len: number) => {
-        if (len !== n) throw ERR_BAD_BATCH(`segment ${s.st}: ${what} has ${len} entries for ${n} records`);
-      };
-      need("tw", s.tw.length);
-      need("tm", s.tm.length);
-      if (Array.isArray(s.k)) need("k", s.k.length);
-      if (s.ti) need("ti", s.ti.length);
-      if (Array.isArray(s.ts)) need("ts", s.ts.length);
-      let bodies: unknown[];
-      if (Array.isArray(s.b)) {
-        need("b", s.b.length);
-        bodies = s.b;
-      } else {
-        const cols = Object.entries(s.b.c);
-        for (const [k, vs] of cols) need(`b.c.${k}`, vs.length);
-        bodies = Array.from({ length: n }, (_, i) => Object.fromEntries(cols.map(([k, vs]) => [k, vs[i]])));
-      }
-      const wall = undelta(s.tw);
-      const mono = undelta(s.tm);
-      const records: TimedBody[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const bootIdx = s.ti ? s.ti[i]! : 0;
-        const boot = s.tb[bootIdx];
-        if (boot === undefined) throw ERR_BAD_BATCH(`segment ${s.st}: boot index ${bootIdx} out of range`);
-        records[i] = {
-          t: { wall: wall[i]!, boot, mono: mono[i]!, synced: Array.isArray(s.ts) ? s.ts[i] === 1 : s.ts },
-          kind: Array.isArray(s.k) ? s.k[i]! : s.k,
-          body: bodies[i],
-        };
-      }
-      return { type: "records", stream: s.st, first: s.f, prev, records, head };
-    }),
-  };
+/** A v2 frame's batch id: the first 128 bits of SHA-256 over the whole frame (header and payload), hex. */
+export function frameId(frame: Buffer): string {
+  return createHash("sha256").update(frame).digest("hex").slice(0, 32);
 }
 
-export function encodeBatch(batch: OutgoingBatch, compression: Compression = "brotli"): Buffer {
+export function encodeBatch(batch: OutgoingBatch, compression: Compression = "auto"): Buffer {
   const json = Buffer.from(docJson(batch), "utf8");
+  const comp = compression !== "auto" ? compression : json.length <= SMALL_DOC ? "deflate-dict" : "brotli";
   let payload: Buffer;
-  if (compression === "brotli") {
+  if (comp === "brotli") {
     payload = brotliCompressSync(json, {
       params: {
         [zc.BROTLI_PARAM_QUALITY]: 5,
@@ -292,12 +209,14 @@ export function encodeBatch(batch: OutgoingBatch, compression: Compression = "br
         [zc.BROTLI_PARAM_MODE]: zc.BROTLI_MODE_TEXT,
       },
     });
-  } else if (compression === "deflate") payload = deflateRawSync(json, { level: 6 });
+  } else if (comp === "deflate") payload = deflateRawSync(json, { level: 6 });
+  else if (comp === "deflate-dict")
+    payload = deflateRawSync(json, { level: 9, dictionary: FRAME_DICTIONARY_1 });
   else payload = json;
   const header = Buffer.alloc(HEADER_BYTES);
   MAGIC.copy(header, 0);
   header[4] = 1;
-  header[5] = COMP_CODE[compression];
+  header[5] = COMP_CODE[comp];
   header.writeUInt32BE(payload.length, 6);
   return Buffer.concat([header, payload]);
 }
@@ -324,6 +243,8 @@ export function decodeFrame(buf: Buffer): { batch: Batch; rest: Buffer } {
     if (comp === 0) json = payload;
     else if (comp === 1) json = inflateRawSync(payload, { maxOutputLength: 256 * 1024 * 1024 });
     else if (comp === 2) json = brotliDecompressSync(payload, { maxOutputLength: 256 * 1024 * 1024 });
+    else if (comp === 3)
+      json = inflateRawSync(payload, { maxOutputLength: 256 * 1024 * 1024, dictionary: FRAME_DICTIONARY_1 });
     else throw ERR_BAD_BATCH(`unknown compression ${comp}`);
   } catch (e) {
     if (ERR_BAD_BATCH.is(e)) throw e;
@@ -335,12 +256,13 @@ export function decodeFrame(buf: Buffer): { batch: Batch; rest: Buffer } {
   } catch (e) {
     throw ERR_BAD_BATCH(`payload is not JSON: ${(e as Error).message}`);
   }
-  const r = doc.safeParse(parsed);
+  const r = frameDoc.safeParse(parsed);
   if (!r.success) {
     const i = r.error.issues[0]!;
     throw ERR_BAD_BATCH(`batch field ${i.path.join(".") || "(root)"}: ${i.message}`);
   }
-  return { batch: fromDoc(r.data), rest: buf.subarray(HEADER_BYTES + len) };
+  const frame = buf.subarray(0, HEADER_BYTES + len);
+  return { batch: fromDoc(r.data, () => frameId(frame)), rest: buf.subarray(HEADER_BYTES + len) };
 }
 
 /** Expands a record segment into full records. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { generateKeyPair } from "../core/keys.ts";
 import { verifyHead } from "./chain.ts";
-import { decodeBatch, noColumns } from "./codec.ts";
+import { decodeBatch, frameId, noColumns } from "./codec.ts";
 import { PRIORITY } from "./kinds.ts";
 import { buildBatch, DailyBudget, expired, type InFlight, SendCursors } from "./link-window.ts";
 import type { PendingGap, PendingRun } from "./outbox/types.ts";
@@ -83,6 +83,7 @@ describe("buildBatch", () => {
     expect(f.metered).toBe(true);
     const b = decodeBatch(f.frame);
     expect(b.id).toBe(f.id);
+    expect(f.id).toBe(frameId(f.frame));
     for (const s of b.segments) {
       const end = s.type === "gap" ? s.to : s.first + s.records.length - 1;
       expect(verifyHead(key.publicKey, "d", s.stream, end, s.head.hash, s.head.sig)).toBe(true);

@@ -1,8 +1,7 @@
-import { randomBytes } from "node:crypto";
 import type { Clock } from "../core/clock.ts";
 import type { KeyPair } from "../core/keys.ts";
 import { signHead } from "./chain.ts";
-import { type Compression, encodeBatch, noColumns, type OutgoingBatch } from "./codec.ts";
+import { type Compression, encodeBatch, frameId, noColumns, type OutgoingBatch } from "./codec.ts";
 import { PRIORITY } from "./kinds.ts";
 import { gapKey, type PendingItem } from "./outbox/types.ts";
 
@@ -40,18 +39,14 @@ export function buildBatch(
       };
     return { type: "stored", stream: it.stream, first: it.first, prev: it.prev, columns: it.columns, head };
   });
-  const batch: OutgoingBatch = {
-    device: p.device,
-    id: randomBytes(16).toString("hex"),
-    sentAt: p.clock.now().wall,
-    segments,
-  };
-  const frame = encodeBatch(batch, p.compression ?? "brotli");
+  // No id: a compact (v2) frame, whose id the cloud derives from its bytes as we do here.
+  const batch: OutgoingBatch = { device: p.device, sentAt: p.clock.now().wall, segments };
+  const frame = encodeBatch(batch, p.compression ?? "auto");
   const records = items.reduce((n, it) => n + (it.type === "records" ? it.columns.body.length : 0), 0);
   const metered = items.some((it) => it.type === "records" && it.priority >= PRIORITY.telemetry);
   // The frame is all that is resent; keep only each run's range (for a rewind), not its records.
   const kept = items.map((it): PendingItem => (it.type === "records" ? { ...it, columns: NO_COLUMNS } : it));
-  return { id: batch.id, frame, items: kept, sentAt: 0, attempts: 0, records, metered };
+  return { id: frameId(frame), frame, items: kept, sentAt: 0, attempts: 0, records, metered };
 }
 
 /**

@@ -54,7 +54,7 @@ describe("production build (npm run build → node dist/barnlink.mjs)", () => {
     for (const unit of ["barnlink-agent.service", "barnlink-cloud.service"]) {
       const text = readFileSync(join(ROOT, "deploy", unit), "utf8");
       expect(text).toMatch(
-        /^ExecStart=\/usr\/bin\/node (--[\w-]+=\w+ )*\/opt\/barnlink\/current\/dist\/barnlink(-agent)?\.mjs /m,
+        /^ExecStart=\/usr\/bin\/node (--[\w-]+(=\w+)? )*\/opt\/barnlink\/current\/dist\/barnlink(-agent)?\.mjs /m,
       );
     }
   });
