@@ -277,10 +277,10 @@ describe("Mosquitto with the generated configuration", async () => {
       ]),
     ).toBe(0);
     children.at(-1)!.kill("SIGHUP");
-    await until(
+    await waitFor(
       async () => /Not authorized|Bad username/i.test(await attempt(port, login)),
-      20_000,
       "Mosquitto to refuse the revoked device",
+      { timeoutMs: 20_000 },
     );
     // Another device is unaffected.
     expect(

@@ -16,7 +16,8 @@ import { silentLogger } from "../../core/log.ts";
 import { type Command, signMessage } from "../../sync/messages.ts";
 import { cmdTopic } from "../../sync/topics.ts";
 import { cliInProcess } from "../helpers/cli.ts";
-import { type Stack, startStack, TEST_TOKEN, uniqueDevice, until } from "../helpers/stack.ts";
+import { type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
+import { waitFor } from "../helpers/wait-for.ts";
 
 type Fleet = {
   config: {
@@ -72,14 +73,14 @@ describe("fleet operations: remote config with rollback, remote status and log",
   };
   const fleet = async () => (await api(`/api/v1/devices/${device}/fleet`)).json as unknown as Fleet;
   const outcome = (id: string, states: string[]) =>
-    until(
+    waitFor(
       async () => {
         const f = await fleet();
         const r = f.config.requests.find((x) => x.id === id);
         return r && states.includes(r.state) ? r : undefined;
       },
-      90_000,
       `config request ${id} in ${states.join("/")}`,
+      { timeoutMs: 90_000 },
     );
   const apply = async (cfg: unknown, deadline = "3s") => {
     const text = typeof cfg === "string" ? cfg : stringify(cfg);
@@ -116,7 +117,7 @@ describe("fleet operations: remote config with rollback, remote status and log",
       },
     }));
     await host.start();
-    await until(() => host.agent.link.stats.subscribed, 30_000, "agent subscribed");
+    await waitFor(() => host.agent.link.stats.subscribed, "agent subscribed", { timeoutMs: 30_000 });
   }, 120_000);
   afterAll(async () => {
     await host?.stop();
@@ -177,7 +178,9 @@ describe("fleet operations: remote config with rollback, remote status and log",
     expect(r2.state).toBe("rolled-back");
     expect(r2.reason).toMatch(/modbus\.device_offline/);
     expect(host.agent.config.sources).toEqual([]);
-    await until(() => host.agent.link.stats.subscribed, 30_000, "subscribed again after the rollback");
+    await waitFor(() => host.agent.link.stats.subscribed, "subscribed again after the rollback", {
+      timeoutMs: 30_000,
+    });
   }, 180_000);
 
   it("answers a status request with its status and redacted log lines, as a signed record", async () => {
@@ -185,13 +188,13 @@ describe("fleet operations: remote config with rollback, remote status and log",
     const r = await api(`/api/v1/devices/${device}/status-request`, { lines: 100 });
     expect(r.status).toBe(202);
     const id = r.json.command as string;
-    const latest = await until(
+    const latest = await waitFor(
       async () => {
         const f = await fleet();
         return f.status.latest?.id === id ? f.status.latest : undefined;
       },
-      60_000,
       "status report stored",
+      { timeoutMs: 60_000 },
     );
     expect(latest.status.link.connected).toBe(true);
     expect(latest.status.versions.node).toBe(process.version);
@@ -244,15 +247,15 @@ describe("fleet operations: remote config with rollback, remote status and log",
     for (const m of [row.message, JSON.stringify(forged), JSON.stringify(probe)])
       await c.publishAsync(cmdTopic(device), m, { qos: 1 });
     await c.endAsync();
-    await until(
+    await waitFor(
       async () => {
         const recs = await api(`/api/v1/devices/${device}/records?stream=status`);
         return (recs.json.records as Array<{ body: { detail: { id: string } } }>).some(
           (x) => x.body.detail.id === probe.id,
         );
       },
-      60_000,
       "the probe answered",
+      { timeoutMs: 60_000 },
     );
     expect(host.agent).toBe(running);
     expect(host.agent.link.stats.forgedCommands).toBe(forgedBefore + 1);
