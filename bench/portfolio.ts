@@ -87,23 +87,26 @@ export async function benchPortfolio(): Promise<BenchLine[]> {
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .where("due_at", "<=", clock.now)
       .executeTakeFirstOrThrow();
-    const time = async (f: () => Promise<unknown>) => {
+    const time = async (f: () => Promise<unknown>, what = "") => {
       const t = performance.now();
       await f();
-      return performance.now() - t;
+      const ms = performance.now() - t;
+      if (what) process.stderr.write(`portfolio bench: ${what} ${Math.round(ms)} ms\n`);
+      return ms;
     };
+    process.stderr.write(`portfolio bench: ${FACILITIES} facilities set up, ${due.n} tranches due\n`);
     const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const portfolio: number[] = [];
-    for (let i = 0; i < 5; i++) portfolio.push(await time(() => portfolioView(ctx)));
-    const tick = await time(() => lendingTick(ctx, clock.now));
+    for (let i = 0; i < 5; i++) portfolio.push(await time(() => portfolioView(ctx), "portfolio"));
+    const tick = await time(() => lendingTick(ctx, clock.now), "tick");
     const decided = await k
       .selectFrom("lending_decisions")
       .select((eb) => eb.fn.countAll<number>().as("n"))
       .executeTakeFirstOrThrow();
     clock.now += 60_000;
-    const empty = await time(() => lendingTick(ctx, clock.now));
+    const empty = await time(() => lendingTick(ctx, clock.now), "empty tick");
     const after: number[] = [];
-    for (let i = 0; i < 5; i++) after.push(await time(() => portfolioView(ctx)));
+    for (let i = 0; i < 5; i++) after.push(await time(() => portfolioView(ctx), "portfolio after"));
     const b: BenchLine = { bench: "portfolio", metric: "", value: 0, unit: "" };
     return [
       { ...b, metric: "facilities", value: FACILITIES, unit: "facilities" },

@@ -1,11 +1,11 @@
-import type { Kysely } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import type { CloudContext } from "../context.ts";
 import type { DB } from "../db/schema.ts";
 import { herdMoves } from "../quality/herd.ts";
 import { mortalitySeverity } from "./alert-severity.ts";
 import { raiseAlert, raiseEvidenceDemand } from "./alerts.ts";
 import { ACT360_DENOM } from "./interest.ts";
-import { balances } from "./ledger.ts";
+import { type Account, emptyBalances } from "./ledger.ts";
 import { at, loadProfile, survival } from "./profile.ts";
 import { parseServicing } from "./servicing-terms.ts";
 import { parseThresholds } from "./thresholds.ts";
@@ -28,62 +28,83 @@ export interface Collateral {
   ltv: number | null;
 }
 
+/** A batch row as `selectAll` returns it. */
+type BatchRow = Selectable<DB["lending_batches"]>;
+
+/** `in` lists in slices, so a fleet of devices never exceeds a statement's parameter limit. */
+function slices<T>(xs: T[], n = 5000): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
 /**
- * Bodies of the newest records of the batch's devices with `col` = `value` (a stream or a kind),
- * captured and received by `atMs` (what the cloud knew then), newest first.
+ * The newest `limit` records per device with `col` = `value` (a stream or a kind), captured and
+ * received by `atMs` (what the cloud knew then): one query for all devices, newest first each.
  */
-async function latestBodies(
+async function newestPerDevice(
   ctx: CloudContext,
   devices: string[],
   col: "stream" | "kind",
   value: string,
   atMs: number,
   limit: number,
-): Promise<unknown[]> {
-  if (devices.length === 0) return [];
-  const rows = await ctx.db.kysely
-    .selectFrom("records")
-    .select(["body"])
-    .where("device", "in", devices)
-    .where(col, "=", value)
-    .where("t_wall", "<=", atMs)
-    .where("received_at", "<=", atMs)
-    .orderBy("t_wall", "desc")
-    .limit(limit)
-    .execute();
-  return rows.map((r) => JSON.parse(r.body));
+): Promise<Map<string, Array<{ t: number; body: unknown }>>> {
+  const out = new Map<string, Array<{ t: number; body: unknown }>>();
+  for (const part of slices(devices)) {
+    const rows = await sql<{ device: string; t_wall: string | number; body: string }>`
+      select device, t_wall, body from (
+        select device, t_wall, body, row_number() over (partition by device order by t_wall desc) as rn
+        from records
+        where device in (${sql.join(part)}) and ${sql.ref(col)} = ${value}
+          and t_wall <= ${atMs} and received_at <= ${atMs}
+      ) newest where rn <= ${limit}`.execute(ctx.db.kysely);
+    for (const r of rows.rows) {
+      const list = out.get(r.device) ?? [];
+      list.push({ t: Number(r.t_wall), body: JSON.parse(r.body) });
+      out.set(r.device, list);
+    }
+  }
+  return out;
 }
 
-/** The latest silo weight of the batch's devices up to `atMs` (feed the loan paid for, still in the barn). */
-async function latestSiloKg(ctx: CloudContext, devices: string[], atMs: number): Promise<number> {
-  const [b] = await latestBodies(ctx, devices, "stream", "silo.weight", atMs, 1);
-  const v = (b as { value?: unknown } | undefined)?.value;
+/** The newest `limit` of a batch's devices' records (the union of each device's newest), newest first. */
+function newestOf(per: Map<string, Array<{ t: number; body: unknown }>>, devices: string[], limit: number) {
+  return devices
+    .flatMap((d) => per.get(d) ?? [])
+    .sort((a, b) => b.t - a.t)
+    .slice(0, limit)
+    .map((r) => r.body);
+}
+
+/** The latest silo weight of the batch's devices (feed the loan paid for, still in the barn). */
+function siloKg(bodies: unknown[]): number {
+  const v = (bodies[0] as { value?: unknown } | undefined)?.value;
   return typeof v === "number" && v > 0 ? v : 0;
 }
 
-/** The latest census count of the batch's barn up to `atMs`, if any. */
-async function latestCensus(
-  ctx: CloudContext,
-  devices: string[],
-  barn: string,
-  atMs: number,
-): Promise<number | null> {
-  for (const body of await latestBodies(ctx, devices, "kind", "census", atMs, 5)) {
+/** The latest census count of the batch's barn, if any (among the 5 newest census records). */
+function censusOf(bodies: unknown[], barn: string): number | null {
+  for (const body of bodies) {
     const b = body as { barn?: string; count?: number };
     if (b.barn === barn && typeof b.count === "number") return b.count;
   }
   return null;
 }
 
-/** Collateral revaluation: the newest point of the facility's price series at or before `atMs`. */
-async function livePrice(ctx: CloudContext, facilityId: string, batchPrice: number, atMs: number) {
-  const f = await ctx.db.kysely
-    .selectFrom("lending_facilities")
-    .select("servicing")
-    .where("id", "=", facilityId)
-    .executeTakeFirstOrThrow();
-  const series = parseServicing(f.servicing).priceSeries;
-  if (series) {
+/** Collateral revaluation: per facility, the newest point of its price series at or before `atMs`. */
+async function livePrices(ctx: CloudContext, facilityIds: string[], atMs: number) {
+  const seriesOf = new Map<string, string | undefined>();
+  for (const part of slices(facilityIds))
+    for (const f of await ctx.db.kysely
+      .selectFrom("lending_facilities")
+      .select(["id", "servicing"])
+      .where("id", "in", part)
+      .execute())
+      seriesOf.set(f.id, parseServicing(f.servicing).priceSeries);
+  const points = new Map<string, { fenPerKg: number; source: string }>();
+  // One query per distinct series (a handful), not per facility.
+  for (const series of new Set([...seriesOf.values()].filter((x): x is string => !!x))) {
     const p = await ctx.db.kysely
       .selectFrom("lending_prices")
       .selectAll()
@@ -93,12 +114,39 @@ async function livePrice(ctx: CloudContext, facilityId: string, batchPrice: numb
       .limit(1)
       .executeTakeFirst();
     if (p)
-      return {
+      points.set(series, {
         fenPerKg: Number(p.fen_per_kg),
         source: `${series} @ ${new Date(Number(p.at)).toISOString()} (${p.source})`,
-      };
+      });
   }
-  return { fenPerKg: batchPrice, source: "batch live price" };
+  return (facilityId: string, batchPrice: number) => {
+    const series = seriesOf.get(facilityId);
+    return (series && points.get(series)) || { fenPerKg: batchPrice, source: "batch live price" };
+  };
+}
+
+/** Ledger balances per (facility, batch) of the given batches, as `balances(db, facility, batch)` gives one. */
+async function batchBalances(ctx: CloudContext, batches: BatchRow[]) {
+  const out = new Map<string, Record<Account, number>>();
+  for (const b of batches) out.set(`${b.facility_id}\u0000${b.id}`, emptyBalances());
+  for (const part of slices(batches.map((b) => b.id)))
+    for (const r of await ctx.db.kysely
+      .selectFrom("lending_ledger_entries as e")
+      .innerJoin("lending_ledger_tx as t", "t.id", "e.tx_id")
+      .select([
+        "t.facility_id",
+        "t.batch_id",
+        "e.account",
+        (eb) => eb.fn.sum<string | number>("e.amount_fen").as("sum"),
+      ])
+      .where("t.batch_id", "in", part)
+      .groupBy(["t.facility_id", "t.batch_id", "e.account"])
+      .execute()) {
+      const bal = out.get(`${r.facility_id}\u0000${r.batch_id}`);
+      // PostgreSQL returns sum(bigint) as numeric text: convert (fen totals stay far below 2^53).
+      if (bal) bal[r.account as Account] = Number(r.sum);
+    }
+  return out;
 }
 
 /**
@@ -108,55 +156,89 @@ async function livePrice(ctx: CloudContext, facilityId: string, batchPrice: numb
  * accrued) / collateral. All in integer fen.
  */
 export async function collateralOf(ctx: CloudContext, batchId: string, atMs: number): Promise<Collateral> {
-  const db = ctx.db.kysely;
-  const b = await db
+  const b = await ctx.db.kysely
     .selectFrom("lending_batches")
     .selectAll()
     .where("id", "=", batchId)
     .executeTakeFirstOrThrow();
-  const p = loadProfile(b.species);
-  const age = Math.max(0, (atMs - Number(b.placed_at)) / DAY);
-  const census = await latestCensus(ctx, JSON.parse(b.devices) as string[], b.barn, atMs);
-  const head = census ?? Math.round(b.head_placed * survival(p, age));
-  const weightKg = at(p.weightKg, age);
-  const price = await livePrice(ctx, b.facility_id, Number(b.live_price_fen_per_kg), atMs);
-  const herdValueFen = Math.round(head * weightKg * price.fenPerKg);
+  return (await collateralOfMany(ctx, [b], atMs)).get(batchId)!;
+}
+
+/**
+ * `collateralOf` for many batches at once, set-based: a fixed number of queries whatever the number
+ * of batches (the portfolio and the engine's tick at fleet scale), each result exactly what
+ * `collateralOf` gives for that batch alone (it is the same code).
+ */
+export async function collateralOfMany(
+  ctx: CloudContext,
+  batches: BatchRow[],
+  atMs: number,
+): Promise<Map<string, Collateral>> {
+  const out = new Map<string, Collateral>();
+  if (batches.length === 0) return out;
+  const db = ctx.db.kysely;
+  const devicesOf = new Map(batches.map((b) => [b.id, JSON.parse(b.devices) as string[]]));
+  const allDevices = [...new Set([...devicesOf.values()].flat())];
+  const census = await newestPerDevice(ctx, allDevices, "kind", "census", atMs, 5);
+  const silo = await newestPerDevice(ctx, allDevices, "stream", "silo.weight", atMs, 1);
+  const price = await livePrices(ctx, [...new Set(batches.map((b) => b.facility_id))], atMs);
   // Feed paid for in the last day is on its way to the silo: it counts as stock until delivered.
-  const transit = await db
-    .selectFrom("lending_tranches")
-    .select((eb) => eb.fn.sum<string | number>("released_kg").as("kg"))
-    .where("batch_id", "=", batchId)
-    .where("status", "=", "released")
-    .where("released_at", ">", atMs - DAY)
-    .executeTakeFirst();
-  const feedStockKg =
-    Math.round(await latestSiloKg(ctx, JSON.parse(b.devices) as string[], atMs)) + Number(transit?.kg ?? 0);
-  const feedStockFen = feedStockKg * Number(b.feed_price_fen_per_kg);
-  const bal = await balances(db, b.facility_id, b.id);
-  const accrued = Number(BigInt(b.interest_num) / ACT360_DENOM) - Number(b.interest_posted_fen);
-  const outstandingFen =
-    bal.loan_principal + bal.interest_receivable + bal.fee_receivable + Math.max(0, accrued);
-  return {
-    batchId,
-    ageDays: Math.round(age * 10) / 10,
-    head,
-    headSource: census === null ? "plan" : "census",
-    weightKg: Math.round(weightKg * 1000) / 1000,
-    livePriceFenPerKg: price.fenPerKg,
-    priceSource: price.source,
-    herdValueFen,
-    feedStockKg,
-    feedStockFen,
-    outstandingFen,
-    ltv:
-      herdValueFen + feedStockFen > 0
-        ? Math.round((outstandingFen / (herdValueFen + feedStockFen)) * 1000) / 1000
-        : null,
-  };
+  const transit = new Map<string, number>();
+  for (const part of slices(batches.map((b) => b.id)))
+    for (const r of await db
+      .selectFrom("lending_tranches")
+      .select(["batch_id", (eb) => eb.fn.sum<string | number>("released_kg").as("kg")])
+      .where("batch_id", "in", part)
+      .where("status", "=", "released")
+      .where("released_at", ">", atMs - DAY)
+      .groupBy("batch_id")
+      .execute())
+      transit.set(r.batch_id, Number(r.kg ?? 0));
+  const bals = await batchBalances(ctx, batches);
+  for (const b of batches) {
+    const devices = devicesOf.get(b.id)!;
+    const p = loadProfile(b.species);
+    const age = Math.max(0, (atMs - Number(b.placed_at)) / DAY);
+    const counted = censusOf(newestOf(census, devices, 5), b.barn);
+    const head = counted ?? Math.round(b.head_placed * survival(p, age));
+    const weightKg = at(p.weightKg, age);
+    const live = price(b.facility_id, Number(b.live_price_fen_per_kg));
+    const herdValueFen = Math.round(head * weightKg * live.fenPerKg);
+    const feedStockKg = Math.round(siloKg(newestOf(silo, devices, 1))) + (transit.get(b.id) ?? 0);
+    const feedStockFen = feedStockKg * Number(b.feed_price_fen_per_kg);
+    const bal = bals.get(`${b.facility_id}\u0000${b.id}`)!;
+    const accrued = Number(BigInt(b.interest_num) / ACT360_DENOM) - Number(b.interest_posted_fen);
+    const outstandingFen =
+      bal.loan_principal + bal.interest_receivable + bal.fee_receivable + Math.max(0, accrued);
+    out.set(b.id, {
+      batchId: b.id,
+      ageDays: Math.round(age * 10) / 10,
+      head,
+      headSource: counted === null ? "plan" : "census",
+      weightKg: Math.round(weightKg * 1000) / 1000,
+      livePriceFenPerKg: live.fenPerKg,
+      priceSource: live.source,
+      herdValueFen,
+      feedStockKg,
+      feedStockFen,
+      outstandingFen,
+      ltv:
+        herdValueFen + feedStockFen > 0
+          ? Math.round((outstandingFen / (herdValueFen + feedStockFen)) * 1000) / 1000
+          : null,
+    });
+  }
+  return out;
 }
 
 /** LTV and mortality alerts for one open batch; both also raise the evidence demand. */
-export async function checkCollateral(ctx: CloudContext, batchId: string, atMs: number): Promise<Collateral> {
+export async function checkCollateral(
+  ctx: CloudContext,
+  batchId: string,
+  atMs: number,
+  /** The batch's collateral at `atMs`, when the caller computed it already (collateralOfMany). */
+  known?: Collateral,
+): Promise<Collateral> {
   const db = ctx.db.kysely;
   const b = await db
     .selectFrom("lending_batches")
@@ -169,7 +251,7 @@ export async function checkCollateral(ctx: CloudContext, batchId: string, atMs: 
     .where("id", "=", b.facility_id)
     .executeTakeFirstOrThrow();
   const th = parseThresholds(f.thresholds);
-  const c = await collateralOf(ctx, batchId, atMs);
+  const c = known ?? (await collateralOf(ctx, batchId, atMs));
   const day = Math.floor(atMs / DAY);
   if (c.ltv !== null && c.ltv > th.ltvAlert && c.outstandingFen > 0) {
     const message = `batch ${b.id} LTV ${c.ltv} above ${th.ltvAlert}: outstanding ${c.outstandingFen} fen vs herd ${c.herdValueFen} fen (${c.head} head × ${c.weightKg} kg) + feed ${c.feedStockFen} fen (${c.feedStockKg} kg)`;

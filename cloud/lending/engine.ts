@@ -1,6 +1,6 @@
 import type { CloudContext } from "../context.ts";
 import { applyDecision } from "./apply-decision.ts";
-import { checkCollateral } from "./collateral.ts";
+import { checkCollateral, collateralOfMany } from "./collateral.ts";
 import { ERR_LENDING_LIMIT } from "./errors.ts";
 import { evaluateTranche } from "./evaluate.ts";
 import { reserve } from "./limit.ts";
@@ -23,21 +23,12 @@ const H = 3_600_000;
 /** Phase one for a due tranche: claim it (planned → reserved) and reserve its amount, atomically. */
 async function reserveDue(
   ctx: CloudContext,
-  t: { id: string; batch_id: string; planned_fen: number },
+  t: { id: string; batch_id: string; planned_fen: number; facility_id: string; thresholds: string },
   now: number,
 ) {
   const db = ctx.db.kysely;
-  const b = await db
-    .selectFrom("lending_batches")
-    .select(["facility_id"])
-    .where("id", "=", t.batch_id)
-    .executeTakeFirstOrThrow();
-  const f = await db
-    .selectFrom("lending_facilities")
-    .select(["thresholds"])
-    .where("id", "=", b.facility_id)
-    .executeTakeFirstOrThrow();
-  const ttl = parseThresholds(f.thresholds).reservationHours * H;
+  const b = t;
+  const ttl = parseThresholds(t.thresholds).reservationHours * H;
   try {
     await moneyTx(db, async (trx) => {
       await lockRows(trx, "lending_batches", [t.batch_id]);
@@ -98,8 +89,10 @@ export async function lendingTick(ctx: CloudContext, now: number): Promise<void>
     .innerJoin("lending_batches as b", "b.id", "t.batch_id")
     .where("b.status", "=", "open")
     .where("t.due_at", "<=", now);
+  // The facility and its thresholds come with the due tranches (one query), not one lookup each.
   for (const t of await open
-    .select(["t.id", "t.batch_id", "t.planned_fen"])
+    .innerJoin("lending_facilities as f", "f.id", "b.facility_id")
+    .select(["t.id", "t.batch_id", "t.planned_fen", "b.facility_id", "f.thresholds"])
     .where("t.status", "=", "planned")
     .orderBy("t.due_at")
     .execute()) {
@@ -118,14 +111,16 @@ export async function lendingTick(ctx: CloudContext, now: number): Promise<void>
     }
   }
   await recheckHeld(ctx, now);
-  for (const b of await db
+  // Every open batch's collateral in a fixed number of queries; the alerts are then raised per batch
+  // (raising one changes no other batch's collateral).
+  const openBatches = await db
     .selectFrom("lending_batches")
-    .select(["id"])
+    .selectAll()
     .where("status", "=", "open")
     .where("placed_at", "<=", now)
-    .execute()) {
-    await checkCollateral(ctx, b.id, now);
-  }
+    .execute();
+  const collateral = await collateralOfMany(ctx, openBatches, now);
+  for (const b of openBatches) await checkCollateral(ctx, b.id, now, collateral.get(b.id));
 }
 
 /** Starts the engine: the cloud service calls this; each tick evaluates due tranches at ctx.now(). */

@@ -110,6 +110,9 @@ export async function correctTx(q: Q, txId: string, memo: string, at: number): P
   });
 }
 
+/** Every account at 0. */
+export const emptyBalances = () => Object.fromEntries(ACCOUNTS.map((a) => [a, 0])) as Record<Account, number>;
+
 /** Debit-positive balance per account, for a facility and optionally one batch. */
 export async function balances(q: Q, facilityId: string, batchId?: string): Promise<Record<Account, number>> {
   let sel = q
@@ -120,7 +123,7 @@ export async function balances(q: Q, facilityId: string, batchId?: string): Prom
     .groupBy("e.account");
   if (batchId) sel = sel.where("t.batch_id", "=", batchId);
   const rows = await sel.execute();
-  const out = Object.fromEntries(ACCOUNTS.map((a) => [a, 0])) as Record<Account, number>;
+  const out = emptyBalances();
   // PostgreSQL returns sum(bigint) as numeric text: convert (fen totals stay far below 2^53).
   for (const r of rows) out[r.account as Account] = Number(r.sum);
   return out;

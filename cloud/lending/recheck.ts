@@ -28,14 +28,25 @@ export async function recheckHeld(ctx: CloudContext, now: number): Promise<void>
     .where("t.status", "=", "held")
     .orderBy("t.due_at")
     .execute();
-  for (const t of held) {
-    if (now > Number(t.due_at) + parseThresholds(t.thresholds).recheckHours * H) continue;
-    const history = await db
+  const due = held.filter((t) => now <= Number(t.due_at) + parseThresholds(t.thresholds).recheckHours * H);
+  if (due.length === 0) return;
+  // Set-based: the decision histories of all held tranches in one query, then one query for the
+  // newest arrival per device since the oldest of their last decisions.
+  const histories = new Map<
+    string,
+    Array<{ outcome: string; gates: string; reasons: string; decided_by: string; decided_at: number }>
+  >();
+  for (const part of slices(due.map((t) => t.id)))
+    for (const d of await db
       .selectFrom("lending_decisions")
-      .select(["outcome", "gates", "reasons", "decided_by", "decided_at"])
-      .where("tranche_id", "=", t.id)
+      .select(["tranche_id", "outcome", "gates", "reasons", "decided_by", "decided_at"])
+      .where("tranche_id", "in", part)
       .orderBy("decided_at")
-      .execute();
+      .execute())
+      histories.set(d.tranche_id, [...(histories.get(d.tranche_id) ?? []), d]);
+  const waiting = [];
+  for (const t of due) {
+    const history = histories.get(t.id) ?? [];
     const last = history.at(-1);
     const first = history.find((d) => d.decided_by === "engine");
     if (!last || !first || last.decided_by !== "engine") continue;
@@ -43,21 +54,38 @@ export async function recheckHeld(ctx: CloudContext, now: number): Promise<void>
     if (!awaitsEvidence({ outcome: "hold", gates })) continue;
     const devices = JSON.parse(t.devices) as string[];
     if (devices.length === 0) continue;
-    const fresh = await db
+    waiting.push({ id: t.id, devices, last, first });
+  }
+  if (waiting.length === 0) return;
+  const since = Math.min(...waiting.map((w) => Number(w.last.decided_at)));
+  const newest = new Map<string, number>();
+  for (const part of slices([...new Set(waiting.flatMap((w) => w.devices))]))
+    for (const r of await db
       .selectFrom("records")
-      .select("seq")
-      .where("device", "in", devices)
-      .where("received_at", ">", Number(last.decided_at))
+      .select(["device", (eb) => eb.fn.max("received_at").as("at")])
+      .where("device", "in", part)
+      .where("received_at", ">", since)
       .where("received_at", "<=", now)
-      .limit(1)
-      .executeTakeFirst();
-    if (!fresh) continue;
+      .groupBy("device")
+      .execute())
+      newest.set(r.device, Number(r.at));
+  for (const w of waiting) {
+    // New records of the batch's devices since its last decision (and by now).
+    if (!w.devices.some((d) => (newest.get(d) ?? Number.NEGATIVE_INFINITY) > Number(w.last.decided_at)))
+      continue;
     try {
-      await recheckOne(ctx, t.id, now, Number(first.decided_at), last.reasons);
+      await recheckOne(ctx, w.id, now, Number(w.first.decided_at), w.last.reasons);
     } catch (e) {
-      ctx.log.error({ err: e, tranche: t.id }, "lending: re-evaluation failed");
+      ctx.log.error({ err: e, tranche: w.id }, "lending: re-evaluation failed");
     }
   }
+}
+
+/** `in` lists in slices, so many tranches or devices never exceed a statement's parameter limit. */
+function slices<T>(xs: T[], n = 5000): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
 }
 
 async function recheckOne(

@@ -168,7 +168,14 @@ describe("RabbitMQ cluster: kill a broker node and a cloud instance mid-load", (
       () => agents.every((a) => a.outbox.status().every((s) => s.pending === 0)),
       "every outbox acknowledged",
       { timeoutMs: 300_000 },
-    );
+    ).catch(async (e) => {
+      // What was left, for the failure report: each agent's link and outbox, and the queues.
+      const queues = await cluster!
+        .ctl(nodes[1]!, "list_queues", "name", "type", "messages", "messages_unacknowledged", "consumers")
+        .catch((q: Error) => q.message);
+      const left = agents.map((a) => ({ ...a.status().link, streams: a.outbox.status() }));
+      throw new Error(`${(e as Error).message}\n${JSON.stringify(left)}\n${queues}`);
+    });
 
     const rows = (
       await sql<{ device: string; stream: string; n: string; distinct_seqs: string; max_seq: string }>`

@@ -1,6 +1,6 @@
 import { type ChildProcess, execFile, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, openSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { freePort } from "./mosquitto.ts";
@@ -144,6 +144,8 @@ export async function startRabbitCluster(size = 3): Promise<RabbitCluster> {
             ),
         ),
       );
+      // Each node's data (mnesia, logs: tens of MB) goes with the cluster.
+      rmSync(dir, { recursive: true, force: true });
     },
   };
   try {
@@ -185,8 +187,9 @@ export async function startRabbitCluster(size = 3): Promise<RabbitCluster> {
       '{"ha-mode":"all","ha-sync-mode":"automatic"}',
     );
   } catch (e) {
-    await cluster.stop();
-    throw e;
+    // Killed, but the logs are kept for the failure (the error names the directory).
+    for (const n of nodes) kill(n);
+    throw new Error(`RabbitMQ cluster did not form (node logs in ${dir}): ${(e as Error).message}`);
   }
   return cluster;
 }
