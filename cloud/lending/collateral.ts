@@ -1,6 +1,7 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { CloudContext } from "../context.ts";
 import type { DB } from "../db/schema.ts";
+import { blockLike, blockValue } from "../quality/block-values.ts";
 import { herdMoves } from "../quality/herd.ts";
 import { mortalitySeverity } from "./alert-severity.ts";
 import { raiseAlert, raiseEvidenceDemand } from "./alerts.ts";
@@ -63,6 +64,36 @@ async function newestPerDevice(
       const list = out.get(r.device) ?? [];
       list.push({ t: Number(r.t_wall), body: JSON.parse(r.body) });
       out.set(r.device, list);
+    }
+  }
+  return out;
+}
+
+/**
+ * The newest value of sensor `name` per device, from its `reading` stream or from a `block` record
+ * holding it (a Modbus register block: quality/block-values.ts), as `{ value }` bodies, newest first.
+ */
+async function newestValuePerDevice(
+  ctx: CloudContext,
+  devices: string[],
+  name: string,
+  atMs: number,
+): Promise<Map<string, Array<{ t: number; body: unknown }>>> {
+  const out = await newestPerDevice(ctx, devices, "stream", name, atMs, 1);
+  for (const part of slices(devices)) {
+    const rows = await sql<{ device: string; t_wall: string | number; body: string }>`
+      select device, t_wall, body from (
+        select device, t_wall, body, row_number() over (partition by device order by t_wall desc) as rn
+        from records
+        where device in (${sql.join(part)}) and kind = 'block' and body like ${blockLike(name)}
+          and t_wall <= ${atMs} and received_at <= ${atMs}
+      ) newest where rn <= 1`.execute(ctx.db.kysely);
+    for (const r of rows.rows) {
+      const v = blockValue(JSON.parse(r.body) as Record<string, unknown>, name);
+      if (!v) continue;
+      const t = Number(r.t_wall);
+      const have = out.get(r.device)?.[0];
+      if (!have || have.t < t) out.set(r.device, [{ t, body: { value: v.value, unit: v.unit } }]);
     }
   }
   return out;
@@ -180,7 +211,7 @@ export async function collateralOfMany(
   const devicesOf = new Map(batches.map((b) => [b.id, JSON.parse(b.devices) as string[]]));
   const allDevices = [...new Set([...devicesOf.values()].flat())];
   const census = await newestPerDevice(ctx, allDevices, "kind", "census", atMs, 5);
-  const silo = await newestPerDevice(ctx, allDevices, "stream", "silo.weight", atMs, 1);
+  const silo = await newestValuePerDevice(ctx, allDevices, "silo.weight", atMs);
   const price = await livePrices(ctx, [...new Set(batches.map((b) => b.facility_id))], atMs);
   // Feed paid for in the last day is on its way to the silo: it counts as stock until delivered.
   const transit = new Map<string, number>();

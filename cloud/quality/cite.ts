@@ -4,12 +4,14 @@ import type { Cite, QRow } from "./types.ts";
 export function citesOf(rows: QRow[]): Cite[] {
   const by = new Map<string, Cite>();
   for (const r of rows) {
-    const k = `${r.device}\0${r.stream}`;
+    // A block's value cites the block record itself: seqs count per stored stream.
+    const stream = r.recordStream ?? r.stream;
+    const k = `${r.device}\0${stream}`;
     const g = by.get(k);
     if (!g) {
       by.set(k, {
         device: r.device,
-        stream: r.stream,
+        stream,
         fromSeq: r.seq,
         toSeq: r.seq,
         count: 1,

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { DB } from "../db/schema.ts";
+import { expandBlock } from "./block-values.ts";
 import type { QRow, QualityInput } from "./types.ts";
 
 const D = 86_400_000;
@@ -28,7 +29,7 @@ export async function loadQualityInput(db: Kysely<DB>, w: Window): Promise<Quali
     await base()
       .where(tExpr, ">=", lookbackFrom)
       .where(tExpr, "<=", w.to)
-      .where("kind", "in", ["reading", "census", "sighting", "media", "delivery"])
+      .where("kind", "in", ["reading", "block", "census", "sighting", "media", "delivery"])
       .orderBy(tExpr)
       .orderBy("seq")
       .execute()
@@ -39,13 +40,16 @@ export async function loadQualityInput(db: Kysely<DB>, w: Window): Promise<Quali
     .map(toRow)
     .filter((r) => r.body.input === "sale" || r.body.input === "death");
   const readings = new Map<string, QRow[]>();
-  for (const r of rows) {
-    if (r.kind !== "reading" || typeof r.body.value !== "number") continue;
-    const k = `${r.device}\0${r.stream}`;
-    const list = readings.get(k) ?? [];
-    list.push(r);
-    readings.set(k, list);
-  }
+  // A block record's values are readings of their sensors' names (block-values.ts); rows are in
+  // time order, so each series stays in time order.
+  for (const row of rows)
+    for (const r of row.kind === "block" ? expandBlock(row) : [row]) {
+      if (r.kind !== "reading" || typeof r.body.value !== "number") continue;
+      const k = `${r.device}\0${r.stream}`;
+      const list = readings.get(k) ?? [];
+      list.push(r);
+      readings.set(k, list);
+    }
   const group = (q: ReturnType<typeof db.selectFrom<"records">>) =>
     q
       .select((eb) => [

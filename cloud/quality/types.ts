@@ -4,6 +4,8 @@
 export interface QRow {
   device: string;
   stream: string;
+  /** The stored record's stream when this row is one value of a `block` record (block-values.ts). */
+  recordStream?: string;
   seq: number;
   kind: string;
   t: number;
