@@ -3,6 +3,8 @@
 // shown comes from the gateway's own signed records (docs/fleet.md).
 import { api, date, esc } from "./api.js";
 
+// The last "sent" notice of each form survives the re-render that shows the new request.
+const notice = { config: "", status: "" };
 const PILL = { applied: "ok", answered: "ok", rejected: "bad", "rolled-back": "bad", expired: "bad" };
 const pill = (state) =>
   `<span class="pill ${PILL[state] ?? "warn"}" data-state="${esc(state)}">${esc(state)}</span>`;
@@ -63,7 +65,7 @@ export function fleetPanel(f) {
 <form id="fleet-config-form"><label for="fleet-config">The whole agent config (YAML), as in /etc/barnlink/agent.yaml</label>
 <textarea id="fleet-config" name="config" rows="10" spellcheck="false" required></textarea>
 <label>Roll back unless healthy within <input name="deadline" value="60s" size="6" pattern="\\d+(ms|s|m)?"></label>
-<button type="submit" class="primary">Send config</button> <span id="fleet-config-msg" role="status"></span></form></details>
+<button type="submit" class="primary">Send config</button> <span id="fleet-config-msg" class="muted" role="status">${esc(notice.config)}</span></form></details>
 ${
   f.config.requests.length
     ? `<table class="fleet-requests"><thead><tr><th>sent</th><th>by</th><th>config</th><th>outcome</th><th>detail</th></tr></thead><tbody>${f.config.requests
@@ -90,12 +92,14 @@ ${statusBlock(f.status.latest)}</section>`;
 
 export function wireFleet(view, id, after) {
   const enc = encodeURIComponent(id);
-  const send = async (form, path, body, msg) => {
+  const send = async (form, path, body, msg, key) => {
     const button = form.querySelector("button");
     button.disabled = true;
     try {
       const r = await api(path, { method: "POST", body });
-      msg.textContent = `sent (${r.command.slice(0, 8)}…); the gateway answers when it is online`;
+      notice[key] =
+        `sent ${r.command.slice(0, 8)}… at ${new Date().toLocaleTimeString()}; the gateway answers when it is online`;
+      msg.textContent = notice[key];
       msg.className = "muted";
       document.activeElement?.blur();
       return true;
@@ -114,6 +118,7 @@ export function wireFleet(view, id, after) {
       `/api/v1/devices/${enc}/config`,
       { config: f.elements.config.value, deadline: f.elements.deadline.value.trim() || undefined },
       view.querySelector("#fleet-config-msg"),
+      "config",
     );
     if (ok) {
       f.elements.config.value = "";
@@ -129,6 +134,7 @@ export function wireFleet(view, id, after) {
         `/api/v1/devices/${enc}/status-request`,
         { lines: Number(f.elements.lines.value) },
         view.querySelector("#fleet-status-msg"),
+        "status",
       )
     )
       await after();
