@@ -70,8 +70,11 @@ t0=$(now)
 node --max-semi-space-size=4 "$WORK/release/dist/barnlink-agent.mjs" agent --config "$WORK/agent.yaml" \
   >"$WORK/agent.log" 2>&1 &
 AGENT=$!
+tries=0
 until curl -fs http://127.0.0.1:18081/healthz >/dev/null 2>&1; do
   kill -0 "$AGENT" 2>/dev/null || { echo "| agent start | FAILED: $(tail -1 "$WORK/agent.log") |"; exit 1; }
+  tries=$((tries + 1))
+  [ "$tries" -lt 600 ] || { echo "| agent start | no /healthz within 120 s: $(tail -1 "$WORK/agent.log") |"; exit 1; }
   sleep 0.2
 done
 t1=$(now)
