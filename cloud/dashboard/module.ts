@@ -30,6 +30,7 @@ const ASSET_FILES = [
   "overrides.js",
   "payments.js",
   "devices.js",
+  "fleet.js",
   "patrol.js",
   "patrol.css",
   "style.css",

@@ -55,3 +55,33 @@ export const kpi = (label, value, note = "", cls = "") =>
   `<div class="kpi ${cls}"><div class="label">${esc(label)}</div><div class="value">${value}</div>${note ? `<div class="note">${note}</div>` : ""}</div>`;
 export const badge = (outcome) => `<span class="badge b-${esc(outcome)}">${esc(outcome)}</span>`;
 export const ltvClass = (ltv) => (ltv === null ? "" : ltv > 0.8 ? "bad" : ltv > 0.6 ? "warn" : "ok");
+
+/** Downloads an API resource that needs the bearer token (a plain link cannot send it). */
+export async function download(path, name) {
+  const r = await fetch(path, { headers: { authorization: `Bearer ${token()}` } });
+  if (!r.ok) throw new Error(`HTTP ${r.status}`);
+  const url = URL.createObjectURL(await r.blob());
+  const a = Object.assign(document.createElement("a"), { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** CSV and PDF statement buttons for a facility (wire them with wireStatements). */
+export const statementButtons = (facilityId) =>
+  `<span class="statements" data-facility="${esc(facilityId)}"><span class="muted">Statement</span> <button class="ack" data-statement="csv">CSV</button> <button class="ack" data-statement="pdf">PDF</button></span>`;
+
+export function wireStatements(root) {
+  for (const b of root.querySelectorAll("button[data-statement]"))
+    b.addEventListener("click", () => {
+      const id = b.closest("[data-facility]").dataset.facility;
+      const ext = b.dataset.statement;
+      download(
+        `/api/v1/facilities/${encodeURIComponent(id)}/statement.${ext}`,
+        `statement-${id}.${ext}`,
+      ).catch((err) => {
+        b.textContent = err.message;
+      });
+    });
+}

@@ -42,7 +42,7 @@ async function route() {
     else if (h.startsWith("/alerts")) await alertsView(view, me, { open: false });
     else if (h.startsWith("/payments")) await paymentsView(view, me);
     else if (h.startsWith("/devices/"))
-      await deviceView(view, decodeURIComponent(h.slice("/devices/".length)));
+      await deviceView(view, decodeURIComponent(h.slice("/devices/".length)), me);
     else if (h.startsWith("/devices")) await devicesView(view, me);
     else if (h.startsWith("/patrol")) await renderPatrol(view, h, me);
     else await renderPortfolio(view, me);

@@ -1,7 +1,7 @@
 // The batch page: collateral and herd, environment against the species bands, feed, the tranche
 // timeline with each decision's evidence, device health and the batch's alerts.
 import { alertsTable, wireAcks } from "./alerts.js";
-import { api, date, esc, kpi, ltvClass, pct, yuanShort } from "./api.js";
+import { api, date, esc, kpi, ltvClass, pct, statementButtons, wireStatements, yuanShort } from "./api.js";
 import { barChart, timeChart } from "./charts.js";
 import { findingsTable } from "./findings.js";
 import { wireOverrides } from "./overrides.js";
@@ -56,7 +56,8 @@ export async function renderBatch(view, id, me) {
     [...view.querySelectorAll("details[open][data-key]")].map((d) => d.dataset.key),
   );
   view.innerHTML = `<div class="page-head"><div><a href="#/" class="muted">Portfolio</a> › <h1 class="inline">${esc(b.id)}</h1></div>
-<span class="muted">${esc(b.species)} · barn ${esc(b.barn)} · placed ${date(b.placed_at)} · status ${esc(b.status)} · evidence level ${b.evidence_level}</span></div>
+<span class="muted">${esc(b.species)} · barn ${esc(b.barn)} · placed ${date(b.placed_at)} · status ${esc(b.status)} · evidence level ${b.evidence_level}</span>
+${b.facility_id ? statementButtons(b.facility_id) : ""}</div>
 <section class="kpis">
 ${kpi("Age", `day ${c.ageDays}`, `of a ${b.cycle_days}-day cycle`)}
 ${kpi("Head count", c.head.toLocaleString(), `${c.headSource === "census" ? "verified census" : "from plan"}; ${expectedNow ?? "?"} expected`)}
@@ -137,6 +138,7 @@ ${Object.keys(ENV)
   });
   wireAcks($("#batch-alerts"), () => renderBatch(view, id, me));
   wireOverrides(view, () => renderBatch(view, id, me));
+  wireStatements(view);
   for (const a of view.querySelectorAll("a.api-link"))
     a.addEventListener("click", async (e) => {
       e.preventDefault();

@@ -1,6 +1,7 @@
 // Devices (gateways): every registered device with its chain, streams and last record, inside the
 // signed-in dashboard (no token prompt, no raw API errors).
 import { api, date, esc } from "./api.js";
+import { fleetPanel, wireFleet } from "./fleet.js";
 
 export async function devicesView(view) {
   const { devices } = await api("/api/v1/devices");
@@ -17,8 +18,13 @@ export async function devicesView(view) {
   }</section>`;
 }
 
-export async function deviceView(view, id) {
+export async function deviceView(view, id, me) {
   const d = await api(`/api/v1/devices/${encodeURIComponent(id)}`);
+  // Fleet operations are for admins (a config can hold the broker password; a log says a lot).
+  const fleet = me?.role === "admin" ? await api(`/api/v1/devices/${encodeURIComponent(id)}/fleet`) : null;
+  // Keep what the installer is writing and what they opened across the 5 s refresh.
+  const draft = view.querySelector("#fleet-config")?.value;
+  const open = new Set([...view.querySelectorAll("details[open][data-key]")].map((x) => x.dataset.key));
   const streams = Object.entries(d.streams ?? {});
   view.innerHTML = `<div class="page-head"><div><a href="#/devices" class="muted">Devices</a> › <h1 class="inline">${esc(id)}</h1></div>
 <span class="muted">${esc(d.name ?? "")} · ${d.rejected ?? 0} rejected batches</span></div>
@@ -28,5 +34,9 @@ export async function deviceView(view, id) {
         `<tr><td>${esc(name)}</td><td class="num">${Number(s.count).toLocaleString()}</td><td class="num">${s.committedSeq}</td><td class="${s.chain === "ok" ? "ok-text" : "bad-text"}">${esc(s.chain)}</td><td>${date(s.lastSeen)}</td></tr>`,
     )
     .join("")}</tbody></table></section>
-<div id="fleet"></div>`;
+<div id="fleet">${fleet ? fleetPanel(fleet) : ""}</div>`;
+  if (!fleet) return;
+  if (draft) view.querySelector("#fleet-config").value = draft;
+  for (const x of view.querySelectorAll("details[data-key]")) if (open.has(x.dataset.key)) x.open = true;
+  wireFleet(view, id, () => deviceView(view, id, me));
 }

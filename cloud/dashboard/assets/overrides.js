@@ -4,6 +4,17 @@ import { api, esc, yuan } from "./api.js";
 
 const OVERRIDABLE = { release: ["held", "planned", "reserved"], hold: ["planned", "reserved"] };
 
+/**
+ * Ends a pending override without moving money, with a reason: its maker withdraws it, another
+ * officer rejects it (the API enforces both; the page offers each only to whom it may).
+ */
+const closeForm = (
+  o,
+  how,
+) => `<details class="ov-close"><summary>${how === "reject" ? "Reject…" : "Withdraw…"}</summary>
+<form data-close="${esc(o.id)}" data-how="${how}"><label class="ov-reason">Reason (kept with the override) <textarea name="reason" rows="2" minlength="10" maxlength="2000" required></textarea></label>
+<button type="submit" class="${how === "reject" ? "danger" : ""}">${how === "reject" ? "Reject override" : "Withdraw override"}</button></form></details>`;
+
 /** The override form and pending approvals for one tranche (HTML; `wireOverrides` makes it work). */
 export function overrideControls(t, me) {
   const pending = (t.overrides ?? []).filter((o) => o.status === "pending");
@@ -17,8 +28,8 @@ ${
   !me?.canWrite
     ? ""
     : me.name === o.maker
-      ? `<span class="muted">— a second officer must approve it</span>`
-      : `<button class="primary" data-approve="${esc(o.id)}">Approve release</button>`
+      ? `<span class="muted">— a second officer must approve it</span>${closeForm(o, "withdraw")}`
+      : `<button class="primary" data-approve="${esc(o.id)}">Approve release</button>${closeForm(o, "reject")}`
 }<span class="ov-msg" role="status"></span></div>`,
     )
     .join("");
@@ -53,6 +64,27 @@ export function wireOverrides(root, after) {
         msg.textContent = err.message;
         msg.className = "ov-msg error";
         f.querySelector("button").disabled = false;
+        return;
+      }
+      document.activeElement?.blur();
+      await after();
+    });
+  for (const f of root.querySelectorAll("form[data-close]"))
+    f.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const msg = f.closest(".ov-pending").querySelector(".ov-msg");
+      const button = f.querySelector("button");
+      button.disabled = true;
+      try {
+        await api(`/api/v1/overrides/${encodeURIComponent(f.dataset.close)}/${f.dataset.how}`, {
+          method: "POST",
+          body: { reason: f.elements.reason.value.trim() },
+          headers: { "idempotency-key": `${f.dataset.how}-${f.dataset.close}` },
+        });
+      } catch (err) {
+        msg.textContent = err.message;
+        msg.className = "ov-msg error";
+        button.disabled = false;
         return;
       }
       document.activeElement?.blur();

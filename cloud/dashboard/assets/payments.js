@@ -1,17 +1,5 @@
 // Payment files: export the new payment orders as ISO 20022 pain.001 and download any file made so far.
-import { api, date, esc, token, yuan } from "./api.js";
-
-/** Downloads an API resource that needs the bearer token (a plain link cannot send it). */
-async function download(path, name) {
-  const r = await fetch(path, { headers: { authorization: `Bearer ${token()}` } });
-  if (!r.ok) throw new Error(`HTTP ${r.status}`);
-  const url = URL.createObjectURL(await r.blob());
-  const a = Object.assign(document.createElement("a"), { href: url, download: name });
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}
+import { api, date, download, esc, yuan } from "./api.js";
 
 export async function paymentsView(view, me) {
   const files = await api("/api/v1/dashboard/payment-files");

@@ -1,5 +1,5 @@
 // Portfolio overview: facilities, their batches, collateral, LTV and open alerts.
-import { api, badge, esc, kpi, ltvClass, pct, yuanShort } from "./api.js";
+import { api, badge, esc, kpi, ltvClass, pct, statementButtons, wireStatements, yuanShort } from "./api.js";
 
 const ltvBar = (ltv) =>
   ltv === null
@@ -24,7 +24,7 @@ ${kpi("Open alerts", `<a href="#/alerts">${p.openAlerts}</a>`, `${p.criticalAler
 </section>`;
   for (const f of fs) {
     html += `<section class="card"><div class="card-head"><h2>${esc(f.borrower)} <span class="muted">· facility ${esc(f.id)}</span></h2>
-<span class="muted">limit ${yuanShort(f.limitFen)} · committed ${yuanShort(f.committedFen)} · outstanding ${yuanShort(f.outstandingFen)} · LTV ${pct(f.ltv)}</span></div>
+<span class="muted">limit ${yuanShort(f.limitFen)} · committed ${yuanShort(f.committedFen)} · outstanding ${yuanShort(f.outstandingFen)} · LTV ${pct(f.ltv)}</span> ${statementButtons(f.id)}</div>
 <table class="batches"><thead><tr><th>batch</th><th>barn</th><th>species</th><th class="num">age</th><th class="num">head</th><th class="num">collateral</th><th class="num">outstanding</th><th>LTV</th><th>last tranche</th><th class="num">held</th><th class="num">alerts</th></tr></thead><tbody>`;
     for (const b of f.batches) {
       const c = b.collateral;
@@ -38,6 +38,7 @@ ${kpi("Open alerts", `<a href="#/alerts">${p.openAlerts}</a>`, `${p.criticalAler
   }
   if (!fs.length) html += `<section class="card"><p class="muted">No facilities yet.</p></section>`;
   view.innerHTML = html;
+  wireStatements(view);
   for (const tr of view.querySelectorAll("tr[data-batch]"))
     tr.addEventListener("click", (e) => {
       if (e.target.tagName !== "A") location.hash = `#/batch/${encodeURIComponent(tr.dataset.batch)}`;
