@@ -10,7 +10,7 @@ import { registerDevice } from "../../cloud/devices.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { silentLogger } from "../../core/log.ts";
 import type { Stack } from "./stack.ts";
-import { until } from "./stack.ts";
+import { waitFor } from "./wait-for.ts";
 
 /**
  * A registered gateway run as `barnlink agent` runs it (agent/fleet/gateway-host.ts: config file,
@@ -43,6 +43,6 @@ export async function startGateway(
     },
   });
   await host.start();
-  await until(() => host.agent.link.stats.subscribed, 30_000, "gateway subscribed");
+  await waitFor(() => host.agent.link.stats.subscribed, "gateway subscribed", { timeoutMs: 30_000 });
   return { host, base, password: creds.password ?? "", file };
 }
