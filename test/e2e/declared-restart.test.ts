@@ -64,7 +64,11 @@ describe("declared restart after a lost outbox (aedes, SQLite)", () => {
       Array.from({ length: 30 }, (_, i) => 1000 + i),
     );
     const d = await api(stack, `/api/v1/devices/${id}`);
-    expect(d.streams["env.temperature"]).toMatchObject({ chain: "ok" });
+    expect(d.streams["env.temperature"]).toMatchObject({
+      chain: "ok",
+      generation: 1,
+      restarts: [{ generation: 1, seqBase: 50, oldCommittedSeq: 50, oldMaxSeq: 50, missing: 0 }],
+    });
 
     const alarms = await api(stack, `/api/v1/devices/${id}/records?stream=alarms&limit=100`);
     const corrupt = alarms.records.find((r: { body: { code: string } }) => r.body.code === "outbox.corrupt");
