@@ -5,6 +5,7 @@ import { generateKeyPair } from "../../core/keys.ts";
 import { batchOf, StreamWriter } from "../../sync/stream-writer.ts";
 import { freshDb, postgresAvailable } from "../../test/helpers/services.ts";
 import { commitSegments } from "./evidence-store.ts";
+import { commitGroup } from "./group-commit.ts";
 import { verifyBatch } from "./verify.ts";
 
 const key = generateKeyPair();
@@ -134,5 +135,34 @@ for (const dialect of ["sqlite", "postgres"] as const) {
       expect(ERR_BAD_SIGNATURE("x").code).toBe("BL_BAD_SIGNATURE");
       expect(await rows(device)).toEqual(before);
     });
+
+    it.skipIf(!available)(
+      "in a group commit, a restart commits and a stale replay beside it is refused alone",
+      async () => {
+        const a = `d-${randomBytes(3).toString("hex")}`;
+        const b = `d-${randomBytes(3).toString("hex")}`;
+        await history(a);
+        await history(b);
+        await commitAs(b, [new StreamWriter(b, "t#g2", key).next(recs(1, 1, "g2"))]);
+        const v = (device: string, stream: string) =>
+          verifyBatch(
+            batchOf(device, [new StreamWriter(device, stream, key).next(recs(1, 2, "n"))]),
+            key.publicKey,
+          );
+        const out = await commitGroup(
+          fresh!.db,
+          [
+            { device: a, segments: v(a, "t#g1") },
+            { device: b, segments: v(b, "t#g1") },
+          ],
+          9,
+        );
+        expect(out[0]).toMatchObject({ ok: true, result: { inserted: 2 } });
+        expect(out[1]!.ok).toBe(false);
+        expect(ERR_STALE_GENERATION.is((out[1] as { error: unknown }).error)).toBe(true);
+        expect((await rows(a)).map((r) => Number(r.seq)).slice(-2)).toEqual([11, 12]);
+        expect(await rows(b)).toHaveLength(9);
+      },
+    );
   });
 }
