@@ -1,4 +1,13 @@
-import { closeSync, existsSync, openSync, readdirSync, statSync, truncateSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "../../test/helpers/services.ts";
@@ -117,6 +126,16 @@ describe("outbox faults", () => {
     g2.close();
     // Nothing deleted: both quarantined files are kept.
     expect(readdirSync(dir).filter((f) => f.includes(".empty-"))).toHaveLength(2);
+    // An outbox deleted by hand after a restart: the side file says a generation existed, so the new
+    // file opens the next one rather than reuse generation 2's seqs.
+    for (const f of readdirSync(dir))
+      if (f === "outbox.db" || f.startsWith("outbox.db-")) rmSync(join(dir, f));
+    const g3 = new SqliteOutbox(path, "barn-1");
+    expect(g3.append([reading(6)])[0]).toMatchObject({ stream: "env.temperature#g3", seq: 1 });
+    g3.close();
+    const g3again = new SqliteOutbox(path, "barn-1");
+    expect(g3again.append([reading(7)])[0]).toMatchObject({ stream: "env.temperature#g3", seq: 2 });
+    g3again.close();
   });
 
   it("streams whose heads were salvaged keep their names and seqs; new ones start in the generation", () => {

@@ -26,7 +26,11 @@ export class Generations {
     const row = this.db.prepare("SELECT value FROM meta WHERE key='generation'").get() as
       | { value: string }
       | undefined;
-    this.generation = Math.max(Number(row?.value ?? 0), readSide(this.path));
+    const side = readSide(this.path);
+    // A new file beside a side file: the outbox that had that generation is gone (deleted), its
+    // heads with it, so this one opens the next generation too.
+    if (row === undefined && side > 0 && this.streams.size === 0) this.generation = this.bump(side);
+    else this.generation = Math.max(Number(row?.value ?? 0), side);
     for (const wire of this.streams.keys()) this.learn(wire);
   }
 
@@ -35,6 +39,10 @@ export class Generations {
     let prior = readSide(this.path);
     for (const n of [...s.heads.map((h) => h.stream), ...s.records.map((r) => r.stream)])
       prior = Math.max(prior, splitGeneration(n).generation);
+    return this.bump(prior);
+  }
+
+  private bump(prior: number): number {
     const next = prior + 1;
     this.db.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES ('generation', ?)").run(String(next));
     const tmp = `${this.path}.generation.tmp`;
