@@ -227,7 +227,9 @@ describe("Agent on a damaged outbox", () => {
     expect(links).toHaveLength(1);
     expect(readdirSync(c.dataDir).some((f) => f.includes(".corrupt-"))).toBe(true);
     expect(agent.recentAlarms[0]).toMatchObject({ code: "outbox.corrupt", severity: "critical" });
-    const alarms = agent.outbox.status().find((s) => s.stream === "alarms");
+    // The file had no alarms stream: it starts in the generation the loss opened (a declared restart).
+    expect(agent.recentAlarms[0]!.detail).toMatchObject({ generation: 1 });
+    const alarms = agent.outbox.status().find((s) => s.stream === "alarms#g1");
     expect(alarms?.pending).toBe(1);
     await agent.stop();
   });
@@ -242,7 +244,7 @@ describe("Agent on a damaged outbox", () => {
     expect(q).toBeDefined();
     expect(existsSync(join(c.dataDir, q!))).toBe(true);
     await waitFor(() => agent.recentAlarms.some((a) => a.code === "outbox.corrupt"), "the outbox alarm");
-    expect(agent.recentAlarms[0]!.message).toMatch(/restart at seq 1/);
+    expect(agent.recentAlarms[0]!.message).toMatch(/restart at seq 1 as generation 1 \(a declared restart\)/);
     await agent.stop();
   });
 });

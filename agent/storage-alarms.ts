@@ -21,6 +21,10 @@ export function recoveryNotice(rec: OutboxRecovery): StorageNotice {
     heads: rec.heads,
     records: rec.records,
     errors: rec.errors.slice(0, 5),
+    // The declared restart (docs/protocol.md): streams not salvaged restart at seq 1 in this generation.
+    ...(rec.generation !== undefined
+      ? { generation: rec.generation, salvagedHeads: (rec.salvagedHeads ?? []).slice(0, 50) }
+      : {}),
   };
   if (rec.why === "old-layout")
     return {
@@ -36,7 +40,10 @@ export function recoveryNotice(rec: OutboxRecovery): StorageNotice {
         detail,
       },
     };
-  const lost = rec.heads === 0 ? "; no stream head could be read: streams restart at seq 1" : "";
+  const lost =
+    rec.heads === 0
+      ? `; no stream head could be read: streams restart at seq 1 as generation ${rec.generation ?? 1} (a declared restart)`
+      : "";
   return {
     level: "error",
     log: detail,

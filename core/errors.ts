@@ -82,6 +82,11 @@ export const ERR_SEQ_CONFLICT = defineError(
   409,
   "A record reuses a stored (device, stream, seq) with different content.",
 );
+export const ERR_STALE_GENERATION = defineError(
+  "BL_STALE_GENERATION",
+  409,
+  "A segment belongs to a stream generation a declared restart already closed.",
+);
 export const ERR_TOPIC_MISMATCH = defineError(
   "BL_TOPIC_MISMATCH",
   422,

@@ -42,8 +42,16 @@ async function deviceDetail(ctx: CloudContext, id: string) {
     .select((eb) => [eb.fn.countAll<number>().as("n"), eb.fn.sum<number>("suppressed").as("suppressed")])
     .where("device", "=", id)
     .executeTakeFirst();
+  // Declared restarts (docs/protocol.md): what each closed generation left missing, for the lender.
+  const restarts = await k
+    .selectFrom("stream_restarts")
+    .selectAll()
+    .where("device", "=", id)
+    .orderBy("generation")
+    .execute();
   const out: Record<string, unknown> = {};
   for (const s of streams) {
+    const mine = restarts.filter((r) => r.stream === s.stream);
     const committed = Number(s.committed_seq);
     const max = Number(s.max_seq);
     const evictions = gaps
@@ -64,6 +72,19 @@ async function deviceDetail(ctx: CloudContext, id: string) {
       /** Seqs above committedSeq not yet received (out of order or still in transit). */
       openGaps: max > committed ? await openGaps(ctx, id, s.stream, committed, max) : [],
       evictions,
+      ...(mine.length
+        ? {
+            generation: Number(s.generation),
+            restarts: mine.map((r) => ({
+              generation: Number(r.generation),
+              seqBase: Number(r.seq_base),
+              oldCommittedSeq: Number(r.old_committed),
+              oldMaxSeq: Number(r.old_max),
+              missing: Number(r.missing),
+              at: Number(r.declared_at),
+            })),
+          }
+        : {}),
     };
   }
   return {

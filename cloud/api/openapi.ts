@@ -27,7 +27,8 @@ const evidenceOpenApi: OpenApiRoute[] = [
   {
     path: "/api/v1/devices/{id}",
     method: "get",
-    summary: "Per stream: committedSeq, count, chain, lastSeen, open gaps, evictions; rejected count",
+    summary:
+      "Per stream: committedSeq, count, chain, lastSeen, open gaps, evictions, declared restarts; rejected count",
     roles: ["admin", "officer", "auditor"],
     response: anyObject,
   },

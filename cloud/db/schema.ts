@@ -45,6 +45,24 @@ export interface StreamsTable {
   head_seq: number | null;
   head_hash: string | null;
   head_sig: string | null;
+  /** The stream's current generation (0 until a declared restart) and where its seq 1 is stored. */
+  generation: Generated<number>;
+  seq_base: Generated<number>;
+}
+
+/** One declared restart of a stream (#15): what the cloud had of the generation it closed. */
+export interface StreamRestartsTable {
+  device: string;
+  stream: string;
+  generation: number;
+  seq_base: number;
+  old_generation: number;
+  old_committed: number;
+  old_max: number;
+  old_head_hash: string | null;
+  /** Seqs of the closed generation the cloud never received, up to the highest it saw. */
+  missing: number;
+  declared_at: number;
 }
 
 export interface GapsTable {
@@ -116,6 +134,7 @@ export interface DB
   devices: DevicesTable;
   records: RecordsTable;
   streams: StreamsTable;
+  stream_restarts: StreamRestartsTable;
   gaps: GapsTable;
   rejects: RejectsTable;
   boot_clocks: BootClocksTable;

@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import type Database from "better-sqlite3";
 import { sql, type Transaction } from "kysely";
 import { ERR_SEQ_CONFLICT } from "../../core/errors.ts";
+import { splitGeneration } from "../../sync/generation.ts";
 import type { Db } from "../db/connect.ts";
 import type { DB } from "../db/schema.ts";
+import { type GenerationState, placeSegment } from "./generations.ts";
 import type { VerifiedRecord, VerifiedSegment } from "./verify.ts";
 
 export interface CommittedRange {
@@ -17,12 +19,12 @@ export interface CommitResult {
   ranges: CommittedRange[];
   inserted: number;
   duplicates: number;
+  /** The segments as stored: stream names without a generation suffix, seqs past the generation's base. */
+  segments: VerifiedSegment[];
 }
 
 /** A stream's row, read once under the lock and written once at the end of the transaction. */
-interface StreamState {
-  committed: number;
-  maxSeq: number;
+interface StreamState extends GenerationState {
   count: number;
   headSeq: number | null;
   head?: { seq: number; hash: string; sig: string };
@@ -61,16 +63,24 @@ export async function commitSegmentsIn(
     let inserted = 0;
     let duplicates = 0;
     const ranges: CommittedRange[] = [];
+    const storedSegments: VerifiedSegment[] = [];
     const touched = new Map<string, StreamState>();
-    for (const name of [...new Set(segments.map((x) => x.stream))].sort()) {
+    for (const name of [...new Set(segments.map((x) => splitGeneration(x.stream).name))].sort()) {
       touched.set(name, await lockStream(db, trx, device, name));
     }
-    for (const s of segments) {
-      let st = touched.get(s.stream);
+    for (const wire of segments) {
+      const name = splitGeneration(wire.stream).name;
+      let st = touched.get(name);
       if (!st) {
-        st = await lockStream(db, trx, device, s.stream);
-        touched.set(s.stream, st);
+        st = await lockStream(db, trx, device, name);
+        touched.set(name, st);
       }
+      // A generation's seqs are stored after the generations before it (generations.ts).
+      const placed = await placeSegment(trx, device, wire, st, now);
+      const s = placed.stored;
+      const genStart = placed.genStart;
+      storedSegments.push(s);
+      ranges.push(placed.range);
       if (s.type === "gap") {
         // Records evicted while already in flight may have arrived: the gap counts only what is missing.
         const stored = await trx
@@ -96,9 +106,8 @@ export async function commitSegmentsIn(
           })
           .onConflict((oc) => oc.columns(["device", "stream", "from_seq"]).doNothing())
           .execute();
-        await checkNeighbours(trx, st, device, s.stream, s.from, s.to, s.prev, s.hash);
+        await checkNeighbours(trx, st, device, s.stream, s.from, s.to, s.prev, s.hash, genStart);
         updateHead(st, s.to, s.hash, s.sig, 0);
-        ranges.push({ stream: s.stream, from: s.from, to: s.to, hash: s.hash });
         continue;
       }
       const existing = await trx
@@ -121,9 +130,8 @@ export async function commitSegmentsIn(
       if (fresh.length) inserted += await insertRecords(db, trx, device, s.stream, fresh, now);
       // Every seq of the segment is now stored (inserted, or already there with the same link).
       st.stored.push([s.first, s.last]);
-      await checkNeighbours(trx, st, device, s.stream, s.first, s.last, s.prev, s.hash);
+      await checkNeighbours(trx, st, device, s.stream, s.first, s.last, s.prev, s.hash, genStart);
       updateHead(st, s.last, s.hash, s.sig, fresh.length);
-      ranges.push({ stream: s.stream, from: s.first, to: s.last, hash: s.hash });
     }
     for (const [stream, st] of touched) {
       const committed = await advanceCommitted(trx, device, stream, st);
@@ -134,13 +142,14 @@ export async function commitSegmentsIn(
           max_seq: st.maxSeq,
           last_seen: now,
           committed_seq: committed,
+          ...(st.restarted ? { generation: st.generation, seq_base: st.seqBase } : {}),
           ...(st.head ? { head_seq: st.head.seq, head_hash: st.head.hash, head_sig: st.head.sig } : {}),
         })
         .where("device", "=", device)
         .where("stream", "=", stream)
         .execute();
     }
-    return { ranges, inserted, duplicates };
+    return { ranges, inserted, duplicates, segments: storedSegments };
   }
 }
 
@@ -219,7 +228,7 @@ async function lockStream(
   // read it under that lock.
   let q = trx
     .selectFrom("streams")
-    .select(["committed_seq", "max_seq", "count", "head_seq"])
+    .select(["committed_seq", "max_seq", "count", "head_seq", "head_hash", "generation", "seq_base"])
     .where("device", "=", device)
     .where("stream", "=", stream);
   if (db.dialect === "postgres") q = q.forUpdate();
@@ -229,11 +238,14 @@ async function lockStream(
     maxSeq: Number(r.max_seq),
     count: Number(r.count),
     headSeq: r.head_seq === null ? null : Number(r.head_seq),
+    headHash: r.head_hash,
+    generation: Number(r.generation),
+    seqBase: Number(r.seq_base),
     stored: [],
   };
 }
 
-/** The link before `from` and after `to`, where stored, must agree with this range. */
+/** The link before `from` (within its generation) and after `to`, where stored, must agree with this range. */
 async function checkNeighbours(
   trx: Transaction<DB>,
   st: StreamState,
@@ -243,8 +255,10 @@ async function checkNeighbours(
   to: number,
   prev: string,
   hash: string,
+  genStart: number,
 ) {
-  const before = await linkAt(trx, device, stream, from - 1);
+  // A generation's seq 1 follows its genesis, not the closed generation's last link.
+  const before = from - 1 > genStart ? await linkAt(trx, device, stream, from - 1) : undefined;
   // Nothing (no record, no gap) is stored above max_seq, so there is no later neighbour to check.
   const after = st.maxSeq > to ? await prevAt(trx, device, stream, to + 1) : undefined;
   let error: string | null = null;

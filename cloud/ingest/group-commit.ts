@@ -1,4 +1,5 @@
 import { sql, type Transaction } from "kysely";
+import { splitGeneration } from "../../sync/generation.ts";
 import type { Db } from "../db/connect.ts";
 import type { DB } from "../db/schema.ts";
 import { type CommitResult, commitSegments, commitSegmentsIn } from "./evidence-store.ts";
@@ -64,7 +65,10 @@ export async function commitGroup(db: Db, items: GroupItem[], now: number): Prom
 async function lockAll(trx: Transaction<DB>, items: GroupItem[]): Promise<void> {
   const pairs = new Map<string, [string, string]>();
   for (const it of items)
-    for (const s of it.segments) pairs.set(`${it.device}\n${s.stream}`, [it.device, s.stream]);
+    for (const s of it.segments) {
+      const name = splitGeneration(s.stream).name;
+      pairs.set(`${it.device}\n${name}`, [it.device, name]);
+    }
   const devices = [...pairs.values()].map((p) => p[0]);
   const streams = [...pairs.values()].map((p) => p[1]);
   await sql`SELECT 1 FROM streams WHERE (device, stream) IN (SELECT * FROM unnest(${devices}::text[], ${streams}::text[]))

@@ -134,10 +134,11 @@ export class Ingest {
     const newest = newestSynced(p.segments);
     if (newest !== undefined) this.counters.lagMs = Math.max(0, this.now() - newest);
     // After commit, outside its transaction: a failure leaves times uncorrected, never data lost.
+    // The hooks see the segments as stored (a restarted generation's name and seqs: generations.ts).
     await this.time
-      .afterCommit(p.device, p.segments)
+      .afterCommit(p.device, res.segments)
       .catch((e) => this.log.warn({ err: (e as Error).message }, "time correction failed"));
-    await this.onCommitted?.(p.device, p.segments).catch((e) =>
+    await this.onCommitted?.(p.device, res.segments).catch((e) =>
       this.log.warn({ err: (e as Error).message }, "after-commit hook failed"),
     );
     return { ack: this.ack(p.device, p.batch.id, "committed", res.ranges) };

@@ -1,4 +1,13 @@
-import { closeSync, existsSync, openSync, readdirSync, statSync, truncateSync, writeSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tmpDir } from "../../test/helpers/services.ts";
@@ -89,6 +98,62 @@ describe("outbox faults", () => {
     expect(ob.recovery!.heads).toBe(2);
     const before = heads.find((h) => h.stream === "env.temperature")!;
     expect(ob.append([reading(5001)])[0]!.seq).toBe(before.seq + 1);
+    chainsHold(ob);
+    ob.close();
+  });
+
+  it("a lost outbox opens the next generation: unsalvaged streams restart at seq 1 as name#gN, declared", () => {
+    const dir = tmpDir();
+    const path = join(dir, "outbox.db");
+    const first = new SqliteOutbox(path, "barn-1");
+    first.append([reading(1), reading(2)]);
+    first.close();
+    truncateSync(path, 0);
+    const g1 = new SqliteOutbox(path, "barn-1");
+    expect(g1.recovery).toMatchObject({ why: "empty", generation: 1, salvagedHeads: [] });
+    expect(g1.append([reading(3)])[0]).toMatchObject({ stream: "env.temperature#g1", seq: 1 });
+    g1.close();
+    // Reopened healthy: the stream goes on under its generation's name.
+    const again = new SqliteOutbox(path, "barn-1");
+    expect(again.recovery).toBeUndefined();
+    expect(again.append([reading(4)])[0]).toMatchObject({ stream: "env.temperature#g1", seq: 2 });
+    again.close();
+    // A second loss: generation 2, from the side file even though the outbox kept nothing.
+    truncateSync(path, 0);
+    const g2 = new SqliteOutbox(path, "barn-1");
+    expect(g2.recovery).toMatchObject({ generation: 2 });
+    expect(g2.append([reading(5)])[0]).toMatchObject({ stream: "env.temperature#g2", seq: 1 });
+    g2.close();
+    // Nothing deleted: both quarantined files are kept.
+    expect(readdirSync(dir).filter((f) => f.includes(".empty-"))).toHaveLength(2);
+    // An outbox deleted by hand after a restart: the side file says a generation existed, so the new
+    // file opens the next one rather than reuse generation 2's seqs.
+    for (const f of readdirSync(dir))
+      if (f === "outbox.db" || f.startsWith("outbox.db-")) rmSync(join(dir, f));
+    const g3 = new SqliteOutbox(path, "barn-1");
+    expect(g3.append([reading(6)])[0]).toMatchObject({ stream: "env.temperature#g3", seq: 1 });
+    g3.close();
+    const g3again = new SqliteOutbox(path, "barn-1");
+    expect(g3again.append([reading(7)])[0]).toMatchObject({ stream: "env.temperature#g3", seq: 2 });
+    g3again.close();
+  });
+
+  it("streams whose heads were salvaged keep their names and seqs; new ones start in the generation", () => {
+    const { path, heads } = filled(1000);
+    const fd = openSync(path, "r+");
+    writeSync(fd, Buffer.alloc(100, 0xa5), 0, 100, 0);
+    closeSync(fd);
+    const ob = new SqliteOutbox(path, "barn-1");
+    expect(ob.recovery).toMatchObject({ why: "corrupt", generation: 1 });
+    const before = heads.find((h) => h.stream === "env.temperature")!;
+    expect(ob.recovery!.salvagedHeads).toContainEqual({
+      stream: "env.temperature",
+      seq: before.seq,
+      hash: before.hash.toString("hex"),
+    });
+    const [a, b] = ob.append([reading(1001), reading(1, "env.co2")]);
+    expect(a).toMatchObject({ stream: "env.temperature", seq: before.seq + 1 });
+    expect(b).toMatchObject({ stream: "env.co2#g1", seq: 1 });
     chainsHold(ob);
     ob.close();
   });

@@ -5,6 +5,7 @@ import { deviceKindText, genesis, linkOfRecord, streamBootText } from "../chain.
 import { ERR_OUTBOX_CORRUPT, ERR_OUTBOX_FULL } from "../errors.ts";
 import { PRIORITY, priorityOf } from "../kinds.ts";
 import { canonicalItems } from "./canonical-items.ts";
+import { Generations } from "./generation-state.ts";
 import { isCorruption, quarantineAndSalvage, type Salvage } from "./salvage.ts";
 import { acknowledgeRange } from "./sqlite-ack.ts";
 import {
@@ -76,6 +77,8 @@ export class SqliteOutbox implements Outbox, OutboxParts {
   readonly damaged = new Map<string, string>();
   /** Set when this outbox was started from a quarantined corrupt file (the agent raises an alarm). */
   readonly recovery?: OutboxRecovery;
+  /** Stream generations: restarted streams' wire names (generation-state.ts). */
+  readonly generations: Generations;
   /** Records refused because the outbox was full (telemetry/media) or below the disk floor (evidence). */
   refused = 0;
   totalBytes = 0;
@@ -131,8 +134,11 @@ export class SqliteOutbox implements Outbox, OutboxParts {
     );
     this.newBoot = this.db.prepare("INSERT INTO boots(boot) VALUES (?)");
     this.newKind = this.db.prepare("INSERT INTO kinds(kind) VALUES (?)");
+    this.generations = new Generations(path, this.db, this.streams);
     if (salvage) {
       const restored = restoreSalvage(this, salvage);
+      // A damaged file opens the next generation (an upgrade from an older layout loses nothing).
+      const generation = why === "old-layout" ? undefined : this.generations.open(salvage);
       this.recovery = {
         quarantined: salvage.quarantined,
         why,
@@ -140,9 +146,20 @@ export class SqliteOutbox implements Outbox, OutboxParts {
         records: restored,
         gaps: salvage.gaps.length,
         errors: salvage.errors,
+        ...(generation !== undefined
+          ? {
+              generation,
+              salvagedHeads: salvage.heads.map((h) => ({
+                stream: h.stream,
+                seq: h.lastSeq,
+                hash: h.lastHash.toString("hex"),
+              })),
+            }
+          : {}),
       };
     }
     loadState(this);
+    this.generations.load();
   }
 
   learnKind(kind: string, kid: number) {
@@ -151,8 +168,11 @@ export class SqliteOutbox implements Outbox, OutboxParts {
     this.kindPriority.set(kid, priorityOf(kind));
   }
 
-  append(items: AppendInput[], opts: { durable?: "full" | "normal" } = {}): AppendedRef[] {
-    if (items.length === 0) return [];
+  append(input: AppendInput[], opts: { durable?: "full" | "normal" } = {}): AppendedRef[] {
+    if (input.length === 0) return [];
+    // After a declared restart, streams without a salvaged head go under `name#gN` (generation-state.ts).
+    const g = this.generations;
+    const items = g.active ? input.map((it) => ({ ...it, stream: g.wireName(it.stream) })) : input;
     const canonicals = canonicalItems(items, this.validate);
     const refused = makeRoom(this, items, canonicals);
     const kept = refused?.size ? items.filter((_, i) => !refused.has(i)) : items;

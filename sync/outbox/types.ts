@@ -74,6 +74,13 @@ export interface OutboxRecovery {
   gaps: number;
   /** Tables or pages that could not be read, and how the file was read (`.recover`, header repair). */
   errors: string[];
+  /**
+   * The generation a damaged file opened (not set for an upgrade): streams not among
+   * `salvagedHeads` restart at seq 1 as `name#g<generation>`, a declared restart (docs/protocol.md).
+   */
+  generation?: number;
+  /** The heads salvage read back (those streams continue their seqs and chains). */
+  salvagedHeads?: Array<{ stream: string; seq: number; hash: string }>;
 }
 
 export interface BatchLimits {

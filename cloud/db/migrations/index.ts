@@ -11,6 +11,7 @@ import type { Dialect } from "../connect.ts";
 import { evidence0001 } from "./0001-evidence.ts";
 import { bootClocks0002 } from "./0002-boot-clocks.ts";
 import { commands0003 } from "./0003-commands.ts";
+import { streamGenerations0004 } from "./0004-stream-generations.ts";
 import { brokerCredentials0020 } from "./0020-broker-credentials.ts";
 import { rejectSamples0021 } from "./0021-reject-samples.ts";
 
@@ -23,6 +24,7 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0001_evidence": evidence0001(dialect),
     "0002_boot_clocks": bootClocks0002(dialect),
     "0003_commands": commands0003(dialect),
+    "0004_stream_generations": streamGenerations0004(dialect),
     "0010_quality_findings": qualityFindings0010(dialect),
     "0020_broker_credentials": brokerCredentials0020(dialect),
     "0021_reject_samples": rejectSamples0021(dialect),
