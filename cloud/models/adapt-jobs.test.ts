@@ -182,13 +182,13 @@ describe("cloud herd adaptation jobs (POST /api/v1/models/adapt-jobs)", () => {
     });
     expect(good.statusCode).toBe(202);
     const goodId = (good.json() as { job: JobView }).job.id;
-    // Worse: an untrained network trained one epoch, against the shipped model.
+    // A second herd's job, queued behind the first: one worker runs one job at a time.
     const bad = await post(h, {
       herd: "barn-b",
       frames: { folder: "barn-b" },
       base: "untrained",
       current: "shipped",
-      version: "barn-b-worse",
+      version: "barn-b-second",
       training: { epochs: 1, shots: 3 },
     });
     expect(bad.statusCode).toBe(202);
@@ -213,13 +213,29 @@ describe("cloud herd adaptation jobs (POST /api/v1/models/adapt-jobs)", () => {
     expect(readdirSync(dir).sort()).toEqual(["card.json", "card.md", "model.json", "weights.bin"]);
 
     const b = await ended(h, badId);
-    expect(b.status).toBe("refused");
-    expect(b.error!.code).toBe("BL_MODEL_WORSE");
-    expect(b.error!.message).toMatch(/identifies .* the current .* not written/);
-    expect(b.result!.adapted.identificationRate).toBeLessThan(b.result!.current.identificationRate);
-    expect(existsSync(join(h.modelsDir, "barn-b-worse.pkg"))).toBe(false);
+    expect(["succeeded", "refused"]).toContain(b.status);
     // one worker: the second job started only once the first had ended
     expect(b.startedAt!).toBeGreaterThanOrEqual(g.finishedAt!);
+
+    // Worse: the untrained network left as it is (one epoch at a learning rate of 1e-6) against the
+    // model just adapted on the same herd, judged on the same split (same shots, same seed). Which
+    // of two *trained* models wins on a few synthetic pigs depends on random initialisation; this
+    // comparison does not: the adapted model already beat these very weights above.
+    const worse = await post(h, {
+      herd: "barn-a",
+      frames: { folder: "barn-a" },
+      base: "untrained",
+      current: r.published.version,
+      version: "barn-a-worse",
+      training: { epochs: 1, shots: 2, lr: 1e-6 },
+    });
+    expect(worse.statusCode).toBe(202);
+    const w = await ended(h, (worse.json() as { job: JobView }).job.id);
+    expect(w.status).toBe("refused");
+    expect(w.error!.code).toBe("BL_MODEL_WORSE");
+    expect(w.error!.message).toMatch(/identifies .* the current .* not written/);
+    expect(w.result!.adapted.identificationRate).toBeLessThan(w.result!.current.identificationRate);
+    expect(existsSync(join(h.modelsDir, "barn-a-worse.pkg"))).toBe(false);
     // nothing is left in the work folder
     expect(readdirSync(join(h.root, "work"))).toEqual([]);
   }, 900_000);
