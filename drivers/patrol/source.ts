@@ -1,15 +1,14 @@
 // The patrol source's implementation: imported only when a patrol source starts (index.ts).
 import { existsSync, readFileSync } from "node:fs";
 import type { z } from "zod";
-import { duration, ident } from "../../core/zod-helpers.ts";
 import type { CameraHub, Frame } from "../camera-types.ts";
-import type { DriverDef, Source, SourceContext } from "../types.ts";
+import type { Source, SourceContext } from "../types.ts";
 import { grabBurst } from "./burst.ts";
 import type { RobotController, RobotEvent } from "./controller.ts";
 import type { patrolConfig } from "./index.ts";
 import { inspect } from "./inspect.ts";
 import { MqttController } from "./mqtt-controller.ts";
-import { type PatrolPlan, parsePlan, patrolPlan } from "./plan.ts";
+import { type PatrolPlan, parsePlan } from "./plan.ts";
 import { applyPlanCommand, PLAN_COMMAND } from "./plan-command.ts";
 import { RosbridgeController } from "./rosbridge-controller.ts";
 import { RoundTracker } from "./round-tracker.ts";
