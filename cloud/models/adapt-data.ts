@@ -92,23 +92,13 @@ export async function labelledSightings(
       .where("device", "in", r.devices)
       // bodies are canonical JSON (sorted keys, no spaces): a cheap pre-filter, checked after parsing
       .where("body", "like", '%"labelledBy":"tag"%')
+      // keyset pagination: a row-value comparison (SQLite ≥ 3.15 and PostgreSQL)
       .where((eb) =>
-        eb.or([
-          eb("t_wall", ">", after.t),
-          eb.and([
-            eb("t_wall", "=", after.t),
-            eb.or([
-              eb("device", ">", after.device),
-              eb.and([
-                eb("device", "=", after.device),
-                eb.or([
-                  eb("stream", ">", after.stream),
-                  eb.and([eb("stream", "=", after.stream), eb("seq", ">", after.seq)]),
-                ]),
-              ]),
-            ]),
-          ]),
-        ]),
+        eb(
+          eb.refTuple("t_wall", "device", "stream", "seq"),
+          ">",
+          eb.tuple(after.t, after.device, after.stream, after.seq),
+        ),
       );
     if (r.from !== undefined) q = q.where("t_wall", ">=", r.from);
     if (r.to !== undefined) q = q.where("t_wall", "<", r.to);
@@ -196,16 +186,7 @@ export async function extractFrames(
       .where("t_wall", ">=", tMin - 60_000)
       .where("t_wall", "<=", tMax + 60_000)
       .where((eb) =>
-        eb.or([
-          eb("device", ">", after.device),
-          eb.and([
-            eb("device", "=", after.device),
-            eb.or([
-              eb("stream", ">", after.stream),
-              eb.and([eb("stream", "=", after.stream), eb("seq", ">", after.seq)]),
-            ]),
-          ]),
-        ]),
+        eb(eb.refTuple("device", "stream", "seq"), ">", eb.tuple(after.device, after.stream, after.seq)),
       )
       .orderBy(["device", "stream", "seq"])
       .limit(200)
