@@ -4,7 +4,7 @@ import { loadQualityInput } from "../../quality/load.ts";
 import { collateralOf } from "../collateral.ts";
 import { readEvidence } from "../evidence.ts";
 import { freshDb } from "./fresh-db.ts";
-import { DAY, seedBatch, T0, testCtx } from "./helpers.ts";
+import { DAY, recordPutter, seedBatch, T0, testCtx } from "./helpers.ts";
 
 /**
  * The Modbus driver records each register block as one `block` record holding every sensor's value
@@ -21,26 +21,7 @@ describe("sensor values inside block records", () => {
     const f = await freshDb("sqlite");
     drop = f.drop;
     await seedBatch(f.db, { head: 20_000 });
-    let seq = 0;
-    const put = (stream: string, kind: string, body: object, t: number) =>
-      f.db.kysely
-        .insertInto("records")
-        .values({
-          device: "gw1",
-          stream,
-          seq: ++seq,
-          kind,
-          t_wall: t,
-          t_boot: "b",
-          t_mono: t - T0,
-          t_synced: 1,
-          t_corrected: null,
-          body: JSON.stringify(body),
-          prev: "00",
-          hash: "00",
-          received_at: t,
-        })
-        .execute();
+    const put = recordPutter(f.db);
     for (let h = 0; h < 6; h++)
       await put(
         "modbus.plc1",

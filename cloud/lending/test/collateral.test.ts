@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { collateralOf } from "../collateral.ts";
 import { at, loadProfile } from "../profile.ts";
 import { freshDb } from "./fresh-db.ts";
-import { DAY, seedBatch, T0, testCtx } from "./helpers.ts";
+import { DAY, recordPutter, seedBatch, T0, testCtx } from "./helpers.ts";
 
 /** Collateral reads only what the cloud held at the time asked: newest census of the barn, newest silo weight. */
 describe("collateral", () => {
@@ -15,26 +15,7 @@ describe("collateral", () => {
     const f = await freshDb("sqlite");
     drop = f.drop;
     await seedBatch(f.db, { head: 20_000 });
-    let seq = 0;
-    const put = (stream: string, kind: string, body: object, t: number, received = t) =>
-      f.db.kysely
-        .insertInto("records")
-        .values({
-          device: "gw1",
-          stream,
-          seq: ++seq,
-          kind,
-          t_wall: t,
-          t_boot: "b",
-          t_mono: t - T0,
-          t_synced: 1,
-          t_corrected: null,
-          body: JSON.stringify(body),
-          prev: "00",
-          hash: "00",
-          received_at: received,
-        })
-        .execute();
+    const put = recordPutter(f.db);
     await put(
       "census",
       "census",

@@ -8,6 +8,33 @@ import { createBatch, createBorrower, createFacility, createSupplier } from "../
 export const DAY = 86_400_000;
 export const T0 = Date.parse("2025-03-03T00:00:00Z");
 
+/**
+ * Stores records of device `gw1` straight into the evidence table (what ingest would have committed),
+ * one seq after another: `put(stream, kind, body, capturedAt, receivedAt = capturedAt)`.
+ */
+export function recordPutter(db: Db, device = "gw1") {
+  let seq = 0;
+  return (stream: string, kind: string, body: object, t: number, received = t) =>
+    db.kysely
+      .insertInto("records")
+      .values({
+        device,
+        stream,
+        seq: ++seq,
+        kind,
+        t_wall: t,
+        t_boot: "b",
+        t_mono: t - T0,
+        t_synced: 1,
+        t_corrected: null,
+        body: JSON.stringify(body),
+        prev: "00",
+        hash: "00",
+        received_at: received,
+      })
+      .execute();
+}
+
 export function testCtx(db: Db, clock = { now: T0 }): CloudContext & { commands: unknown[] } {
   const commands: unknown[] = [];
   return {
