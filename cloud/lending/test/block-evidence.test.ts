@@ -45,6 +45,12 @@ describe("sensor values inside block records", () => {
       "env.temperature:7-7",
       "modbus.plc1:1-6",
     ]);
+    // Two sensors' values from the same six block records cite six records, not twelve.
+    const both = [
+      ...temps,
+      ...(await readEvidence(f.db.kysely, { ...window, stream: "env.humidity" })),
+    ].filter((r) => r.recordStream);
+    expect(citesOf(both)).toEqual([expect.objectContaining({ stream: "modbus.plc1", count: 6 })]);
     // Asked for another kind, blocks are not expanded.
     expect(await readEvidence(f.db.kysely, { ...window, stream: "env.temperature", kind: "census" })).toEqual(
       [],
