@@ -30,3 +30,18 @@ export function canonicalJson(value: unknown): string {
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), "utf8");
 }
+
+/**
+ * Decodes base64 only in its one canonical spelling: `text` must be exactly what encoding the
+ * decoded bytes gives back. Node's decoder skips stray characters and ignores the unused bits of
+ * the last character, so without this check `…D/==` and `…Dw==` were the same signature (found by
+ * test/fuzz): a signature, hash or key has exactly one accepted text. Returns undefined otherwise,
+ * or when `length` is given and the bytes are not that long.
+ */
+export function strictBase64(text: unknown, length?: number): Buffer | undefined {
+  if (typeof text !== "string") return undefined;
+  const bytes = Buffer.from(text, "base64");
+  if (bytes.toString("base64") !== text) return undefined;
+  if (length !== undefined && bytes.length !== length) return undefined;
+  return bytes;
+}

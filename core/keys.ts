@@ -8,6 +8,7 @@ import {
 } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
+import { strictBase64 } from "./canonical.ts";
 import { ERR_KEY } from "./errors.ts";
 
 /** An Ed25519 key pair. Public keys travel as base64 of the raw 32 bytes. */
@@ -25,7 +26,8 @@ export function rawPublicKey(pub: KeyObject): Buffer {
 }
 
 export function publicKeyFromB64(b64: string): KeyObject {
-  const raw = Buffer.from(b64, "base64");
+  const raw = strictBase64(b64);
+  if (!raw) throw ERR_KEY("public key is not canonical base64");
   if (raw.length !== 32) throw ERR_KEY(`public key must be 32 bytes of base64, got ${raw.length} bytes`);
   return createPublicKey({ key: Buffer.concat([SPKI_ED25519_PREFIX, raw]), format: "der", type: "spki" });
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { strictBase64 } from "../core/canonical.ts";
 import { ERR_BAD_BATCH } from "../core/errors.ts";
 import type { Batch, Segment, TimedBody } from "./batch-types.ts";
 
@@ -97,10 +98,13 @@ export function fromDoc(d: FrameDoc, derivedId: () => string): Batch {
     id: d.v === 1 ? d.id : derivedId(),
     sentAt,
     segments: d.s.map((s): Segment => {
-      const prev = Buffer.from(s.p, "base64");
-      const head = { hash: Buffer.from(s.h, "base64"), sig: Buffer.from(s.g, "base64") };
-      if (prev.length !== 32 || head.hash.length !== 32)
-        throw ERR_BAD_BATCH(`segment ${s.st}: link hashes must be 32 bytes`);
+      const prev = strictBase64(s.p, 32);
+      const hash = strictBase64(s.h, 32);
+      const sig = strictBase64(s.g, 64);
+      if (!prev || !hash)
+        throw ERR_BAD_BATCH(`segment ${s.st}: link hashes must be the canonical base64 of 32 bytes`);
+      if (!sig) throw ERR_BAD_BATCH(`segment ${s.st}: head sig must be the canonical base64 of 64 bytes`);
+      const head = { hash, sig };
       if ("gap" in s) {
         if (s.gap.to < s.gap.from) throw ERR_BAD_BATCH(`gap in ${s.st}: to < from`);
         return { type: "gap", stream: s.st, from: s.gap.from, to: s.gap.to, reason: s.gap.r, prev, head };

@@ -1,6 +1,6 @@
 import type { KeyObject } from "node:crypto";
 import { z } from "zod";
-import { canonicalBytes } from "../core/canonical.ts";
+import { canonicalBytes, strictBase64 } from "../core/canonical.ts";
 import { signBytes, verifyBytes } from "../core/keys.ts";
 
 /**
@@ -72,11 +72,11 @@ function verifyJson<T extends { sig: string; device: string }>(
   } catch {
     return { ok: false, reason: "not JSON" };
   }
-  // Exactly the base64 of a 64-byte Ed25519 signature: node's decoder skips stray characters, so a
-  // looser check let many spellings of one signature verify (found by test/fuzz, #13).
-  const sigText = (raw as { sig?: unknown } | null)?.sig;
-  if (typeof sigText !== "string" || !/^[A-Za-z0-9+/]{86}==$/.test(sigText))
-    return { ok: false, reason: "sig is not the base64 of a 64-byte signature" };
+  // Exactly the canonical base64 of a 64-byte Ed25519 signature: node's decoder skips stray
+  // characters and the last character's unused bits, so a looser check let many spellings of one
+  // signature verify (found by test/fuzz, #13 and again in CI: `…D/==` for `…Dw==`).
+  const sig = strictBase64((raw as { sig?: unknown } | null)?.sig, 64);
+  if (!sig) return { ok: false, reason: "sig is not the canonical base64 of a 64-byte signature" };
   const r = schema.safeParse(raw);
   if (!r.success)
     return {
@@ -88,7 +88,7 @@ function verifyJson<T extends { sig: string; device: string }>(
     !verifyBytes(
       key,
       signedBytes(r.data as unknown as Record<string, unknown>),
-      Buffer.from(r.data.sig, "base64"),
+      sig,
     )
   ) {
     return { ok: false, reason: "signature does not verify against the cloud key" };

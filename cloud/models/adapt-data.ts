@@ -10,7 +10,7 @@ import {
 } from "node:fs";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import sharp from "sharp";
-import { canonicalBytes } from "../../core/canonical.ts";
+import { canonicalBytes, strictBase64 } from "../../core/canonical.ts";
 import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import { verifyBytes } from "../../core/keys.ts";
 import { modelPackage } from "../../sync/model-package.ts";
@@ -240,7 +240,7 @@ export function unpackModel(modelsDir: string, version: string, publicKey: KeyOb
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(version) || !existsSync(file))
     throw ERR_NOT_FOUND(`no published model ${version}`);
   const pkg = modelPackage.parse(JSON.parse(readFileSync(file, "utf8")));
-  if (!verifyBytes(publicKey, canonicalBytes(pkg.manifest), Buffer.from(pkg.signature, "base64")))
+  if (!verifyBytes(publicKey, canonicalBytes(pkg.manifest), strictBase64(pkg.signature, 64) ?? Buffer.alloc(0)))
     throw ERR_ADAPT_FAILED(`published model ${version} does not verify against the cloud key`);
   mkdirSync(dir, { recursive: true });
   for (const f of pkg.manifest.files) {
