@@ -24,7 +24,8 @@ function sameBytesSpellings(sig: string): string[] {
 describe("one signature, one spelling", () => {
   it("strictBase64 takes only the canonical text and the asked length", () => {
     expect(strictBase64("AAE=")?.equals(Buffer.from([0, 1]))).toBe(true);
-    for (const bad of ["AAF=", "AA E=", "AAE", "AAE==", "A\nAE=", 7, undefined]) expect(strictBase64(bad)).toBeUndefined();
+    for (const bad of ["AAF=", "AA E=", "AAE", "AAE==", "A\nAE=", 7, undefined])
+      expect(strictBase64(bad)).toBeUndefined();
     expect(strictBase64("AAE=", 3)).toBeUndefined();
   });
 
@@ -57,8 +58,17 @@ describe("one signature, one spelling", () => {
   it("a frame whose head signature or link hash is spelt another way is refused with BL_BAD_BATCH", () => {
     const device = generateKeyPair();
     const w = new StreamWriter("barn-1", "env.temperature", device);
-    const seg = w.next([{ t: { wall: 1_772_323_200_000, boot: "b", mono: 1, synced: true }, kind: "reading", body: { value: 21 } }]);
-    const text = encodeBatch({ device: "barn-1", sentAt: 1_772_323_200_100, segments: [seg] }, "none").toString("utf8");
+    const seg = w.next([
+      {
+        t: { wall: 1_772_323_200_000, boot: "b", mono: 1, synced: true },
+        kind: "reading",
+        body: { value: 21 },
+      },
+    ]);
+    const text = encodeBatch(
+      { device: "barn-1", sentAt: 1_772_323_200_100, segments: [seg] },
+      "none",
+    ).toString("utf8");
     const json = text.slice(text.indexOf("{"));
     const prefix = text.slice(0, text.indexOf("{"));
     expect(decodeBatch(Buffer.from(text)).segments).toHaveLength(1);

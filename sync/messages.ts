@@ -84,13 +84,7 @@ function verifyJson<T extends { sig: string; device: string }>(
       reason: `schema: ${r.error.issues[0]?.path.join(".")} ${r.error.issues[0]?.message}`,
     };
   if (r.data.device !== device) return { ok: false, reason: `addressed to ${r.data.device}, not ${device}` };
-  if (
-    !verifyBytes(
-      key,
-      signedBytes(r.data as unknown as Record<string, unknown>),
-      sig,
-    )
-  ) {
+  if (!verifyBytes(key, signedBytes(r.data as unknown as Record<string, unknown>), sig)) {
     return { ok: false, reason: "signature does not verify against the cloud key" };
   }
   return { ok: true, msg: r.data };

@@ -240,7 +240,9 @@ export function unpackModel(modelsDir: string, version: string, publicKey: KeyOb
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(version) || !existsSync(file))
     throw ERR_NOT_FOUND(`no published model ${version}`);
   const pkg = modelPackage.parse(JSON.parse(readFileSync(file, "utf8")));
-  if (!verifyBytes(publicKey, canonicalBytes(pkg.manifest), strictBase64(pkg.signature, 64) ?? Buffer.alloc(0)))
+  if (
+    !verifyBytes(publicKey, canonicalBytes(pkg.manifest), strictBase64(pkg.signature, 64) ?? Buffer.alloc(0))
+  )
     throw ERR_ADAPT_FAILED(`published model ${version} does not verify against the cloud key`);
   mkdirSync(dir, { recursive: true });
   for (const f of pkg.manifest.files) {
