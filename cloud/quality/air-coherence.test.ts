@@ -3,11 +3,10 @@ import { BarnAir } from "../lending/synth-air.ts";
 import { analyse } from "./analyse.ts";
 import { absoluteHumidity } from "./checks/air-coherence.ts";
 import { parseQualityParams } from "./params.ts";
+import { defaultParams, H, qualityInput, T0 } from "./test-input.ts";
 import type { QRow, QualityInput } from "./types.ts";
 
-const H = 3_600_000;
-const T0 = Date.parse("2025-03-03T00:00:00Z");
-const p = parseQualityParams({});
+const p = defaultParams;
 
 function barn(o: {
   seed: number;
@@ -37,22 +36,7 @@ function barn(o: {
     add("env.humidity", h, Math.min(100, a.rh + u() * o.noise[1]));
     add("env.ammonia", h, Math.max(0, a.nh3 + u() * o.noise[2]));
   }
-  return {
-    batch: { id: "b1", barn: "barn1", headPlaced: 20_000, placedAt: T0 },
-    devices: ["gw1"],
-    from: T0 + 7 * 24 * H,
-    to: T0 + 14 * 24 * H,
-    asOf: T0 + 14 * 24 * H,
-    lookbackFrom: T0,
-    readings,
-    census: [],
-    frames: [],
-    deliveries: [],
-    herdEvents: [],
-    unplaced: [],
-    corrected: [],
-    intakeKgAt: () => 0.1,
-  };
+  return qualityInput({ readings });
 }
 const coherence = (q: QualityInput) => analyse(q, p).filter((f) => f.check === "air-coherence");
 

@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { analyse } from "./analyse.ts";
-import { parseQualityParams } from "./params.ts";
 import { siloEstimate } from "./silo-estimate.ts";
+import { defaultParams, H, qualityInput, readingsOf, T0 } from "./test-input.ts";
 import type { QRow, QualityInput } from "./types.ts";
 
-const H = 3_600_000;
-const T0 = Date.parse("2025-03-03T00:00:00Z");
-const p = parseQualityParams({});
+const p = defaultParams;
 let rng = 1;
 const noise = (a: number) => {
   rng = (rng * 1103515245 + 12345) % 2147483648;
@@ -21,30 +19,8 @@ const reading = (stream: string, seq: number, t: number, value: number, unit = "
   body: { value: Math.round(value * 10) / 10, unit },
 });
 
-function input(rows: QRow[], extra: Partial<QualityInput> = {}): QualityInput {
-  const readings = new Map<string, QRow[]>();
-  for (const r of rows.filter((x) => x.kind === "reading")) {
-    const k = `${r.device}\0${r.stream}`;
-    readings.set(k, [...(readings.get(k) ?? []), r]);
-  }
-  return {
-    batch: { id: "b1", barn: "barn1", headPlaced: 20_000, placedAt: T0 },
-    devices: ["gw1"],
-    from: T0 + 7 * 24 * H,
-    to: T0 + 14 * 24 * H,
-    asOf: T0 + 14 * 24 * H,
-    lookbackFrom: T0,
-    readings,
-    census: [],
-    frames: [],
-    deliveries: [],
-    herdEvents: [],
-    unplaced: [],
-    corrected: [],
-    intakeKgAt: () => 0.1,
-    ...extra,
-  };
-}
+const input = (rows: QRow[], extra: Partial<QualityInput> = {}): QualityInput =>
+  qualityInput({ readings: readingsOf(rows), ...extra });
 const temps = (f: (h: number) => number) =>
   Array.from({ length: 14 * 24 }, (_, h) => reading("env.temperature", h + 1, T0 + h * H, f(h)));
 const checks = (q: QualityInput) => analyse(q, p).map((f) => f.check);

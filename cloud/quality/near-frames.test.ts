@@ -4,12 +4,10 @@ import { hammingHex, phashOfGrey } from "../../core/phash.ts";
 import { framePhash } from "../../drivers/camera/phash.ts";
 import { renderPen } from "../../drivers/sim-camera/synthetic.ts";
 import { analyse } from "./analyse.ts";
-import { parseQualityParams } from "./params.ts";
+import { defaultParams, H, qualityInput, T0 } from "./test-input.ts";
 import type { QRow, QualityInput } from "./types.ts";
 
-const H = 3_600_000;
-const T0 = Date.parse("2025-03-03T00:00:00Z");
-const p = parseQualityParams({});
+const p = defaultParams;
 const W = 320;
 const HT = 240;
 const PIGS = 12;
@@ -37,24 +35,7 @@ const sighting = (t: number, sha: string, ph: string | undefined): QRow => ({
 });
 const sha = (n: string) => n.padStart(64, "0");
 
-function input(frames: QRow[]): QualityInput {
-  return {
-    batch: { id: "b1", barn: "barn1", headPlaced: 20_000, placedAt: T0 },
-    devices: ["gw1"],
-    from: T0 + 7 * 24 * H,
-    to: T0 + 14 * 24 * H,
-    asOf: T0 + 14 * 24 * H,
-    lookbackFrom: T0,
-    readings: new Map(),
-    census: [],
-    frames,
-    deliveries: [],
-    herdEvents: [],
-    unplaced: [],
-    corrected: [],
-    intakeKgAt: () => 0.1,
-  };
-}
+const input = (frames: QRow[]): QualityInput => qualityInput({ frames });
 const near = (q: QualityInput) => analyse(q, p).filter((f) => f.check === "near-frames");
 
 // Two weeks of a feeder camera, one frame every 3 h: pen frames rendered by sim-camera (12 pigs

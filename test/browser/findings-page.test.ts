@@ -1,18 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashToken } from "../../cloud/api/auth.ts";
-import { buildServer } from "../../cloud/api/server.ts";
-import type { CloudContext } from "../../cloud/context.ts";
-import { runScenario } from "../../cloud/lending/scenario.ts";
-import { cloudModules } from "../../cloud/modules.ts";
-import { generateKeyPair } from "../../core/keys.ts";
-import { silentLogger } from "../../core/log.ts";
-import { freshDb } from "../helpers/services.ts";
 import { ARTIFACTS, chromiumAvailable, launch } from "./harness.ts";
+import { inflatedCensusServer, type ScenarioServer } from "./scenario-server.ts";
 
 /**
  * Evidence-quality findings on the batch page and in the API, through the production server's
@@ -24,49 +14,19 @@ const TOKEN = "findings-test-admin-token-0001";
 
 describe.runIf(ok)("findings on the batch page (chromium)", () => {
   let browser: Browser;
-  let app: FastifyInstance;
+  let server: ScenarioServer;
   let url: string;
-  let drop: () => Promise<void> = async () => {};
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "barnlink-findings-"));
-    const file = join(dir, "inflated.yaml");
-    writeFileSync(
-      file,
-      `name: inflated census (browser test)
-description: census 30% above the placed head from day 8
-species: broiler
-head: 20000
-start: "2025-03-03"
-days: 15
-feedPriceFenPerKg: 260
-livePriceFenPerKg: 900
-events:
-  - { type: inflatedCensus, fromDay: 8, days: 5, factor: 1.3 }
-`,
-    );
-    const f = await freshDb("sqlite");
-    drop = f.drop;
-    const r = await runScenario(file, { db: f.db });
-    expect(r.decisions.map((d) => d.outcome)).toEqual(["release", "release", "hold"]);
-    const ctx: CloudContext = {
-      db: f.db,
-      log: silentLogger,
-      key: generateKeyPair(),
-      now: () => Date.parse("2025-03-18T00:00:00Z"),
-      sendCommand: async () => {},
-    };
-    app = await buildServer(ctx, [{ name: "admin", role: "admin", sha256: hashToken(TOKEN) }], {
-      modules: cloudModules().modules,
-    });
-    url = await app.listen({ host: "127.0.0.1", port: 0 });
+    server = await inflatedCensusServer([{ name: "admin", role: "admin", token: TOKEN }]);
+    expect(server.outcomes).toEqual(["release", "release", "hold"]);
+    url = server.url;
     browser = await launch();
   }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
-    await app?.close();
-    await drop();
+    await server?.close();
   });
 
   it("the API lists the finding with the records it cites", async () => {

@@ -1,18 +1,9 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import type { FastifyInstance } from "fastify";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashToken } from "../../cloud/api/auth.ts";
-import { buildServer } from "../../cloud/api/server.ts";
-import type { CloudContext } from "../../cloud/context.ts";
-import { runScenario } from "../../cloud/lending/scenario.ts";
-import { cloudModules } from "../../cloud/modules.ts";
-import { generateKeyPair } from "../../core/keys.ts";
-import { silentLogger } from "../../core/log.ts";
-import { freshDb } from "../helpers/services.ts";
 import { ARTIFACTS, chromiumAvailable, launch } from "./harness.ts";
+import { inflatedCensusServer, type ScenarioServer } from "./scenario-server.ts";
 
 /**
  * Pending overrides rejected by a second officer or withdrawn by their maker, and the facility's
@@ -29,10 +20,9 @@ const TOKENS = {
 
 describe.runIf(ok)("override reject/withdraw and statements (chromium)", () => {
   let browser: Browser;
-  let app: FastifyInstance;
+  let server: ScenarioServer;
   let url: string;
   let heldId: string;
-  let drop: () => Promise<void> = async () => {};
 
   const call = async (token: string, method: string, path: string, body?: unknown) => {
     const r = await fetch(`${url}${path}`, {
@@ -68,42 +58,12 @@ describe.runIf(ok)("override reject/withdraw and statements (chromium)", () => {
   };
 
   beforeAll(async () => {
-    const dir = mkdtempSync(join(tmpdir(), "barnlink-overrides-"));
-    const file = join(dir, "inflated.yaml");
-    writeFileSync(
-      file,
-      `name: inflated census (browser test)
-description: census 30% above the placed head from day 8
-species: broiler
-head: 20000
-start: "2025-03-03"
-days: 15
-feedPriceFenPerKg: 260
-livePriceFenPerKg: 900
-events:
-  - { type: inflatedCensus, fromDay: 8, days: 5, factor: 1.3 }
-`,
-    );
-    const f = await freshDb("sqlite");
-    drop = f.drop;
-    await runScenario(file, { db: f.db });
-    const ctx: CloudContext = {
-      db: f.db,
-      log: silentLogger,
-      key: generateKeyPair(),
-      now: () => Date.parse("2025-03-18T00:00:00Z"),
-      sendCommand: async () => {},
-    };
-    app = await buildServer(
-      ctx,
-      [
-        { name: "ann", role: "officer", sha256: hashToken(TOKENS.ann) },
-        { name: "bo", role: "officer", sha256: hashToken(TOKENS.bo) },
-        { name: "audrey", role: "auditor", sha256: hashToken(TOKENS.aud) },
-      ],
-      { modules: cloudModules().modules },
-    );
-    url = await app.listen({ host: "127.0.0.1", port: 0 });
+    server = await inflatedCensusServer([
+      { name: "ann", role: "officer", token: TOKENS.ann },
+      { name: "bo", role: "officer", token: TOKENS.bo },
+      { name: "audrey", role: "auditor", token: TOKENS.aud },
+    ]);
+    url = server.url;
     const ts = (await call(TOKENS.aud, "GET", "/api/v1/batches/batch1/tranches")).json as unknown as Array<{
       id: string;
       status: string;
@@ -114,8 +74,7 @@ events:
 
   afterAll(async () => {
     await browser?.close();
-    await app?.close();
-    await drop();
+    await server?.close();
   });
 
   async function batchPage(token: string, width: number): Promise<Page> {

@@ -5,17 +5,13 @@ import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { sha256 } from "../../agent/fleet/config-store.ts";
-import { gatewayHost } from "../../agent/fleet/gateway-host.ts";
 import type { AgentHost } from "../../agent/fleet/host.ts";
-import { LogRing } from "../../agent/fleet/log-ring.ts";
-import { chooseStartupConfig } from "../../agent/fleet/startup.ts";
-import { registerDevice } from "../../cloud/devices.ts";
 import { fleetModule } from "../../cloud/fleet/routes.ts";
-import { generateKeyPair, loadOrCreateKey } from "../../core/keys.ts";
-import { silentLogger } from "../../core/log.ts";
+import { generateKeyPair } from "../../core/keys.ts";
 import { type Command, signMessage } from "../../sync/messages.ts";
 import { cmdTopic } from "../../sync/topics.ts";
 import { cliInProcess } from "../helpers/cli.ts";
+import { startGateway } from "../helpers/gateway.ts";
 import { type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
@@ -91,33 +87,7 @@ describe("fleet operations: remote config with rollback, remote status and log",
 
   beforeAll(async () => {
     stack = await startStack({ broker: "aedes", db: "sqlite", modules: [fleetModule()] });
-    const creds = await stack.login(device);
-    password = creds.password!;
-    const dataDir = join(stack.dir, device);
-    base = {
-      device,
-      dataDir,
-      cloud: { mqtt: { url: stack.brokerUrl, ...creds }, publicKey: stack.cloud.publicKey },
-      sync: { linger: 20, ackTimeout: 3000, reconnectBase: 100, reconnectCap: 1000 },
-      clock: { synced: "always" },
-      http: { port: 0 },
-    };
-    const file = join(stack.dir, `${device}.yaml`);
-    writeFileSync(file, stringify(base));
-    const key = loadOrCreateKey(join(dataDir, "device.key"));
-    await registerDevice(stack.cloud.ctx.db, device, key.publicKeyB64, null, Date.now());
-    const ring = new LogRing();
-    const { pino } = await import("pino");
-    const log = pino({ level: "info" }, ring);
-    ({ host } = gatewayHost(chooseStartupConfig(file, silentLogger), {
-      log,
-      ring,
-      onFatal: (e) => {
-        throw e;
-      },
-    }));
-    await host.start();
-    await waitFor(() => host.agent.link.stats.subscribed, "agent subscribed", { timeoutMs: 30_000 });
+    ({ host, base, password } = await startGateway(stack, device));
   }, 120_000);
   afterAll(async () => {
     await host?.stop();
