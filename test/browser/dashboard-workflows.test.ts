@@ -41,7 +41,7 @@ describe.runIf(ok)("dashboard workflows in chromium (live demo)", () => {
     if (!demo) return;
     const code = await demo.stop();
     expect({ code, tail: code === 0 ? "" : demo.output().slice(-3000) }).toEqual({ code: 0, tail: "" });
-  }, 90_000);
+  }, 200_000);
 
   async function signedIn(width: number, tokenValue = demo.adminToken): Promise<Page> {
     const ctx = await browser.newContext({ viewport: { width, height: 800 }, acceptDownloads: true });

@@ -35,7 +35,7 @@ describe.runIf(ok)("dashboard and gateway pages in chromium (live demo)", () => 
         ).find((t) => t.seq >= 1 && t.status === "held" && t.decisions[0]?.reasons.length),
       90_000,
     );
-  }, 150_000);
+  }, 400_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -43,7 +43,7 @@ describe.runIf(ok)("dashboard and gateway pages in chromium (live demo)", () => 
     const code = await demo.stop();
     expect(demo.output()).toMatch(/draining outboxes/);
     expect(code).toBe(0);
-  }, 90_000);
+  }, 200_000);
 
   it("signs in with a token, shows the portfolio, a batch's charts with data and a held tranche's reasons", async () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });

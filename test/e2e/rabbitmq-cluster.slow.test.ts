@@ -148,6 +148,18 @@ describe("RabbitMQ cluster: kill a broker node and a cloud instance mid-load", (
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
+    // What was left, for a failure report: each agent's link and outbox, the queues, the clouds' logs.
+    const leftOver = async () => {
+      const queues = await cluster!
+        .ctl(nodes[1]!, "list_queues", "name", "type", "messages", "messages_unacknowledged", "consumers")
+        .catch((q: Error) => q.message);
+      const left = agents.map((a) => ({ ...a.status().link, streams: a.outbox.status() }));
+      const logs = [1, 2].map((n) => {
+        const text = readFileSync(join(dir, `cloud-${n}.log`), "utf8");
+        return `cloud-${n}.log (last 3 KiB):\n${text.slice(-3072)}`;
+      });
+      return `${JSON.stringify(left)}\n${queues}\n${logs.join("\n")}`;
+    };
     const committed = async () =>
       Number(
         (await sql<{ n: string }>`select count(*) as n from records`.execute(db!.kysely)).rows[0]?.n ?? 0,
@@ -158,23 +170,26 @@ describe("RabbitMQ cluster: kill a broker node and a cloud instance mid-load", (
     clouds[1]!.child.kill("SIGKILL");
     cluster.kill(nodes[0]!);
     const atKill = await committed();
-    // Keep writing until the survivors have committed well past the kill.
-    await waitFor(async () => (await committed()) >= atKill + 4_000, "ingest after the kills", {
-      timeoutMs: 300_000,
-    });
-    writing = false;
-    await load;
+    // Keep writing until the survivors have committed well past the kill; the load stops either way
+    // (a failed wait must not leave it writing into agents the clean-up closes).
+    try {
+      await waitFor(async () => (await committed()) >= atKill + 4_000, "ingest after the kills", {
+        timeoutMs: 600_000,
+      }).catch(async (e) => {
+        throw new Error(
+          `${(e as Error).message} (committed ${await committed()}, ${atKill} at the kill)\n${await leftOver()}`,
+        );
+      });
+    } finally {
+      writing = false;
+      await load;
+    }
     await waitFor(
       () => agents.every((a) => a.outbox.status().every((s) => s.pending === 0)),
       "every outbox acknowledged",
       { timeoutMs: 300_000 },
     ).catch(async (e) => {
-      // What was left, for the failure report: each agent's link and outbox, and the queues.
-      const queues = await cluster!
-        .ctl(nodes[1]!, "list_queues", "name", "type", "messages", "messages_unacknowledged", "consumers")
-        .catch((q: Error) => q.message);
-      const left = agents.map((a) => ({ ...a.status().link, streams: a.outbox.status() }));
-      throw new Error(`${(e as Error).message}\n${JSON.stringify(left)}\n${queues}`);
+      throw new Error(`${(e as Error).message}\n${await leftOver()}`);
     });
 
     const rows = (
@@ -200,5 +215,5 @@ describe("RabbitMQ cluster: kill a broker node and a cloud instance mid-load", (
     expect(rejected).toEqual([]);
     // The surviving instance took over: it consumed through another node after its own died.
     expect(readFileSync(join(dir, "cloud-1.log"), "utf8")).toMatch(/amqp connection lost/);
-  }, 1_200_000);
+  }, 1_800_000);
 });
