@@ -15,6 +15,7 @@ import { SqliteOutbox } from "../sync/outbox/sqlite-outbox.ts";
 import type { Outbox, StorageEvent } from "../sync/outbox/types.ts";
 import type { AgentConfig } from "./config.ts";
 import { linkOptionsFrom } from "./link-options.ts";
+import { memTrace } from "./mem-trace.ts";
 import { registerModelCommands } from "./model-rollout.ts";
 import { recoveryNotice, type StorageNotice, storageNotice } from "./storage-alarms.ts";
 
@@ -123,6 +124,7 @@ export class Agent {
     for (const step of START_STEPS) {
       await this.runStep(step);
       this.started.push(step);
+      memTrace(`step:${step}`);
     }
   }
 

@@ -23,6 +23,43 @@ export function ensureNodeRed(dir: string): string {
   return red;
 }
 
+/** The peer job as barnlink's agent config: one Modbus RTU source, 10 holding registers every 100 ms. */
+export function peerAgentConfig(o: {
+  device: string;
+  dataDir: string;
+  mqttUrl: string;
+  publicKey: string;
+  port: string;
+}) {
+  return {
+    device: o.device,
+    dataDir: o.dataDir,
+    cloud: { mqtt: { url: o.mqttUrl }, publicKey: o.publicKey },
+    sync: { linger: "1s" },
+    clock: { synced: "always" },
+    http: { enabled: false },
+    sources: [
+      {
+        driver: "modbus",
+        name: "bus",
+        port: o.port,
+        devices: [
+          {
+            name: "dev1",
+            unit: 1,
+            interval: "100ms",
+            registers: Array.from({ length: 10 }, (_, i) => ({
+              sensor: `r${i}`,
+              table: "holding",
+              address: i,
+            })),
+          },
+        ],
+      },
+    ],
+  };
+}
+
 /** The peer job as a Node-RED flow: read 10 holding registers every 100 ms over RTU, publish QoS 1. */
 export function writeNodeRedFlow(
   userDir: string,

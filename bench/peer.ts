@@ -20,7 +20,14 @@ import { openPtyPair } from "../drivers/common/pty-pair.ts";
 import { startSlaveProcess } from "../drivers/modbus-sim/slave-process.ts";
 import { freePort, startMosquitto } from "../test/helpers/mosquitto.ts";
 import { tmpDir } from "../test/helpers/services.ts";
-import { ensureNodeRed, measure, startNodeRed, unitNodeFlags, writeNodeRedFlow } from "./peer-parts.ts";
+import {
+  ensureNodeRed,
+  measure,
+  peerAgentConfig,
+  startNodeRed,
+  unitNodeFlags,
+  writeNodeRedFlow,
+} from "./peer-parts.ts";
 
 interface BenchLine {
   bench: string;
@@ -73,33 +80,15 @@ export async function benchPeer(): Promise<BenchLine[]> {
   const config = join(dir, "agent.yaml");
   writeFileSync(
     config,
-    JSON.stringify({
-      device,
-      dataDir: adir,
-      cloud: { mqtt: { url: broker.url }, publicKey: cloud.publicKey },
-      sync: { linger: "1s" },
-      clock: { synced: "always" },
-      http: { enabled: false },
-      sources: [
-        {
-          driver: "modbus",
-          name: "bus",
-          port: ptys[0]!.a,
-          devices: [
-            {
-              name: "dev1",
-              unit: 1,
-              interval: "100ms",
-              registers: Array.from({ length: 10 }, (_, i) => ({
-                sensor: `r${i}`,
-                table: "holding",
-                address: i,
-              })),
-            },
-          ],
-        },
-      ],
-    }),
+    JSON.stringify(
+      peerAgentConfig({
+        device,
+        dataDir: adir,
+        mqttUrl: broker.url,
+        publicKey: cloud.publicKey,
+        port: ptys[0]!.a,
+      }),
+    ),
   );
   const bundle = await buildCli(join(ROOT, "node_modules/.cache/barnlink-bench-peer/barnlink.mjs"));
   const gateway = bundle.replace(/\.mjs$/, "-agent.mjs");

@@ -5,16 +5,47 @@
 //   dist/chunks/*.mjs        code split at each command's dynamic import, loaded when that command runs
 // Each command is imported lazily (agent/commands/index.ts), so `barnlink agent` loads no chunk of
 // the cloud, tfjs or sharp (test/e2e/agent-loads.test.ts checks the build's metafile and a running
-// agent). Packages stay external (node_modules beside it, native modules as installed); only
-// barnlink's own TypeScript is bundled. Assets are found from the package root (core/paths.ts), so
+// agent). Packages stay external (node_modules beside it, native modules as installed), but for zod:
+// its ESM is ~100 files, all 49 locales among them, that node would load, parse and keep one by one;
+// bundled with barnlink's TypeScript and given only the English locale (barnlink sets no other), the
+// gateway starts ~5 MB lighter (issue #15, docs/performance.md). Assets are found from the package root (core/paths.ts), so
 // the bundle must sit inside the package (dist/, or node_modules/.cache/… for tests and benchmarks).
 import { writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "esbuild";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const CLI_OUTFILE = join(ROOT, "dist/barnlink.mjs");
+
+const require = createRequire(import.meta.url);
+
+/**
+ * Bundles zod into the output instead of leaving it external, with its `locales` namespace cut to
+ * the English locale zod configures itself with (`z.locales.en`; nothing in barnlink calls
+ * `z.config` with another): the other 48 locales are never loaded.
+ */
+export const zodInline = {
+  name: "barnlink-zod-inline",
+  setup(b) {
+    const en = require.resolve("zod/v4/locales/en.js");
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (a) =>
+      /[\\/]zod[\\/]v4[\\/](classic|core)[\\/]/.test(a.importer)
+        ? { path: "zod-locales-en", namespace: "barnlink-zod" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "barnlink-zod" }, () => ({
+      contents: `export { default as en } from ${JSON.stringify(en)};\n`,
+      resolveDir: dirname(en),
+      loader: "js",
+    }));
+    // Every other package stays external (what `packages: "external"` did).
+    b.onResolve({ filter: /^[^./]/ }, (a) =>
+      /^zod(\/|$)/.test(a.path) ? undefined : { path: a.path, external: true },
+    );
+  },
+};
 
 /** The esbuild options of one self-contained bundle (the drain benchmark bundles its agent half with them). */
 export function bundleOptions(entry, outfile) {
@@ -25,7 +56,7 @@ export function bundleOptions(entry, outfile) {
     platform: "node",
     format: "esm",
     target: "node20",
-    packages: "external",
+    plugins: [zodInline],
     sourcemap: true,
     logLevel: "warning",
   };

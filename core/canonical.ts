@@ -12,20 +12,41 @@ export function canonicalJson(value: unknown): string {
       if (!Number.isFinite(value)) throw ERR_BAD_RECORD(`canonical JSON cannot encode ${value}`);
       return JSON.stringify(value);
     case "string":
+      return jsonString(value);
     case "boolean":
-      return JSON.stringify(value);
+      return value ? "true" : "false";
     case "object": {
-      if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+      // Loops and string concatenation, not map/filter/join: a gateway canonicalises every record
+      // it stores (issue #15: this was ~7% of the peer job's CPU). core/canonical.test.ts checks
+      // the output against the map/join form on random values.
+      if (Array.isArray(value)) {
+        let out = "[";
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ",";
+          // A hole stays empty, as Array.prototype.map and join left it.
+          if (i in value) out += canonicalJson(value[i]);
+        }
+        return `${out}]`;
+      }
       const obj = value as Record<string, unknown>;
-      const keys = Object.keys(obj)
-        .filter((k) => obj[k] !== undefined)
-        .sort();
-      return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(",")}}`;
+      const keys = Object.keys(obj).sort();
+      let out = "{";
+      for (const k of keys) {
+        const v = obj[k];
+        if (v === undefined) continue;
+        if (out.length > 1) out += ",";
+        out += `${jsonString(k)}:${canonicalJson(v)}`;
+      }
+      return `${out}}`;
     }
     default:
       throw ERR_BAD_RECORD(`canonical JSON cannot encode a ${typeof value}`);
   }
 }
+
+/** Printable ASCII but `"` and `\`: JSON.stringify would write it between quotes unchanged. */
+const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+const jsonString = (s: string) => (PLAIN.test(s) ? `"${s}"` : JSON.stringify(s));
 
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalJson(value), "utf8");

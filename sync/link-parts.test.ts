@@ -1,6 +1,8 @@
 import { UniqueMessageIdProvider } from "mqtt";
+import mqttPacket from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { Backoff } from "./backoff.ts";
+import { createMqttClient } from "./mqtt-client.ts";
 
 describe("reconnect backoff", () => {
   it("spreads 10,000 gateways uniformly over the window (full jitter), never in lockstep", () => {
@@ -44,5 +46,19 @@ describe("MQTT packet ids [MQTT-2.3.1-2]", () => {
     expect(p.allocate()).toBe(4242);
     // The link never gets near this: it keeps at most `window` (≤ 256) batches in flight, and the
     // backlog waits in the SQLite outbox, not in MQTT.js's in-memory outgoing store.
+  });
+});
+
+describe("the gateway's MQTT client", () => {
+  it("builds no table of 65,536 packet-id Buffers (mqtt-packet's number cache, ~6 MB of heap)", async () => {
+    // Nothing listens on port 9: the client is made, never connects, and is ended.
+    const c = createMqttClient("mqtt://127.0.0.1:9", "cache-probe");
+    c.on("error", () => {});
+    try {
+      expect(c.options.writeCache).toBe(false);
+      expect(mqttPacket.writeToStream.cacheNumbers).toBe(false);
+    } finally {
+      await c.endAsync(true);
+    }
   });
 });

@@ -41,6 +41,9 @@ export function createMqttClient(url: string, device: string, options: MqttConne
     reconnectPeriod: 0,
     connectTimeout: 15_000,
     queueQoSZero: false,
+    // No table of 65,536 two-byte Buffers for packet ids (mqtt-packet builds it on the first write):
+    // ~6 MB of heap on a gateway that publishes a few packets a second (issue #15).
+    writeCache: false,
     // 16-bit packet ids must never collide however large the backlog [MQTT-2.3.1-2].
     messageIdProvider: new UniqueMessageIdProvider(),
     will: {

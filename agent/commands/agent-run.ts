@@ -8,6 +8,7 @@ import { gatewayHost } from "../fleet/gateway-host.ts";
 import { LogRing, ringLogger } from "../fleet/log-ring.ts";
 import { chooseStartupConfig } from "../fleet/startup.ts";
 import { startSystemdNotify } from "../http/systemd-notify.ts";
+import { memTrace, memTraceEvery } from "../mem-trace.ts";
 
 const usage = "barnlink agent --config FILE";
 
@@ -16,6 +17,7 @@ export const agentRun: CommandSpec = {
   summary: "Run the gateway agent: sources → outbox → MQTT",
   usage,
   async run(argv) {
+    memTrace("imports");
     const a = args(argv, { config: { type: "string", short: "c" } }, usage);
     const file = need(a.values.config, "--config FILE", usage);
     const ring = new LogRing();
@@ -23,6 +25,7 @@ export const agentRun: CommandSpec = {
     // The local file, or the config the cloud applied on top of it (agent/fleet/startup.ts).
     const choice = chooseStartupConfig(file, boot);
     const cfg = choice.config;
+    memTrace("config");
     const log = ringLogger(`agent:${cfg.device}`, ring);
     // Under the demo the simulated clock stands still until the demo starts every barn's at once.
     const held =
@@ -41,6 +44,8 @@ export const agentRun: CommandSpec = {
     });
     // Whatever started (the MQTT link, other sources) stops, so the process exits with the error.
     await host.start();
+    memTrace("started");
+    const trace = memTraceEvery(5000);
     if (choice.interrupted)
       host.record(
         { state: "rolled-back", ...choice.interrupted },
@@ -75,6 +80,7 @@ export const agentRun: CommandSpec = {
       process.once("disconnect", resolve);
     });
     clearInterval(ipc);
+    clearInterval(trace);
     sd.stopping();
     sd.stop();
     await host.stop();

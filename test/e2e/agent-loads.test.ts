@@ -17,6 +17,8 @@ const DIR = mkdtempSync(join(tmpdir(), "barnlink-loads-"));
 
 /** Packages a gateway with a sim-barn source needs, and nothing else (tsx and esbuild: the dev loader). */
 const AGENT_PACKAGES = ["better-sqlite3", "mqtt", "pino", "yaml", "zod"];
+/** The production build bundles zod (bin/build.js): it loads none of zod's ~100 files from node_modules. */
+const BUILD_PACKAGES = AGENT_PACKAGES.filter((p) => p !== "zod");
 const DEV_LOADER = ["tsx", "esbuild"];
 const NEVER = ["@tensorflow", "sharp", "aedes", "pg", "kysely", "fastify", "jsqr", "qrcode", "pdfkit"];
 
@@ -142,7 +144,7 @@ describe("barnlink agent loads the agent alone", () => {
 
   it("from the production build: no chunk holding cloud code, the agent's packages only", async () => {
     const urls = await loadsOf(join(OUT, "barnlink.mjs"), "dist");
-    expect(packagesOf(urls)).toEqual(AGENT_PACKAGES);
+    expect(packagesOf(urls)).toEqual(BUILD_PACKAGES);
     const meta = JSON.parse(readFileSync(join(OUT, "meta.json"), "utf8")) as {
       outputs: Record<string, { inputs: Record<string, unknown> }>;
     };
@@ -155,6 +157,11 @@ describe("barnlink agent loads the agent alone", () => {
     const inputs = loaded.flatMap((o) => Object.keys(meta.outputs[o]?.inputs ?? {}));
     expect(inputs).toContain("sync/link.ts");
     expect(inputs.filter((i) => i.startsWith("cloud/"))).toEqual([]);
+    // zod is in the chunks the agent loads, with its English locale alone (issue #15).
+    expect(inputs.some((i) => /zod\/v4\/classic\/schemas\.js$/.test(i))).toBe(true);
+    expect(inputs.filter((i) => /zod\/v4\/locales\//.test(i)).map((i) => i.replace(/.*\//, ""))).toEqual([
+      "en.js",
+    ]);
     for (const p of NEVER) expect(urls.some((u) => u.includes(`/node_modules/${p}/`))).toBe(false);
   }, 120_000);
 
