@@ -270,19 +270,70 @@ export async function checkCollateral(
   /** The batch's collateral at `atMs`, when the caller computed it already (collateralOfMany). */
   known?: Collateral,
 ): Promise<Collateral> {
-  const db = ctx.db.kysely;
-  const b = await db
+  const b = await ctx.db.kysely
     .selectFrom("lending_batches")
     .selectAll()
     .where("id", "=", batchId)
     .executeTakeFirstOrThrow();
-  const f = await db
-    .selectFrom("lending_facilities")
-    .select(["thresholds"])
-    .where("id", "=", b.facility_id)
-    .executeTakeFirstOrThrow();
-  const th = parseThresholds(f.thresholds);
   const c = known ?? (await collateralOf(ctx, batchId, atMs));
+  await checkCollateralMany(ctx, [b], atMs, new Map([[b.id, c]]));
+  return c;
+}
+
+/**
+ * LTV and mortality alerts for a set of open batches, with their collateral at `atMs`
+ * (collateralOfMany): thresholds and recorded sales for all of them in one query each, then the
+ * alerts per batch (raising one changes no other batch's collateral). One batch is the set of one.
+ */
+export async function checkCollateralMany(
+  ctx: CloudContext,
+  batches: BatchRow[],
+  atMs: number,
+  collateral: Map<string, Collateral>,
+): Promise<void> {
+  if (batches.length === 0) return;
+  const db = ctx.db.kysely;
+  const th = new Map<string, ReturnType<typeof parseThresholds>>();
+  for (const part of slices([...new Set(batches.map((b) => b.facility_id))]))
+    for (const f of await db
+      .selectFrom("lending_facilities")
+      .select(["id", "thresholds"])
+      .where("id", "in", part)
+      .execute())
+      th.set(f.id, parseThresholds(f.thresholds));
+  const devicesOf = new Map(batches.map((b) => [b.id, JSON.parse(b.devices) as string[]]));
+  const events = new Map<string, Awaited<ReturnType<typeof soldEvents>>>();
+  for (const part of slices([...new Set([...devicesOf.values()].flat())]))
+    for (const e of await soldEvents(db, part, atMs)) {
+      const list = events.get(e.device) ?? [];
+      list.push(e);
+      events.set(e.device, list);
+    }
+  for (const b of batches) {
+    const c = collateral.get(b.id);
+    const t = th.get(b.facility_id);
+    if (!c || !t) throw new Error(`no collateral or facility for batch ${b.id}`);
+    await alertsFor(
+      ctx,
+      b,
+      c,
+      t,
+      devicesOf.get(b.id)!.flatMap((d) => events.get(d) ?? []),
+      atMs,
+    );
+  }
+}
+
+async function alertsFor(
+  ctx: CloudContext,
+  b: BatchRow,
+  c: Collateral,
+  th: ReturnType<typeof parseThresholds>,
+  sales: Awaited<ReturnType<typeof soldEvents>>,
+  atMs: number,
+) {
+  const db = ctx.db.kysely;
+  const batchId = b.id;
   const day = Math.floor(atMs / DAY);
   if (c.ltv !== null && c.ltv > th.ltvAlert && c.outstandingFen > 0) {
     const message = `batch ${b.id} LTV ${c.ltv} above ${th.ltvAlert}: outstanding ${c.outstandingFen} fen vs herd ${c.herdValueFen} fen (${c.head} head × ${c.weightKg} kg) + feed ${c.feedStockFen} fen (${c.feedStockKg} kg)`;
@@ -299,7 +350,7 @@ export async function checkCollateral(
     if (fresh) await raiseEvidenceDemand(ctx, batchId, message, atMs);
   }
   // Recorded sales leave the barn alive: they lower the expected head, they are not mortality.
-  const { sold } = herdMoves(await soldEvents(db, JSON.parse(b.devices) as string[], atMs), atMs);
+  const { sold } = herdMoves(sales, atMs);
   const expected = (b.head_placed - sold) * survival(loadProfile(b.species), c.ageDays);
   if (c.headSource === "census" && c.head < expected * (1 - th.mortalitySlack)) {
     const message = `batch ${b.id}: census ${c.head} head, ${Math.round((1 - c.head / expected) * 1000) / 10}% below the ${Math.round(expected)} expected after normal mortality`;
@@ -315,7 +366,6 @@ export async function checkCollateral(
     });
     if (fresh) await raiseEvidenceDemand(ctx, batchId, message, atMs);
   }
-  return c;
 }
 
 async function soldEvents(db: Kysely<DB>, devices: string[], atMs: number) {

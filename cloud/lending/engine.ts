@@ -1,10 +1,11 @@
 import type { CloudContext } from "../context.ts";
 import { applyDecision } from "./apply-decision.ts";
-import { checkCollateral, collateralOfMany } from "./collateral.ts";
+import { checkCollateralMany, collateralOfMany } from "./collateral.ts";
 import { ERR_LENDING_LIMIT } from "./errors.ts";
-import { evaluateTranche } from "./evaluate.ts";
+import { evaluateTranches } from "./evaluate.ts";
 import { reserve } from "./limit.ts";
 import { lockRows, moneyTx } from "./money-tx.ts";
+import { perFacility } from "./per-facility.ts";
 import { recheckHeld } from "./recheck.ts";
 import { parseThresholds } from "./thresholds.ts";
 
@@ -90,25 +91,42 @@ export async function lendingTick(ctx: CloudContext, now: number): Promise<void>
     .where("b.status", "=", "open")
     .where("t.due_at", "<=", now);
   // The facility and its thresholds come with the due tranches (one query), not one lookup each.
-  for (const t of await open
+  const due = await open
     .innerJoin("lending_facilities as f", "f.id", "b.facility_id")
     .select(["t.id", "t.batch_id", "t.planned_fen", "b.facility_id", "f.thresholds"])
     .where("t.status", "=", "planned")
     .orderBy("t.due_at")
-    .execute()) {
-    await reserveDue(ctx, t, now);
-  }
+    .execute();
+  // Each reservation in its own transaction, a facility's in due order (its limit decides which fit).
+  await perFacility(
+    ctx,
+    due,
+    (t) => t.facility_id,
+    (t) => reserveDue(ctx, t, now),
+  );
+  // Reserved tranches are decided a round at a time: each batch's oldest first, as a set across
+  // batches (evaluateTranches: inputs in a few queries per chunk, each decision in its own transaction).
+  const rounds: string[][] = [];
+  const perBatch = new Map<string, number>();
   for (const t of await open
-    .select(["t.id"])
+    .select(["t.id", "t.batch_id"])
     .where("t.status", "=", "reserved")
     .orderBy("t.due_at")
+    .orderBy("t.seq")
     .execute()) {
-    try {
-      await evaluateTranche(ctx, t.id, now);
-    } catch (e) {
+    const r = perBatch.get(t.batch_id) ?? 0;
+    perBatch.set(t.batch_id, r + 1);
+    const round = rounds[r] ?? [];
+    round.push(t.id);
+    rounds[r] = round;
+  }
+  for (const ids of rounds) {
+    const results = await evaluateTranches(ctx, ids, now);
+    results.forEach((r, i) => {
       // One bad tranche must not stop the others; it stays reserved and is retried next tick.
-      ctx.log.error({ err: e, tranche: t.id }, "lending: tranche evaluation failed");
-    }
+      if (r instanceof Error)
+        ctx.log.error({ err: r, tranche: ids[i] }, "lending: tranche evaluation failed");
+    });
   }
   await recheckHeld(ctx, now);
   // Every open batch's collateral in a fixed number of queries; the alerts are then raised per batch
@@ -120,7 +138,7 @@ export async function lendingTick(ctx: CloudContext, now: number): Promise<void>
     .where("placed_at", "<=", now)
     .execute();
   const collateral = await collateralOfMany(ctx, openBatches, now);
-  for (const b of openBatches) await checkCollateral(ctx, b.id, now, collateral.get(b.id));
+  await checkCollateralMany(ctx, openBatches, now, collateral);
 }
 
 /** Starts the engine: the cloud service calls this; each tick evaluates due tranches at ctx.now(). */

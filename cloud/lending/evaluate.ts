@@ -6,90 +6,37 @@ import { decide } from "./decide.ts";
 import type { Decision } from "./decision-types.ts";
 import { raiseFindingAlerts } from "./finding-alerts.ts";
 import type { GateContext } from "./gate-context.ts";
+import { gateContexts } from "./gate-inputs.ts";
 import { gateDevices, gateEnvironment, gateHeadCount } from "./gates-a-b-c.ts";
 import { gateDelivery, gateFeedUse } from "./gates-d-e.ts";
-import { DAY_MS } from "./interest.ts";
-import { loadProfile } from "./profile.ts";
+import { perFacility } from "./per-facility.ts";
 import { analyseWindow } from "./quality-window.ts";
 import { replan } from "./schedule.ts";
-import { parseThresholds } from "./thresholds.ts";
 
-/** Builds the gate context for a tranche: its window runs from the previous tranche's due time to now. */
+/** The gate context of one tranche: the set of one (gate-inputs.ts). */
 export async function gateContext(
   ctx: CloudContext,
   trancheId: string,
   asOf: number,
   windowTo = asOf,
 ): Promise<GateContext> {
-  const db = ctx.db.kysely;
-  const tranche = await db
-    .selectFrom("lending_tranches")
-    .selectAll()
-    .where("id", "=", trancheId)
-    .executeTakeFirstOrThrow();
-  const batch = await db
-    .selectFrom("lending_batches")
-    .selectAll()
-    .where("id", "=", tranche.batch_id)
-    .executeTakeFirstOrThrow();
-  const f = await db
-    .selectFrom("lending_facilities")
-    .select(["thresholds"])
-    .where("id", "=", batch.facility_id)
-    .executeTakeFirstOrThrow();
-  const earlier = await db
-    .selectFrom("lending_tranches")
-    .selectAll()
-    .where("batch_id", "=", batch.id)
-    .where("seq", "<", tranche.seq)
-    .orderBy("seq", "desc")
-    .execute();
-  const from = earlier[0] ? Number(earlier[0].due_at) : Number(batch.placed_at) - DAY_MS;
-  const rel = earlier.filter((t) => t.status === "released");
-  const refs = rel.length
-    ? await db
-        .selectFrom("lending_payment_orders")
-        .select(["tranche_id", "end_to_end_id"])
-        .where(
-          "tranche_id",
-          "in",
-          rel.map((t) => t.id),
-        )
-        .execute()
-    : [];
-  return {
-    db,
-    batch,
-    devices: JSON.parse(batch.devices) as string[],
-    profile: loadProfile(batch.species),
-    th: parseThresholds(f.thresholds),
-    tranche,
-    prevReleased: rel[0],
-    released: rel.map((t) => ({
-      ...t,
-      endToEndId: refs.find((r) => r.tranche_id === t.id)?.end_to_end_id ?? null,
-    })),
-    findings: [],
-    from,
-    to: windowTo,
-    asOf,
-  };
+  return (await gateContexts(ctx, [trancheId], asOf, windowTo))[0]!;
 }
 
-/** Runs gates (a)–(e) on the stored evidence and returns the decision, without applying it. */
-export async function assessTranche(
-  ctx: CloudContext,
-  trancheId: string,
-  asOf: number,
-  windowTo = asOf,
-): Promise<{ decision: Decision; g: GateContext; verified: number | null }> {
-  const g = await gateContext(ctx, trancheId, asOf, windowTo);
-  g.findings = await analyseWindow(g);
-  const a = await gateDevices(g);
-  const b = await gateHeadCount(g);
-  const c = await gateEnvironment(g);
-  const d = await gateFeedUse(g, b.verified ?? Number(g.tranche.planned_head));
-  const e = await gateDelivery(g);
+export interface Assessment {
+  decision: Decision;
+  g: GateContext;
+  verified: number | null;
+}
+
+/** Runs gates (a)–(e) on a context's loaded evidence and returns the decision: pure, nothing applied. */
+export function assess(g: GateContext): Assessment {
+  g.findings = analyseWindow(g);
+  const a = gateDevices(g);
+  const b = gateHeadCount(g);
+  const c = gateEnvironment(g);
+  const d = gateFeedUse(g, b.verified ?? Number(g.tranche.planned_head));
+  const e = gateDelivery(g);
   const { verified, ...bResult } = b;
   const decision = decide(
     [a, bResult, c, d, e],
@@ -103,6 +50,16 @@ export async function assessTranche(
   return { decision, g, verified };
 }
 
+/** Runs the gates on the stored evidence and returns the decision, without applying it. */
+export async function assessTranche(
+  ctx: CloudContext,
+  trancheId: string,
+  asOf: number,
+  windowTo = asOf,
+): Promise<Assessment> {
+  return assess(await gateContext(ctx, trancheId, asOf, windowTo));
+}
+
 /**
  * Evaluates a reserved tranche and applies the outcome. Only the instance whose conditional update
  * wins applies side effects (re-plan, alerts, evidence demands); the loser returns null.
@@ -112,7 +69,67 @@ export async function evaluateTranche(
   trancheId: string,
   asOf: number,
 ): Promise<Decision | null> {
-  const { decision, g, verified } = await assessTranche(ctx, trancheId, asOf);
+  const [r] = await evaluateTranches(ctx, [trancheId], asOf);
+  if (r instanceof Error) throw r;
+  return r ?? null;
+}
+
+/** Tranches whose inputs are loaded together (bounds the evidence held in memory at once). */
+export const EVALUATION_CHUNK = 50;
+
+/**
+ * Evaluates reserved tranches of distinct batches as a set: their gate inputs in a fixed number of
+ * queries per chunk, the gates in memory, then each decision applied in its own transaction. Returns
+ * per tranche the decision (null if another instance decided it first) or the error that stopped
+ * it: one bad tranche does not stop the others. Tranches of one batch must go in separate calls,
+ * oldest first (a later tranche's gates read the earlier one's outcome).
+ */
+export async function evaluateTranches(
+  ctx: CloudContext,
+  trancheIds: string[],
+  asOf: number,
+): Promise<Array<Decision | null | Error>> {
+  const out: Array<Decision | null | Error> = [];
+  for (let i = 0; i < trancheIds.length; i += EVALUATION_CHUNK) {
+    const ids = trancheIds.slice(i, i + EVALUATION_CHUNK);
+    let assessed: Array<Assessment | Error>;
+    try {
+      assessed = (await gateContexts(ctx, ids, asOf)).map((g) => attempt(() => assess(g)));
+    } catch (e) {
+      assessed = ids.map(() => asError(e));
+    }
+    out.push(
+      ...(await perFacility(
+        ctx,
+        assessed,
+        (a) => (a instanceof Error ? "" : a.g.batch.facility_id),
+        async (a) => (a instanceof Error ? a : await applyAssessment(ctx, a, asOf).catch(asError)),
+      )),
+    );
+  }
+  return out;
+}
+
+const asError = (e: unknown) => (e instanceof Error ? e : new Error(String(e)));
+
+function attempt<T>(f: () => T): T | Error {
+  try {
+    return f();
+  } catch (e) {
+    return asError(e);
+  }
+}
+
+/**
+ * Applies an assessed decision of a reserved tranche (applyDecision: its own money transaction,
+ * conditional on the tranche still being reserved) and, if this call applied it, its side effects.
+ */
+export async function applyAssessment(
+  ctx: CloudContext,
+  { decision, g, verified }: Assessment,
+  asOf: number,
+): Promise<Decision | null> {
+  const trancheId = g.tranche.id;
   const r = await applyDecision(ctx.db.kysely, {
     trancheId,
     decision,
@@ -122,7 +139,9 @@ export async function evaluateTranche(
   });
   if (!r.applied) return null;
   const b = g.batch;
-  await saveFindings(ctx.db.kysely, b.id, trancheId, g.findings, asOf);
+  // A tranche leaves "reserved" only by a decision, and findings are saved only behind one: a
+  // tranche decided from "reserved" has none stored yet, so there is nothing to replace when it has none.
+  if (g.findings.length) await saveFindings(ctx.db.kysely, b.id, trancheId, g.findings, asOf);
   await raiseFindingAlerts(ctx.db.kysely, g, trancheId, asOf);
   if (verified !== null) await replan(ctx.db.kysely, b, g.profile, verified, asOf);
   if (decision.outcome !== "release") {

@@ -1,63 +1,22 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import type { DB } from "../db/schema.ts";
-import { blockLike, expandBlock } from "../quality/block-values.ts";
 import { citesOf, num } from "../quality/cite.ts";
 import type { RecordRange } from "./decision-types.ts";
+import { type EvidenceQuery, loadEvidenceSet, type StoredRow, selectEvidence } from "./evidence-set.ts";
 
-export interface EvidenceRow {
-  device: string;
-  stream: string;
-  /** Set when the row is one value of a stored `block` record: that record's stream. */
-  recordStream?: string;
-  seq: number;
-  kind: string;
-  t: number;
-  body: Record<string, unknown>;
-}
-
-/** Capture time: the corrected wall time where the cloud fixed an unsynchronised clock. */
-const tExpr = sql<number>`coalesce(t_corrected, t_wall)`;
+export type EvidenceRow = StoredRow;
 
 /**
  * Records of the batch's devices in [from, to], as the cloud had received them by `asOf`, oldest
  * first. `received_at ≤ asOf` keeps a decision reproducible: evidence that arrived later cannot
  * change what the gate saw. Asked for a sensor's `stream`, the answer includes that sensor's values
  * inside `block` records (a Modbus register block read as one record), as readings of the stream.
+ * The gates select the same from the evidence set loaded for all due tranches (evidence-set.ts);
+ * this is that selection over a set loaded for the one query.
  */
-export async function readEvidence(
-  db: Kysely<DB>,
-  q: { devices: string[]; from: number; to: number; asOf: number; stream?: string; kind?: string },
-): Promise<EvidenceRow[]> {
-  if (q.devices.length === 0) return [];
-  const base = () =>
-    db
-      .selectFrom("records")
-      .select(["device", "stream", "seq", "kind", "body", tExpr.as("t")])
-      .where("device", "in", q.devices)
-      .where(tExpr, ">=", q.from)
-      .where(tExpr, "<=", q.to)
-      .where("received_at", "<=", q.asOf);
-  let sel = base();
-  if (q.stream) sel = sel.where("stream", "=", q.stream);
-  if (q.kind) sel = sel.where("kind", "=", q.kind);
-  const rows: EvidenceRow[] = (await sel.orderBy(tExpr).orderBy("seq").execute()).map(toRow);
-  if (!q.stream || (q.kind && q.kind !== "reading")) return rows;
-  const name = q.stream;
-  const blocks = await base().where("kind", "=", "block").where("body", "like", blockLike(name)).execute();
-  if (blocks.length === 0) return rows;
-  const all = [...rows, ...blocks.map(toRow).flatMap((r) => expandBlock(r, name))];
-  return all.sort((a, b) => a.t - b.t || a.seq - b.seq);
-}
-
-function toRow(r: { device: string; stream: string; seq: unknown; kind: string; body: string; t: unknown }) {
-  return {
-    device: r.device,
-    stream: r.stream,
-    seq: Number(r.seq),
-    kind: r.kind,
-    t: Number(r.t),
-    body: JSON.parse(r.body) as Record<string, unknown>,
-  };
+export async function readEvidence(db: Kysely<DB>, q: EvidenceQuery): Promise<EvidenceRow[]> {
+  const set = await loadEvidenceSet(db, { ...q, receivedFrom: q.asOf + 1 });
+  return selectEvidence(set, q);
 }
 
 /** The seq and time ranges a gate read, per device and stream: what a decision cites (as a finding does). */

@@ -1,13 +1,16 @@
-import type { Kysely } from "kysely";
-import type { DB } from "../db/schema.ts";
 import type { Finding } from "../quality/types.ts";
+import type { EvidenceSet } from "./evidence-set.ts";
 import type { SpeciesProfile } from "./profile.ts";
 import type { LendingBatchesTable, LendingTranchesTable } from "./schema.ts";
 import type { Thresholds } from "./thresholds.ts";
 
-/** Everything a gate needs: the batch, its profile and thresholds, the tranche and its evidence window. */
+/**
+ * Everything a gate needs: the batch, its profile and thresholds, the tranche and its evidence
+ * window, with the evidence itself already loaded (`evidence` covers the window, its quality
+ * lookback and the deliveries gate (e) judges): the gates are pure functions of it.
+ */
 export interface GateContext {
-  db: Kysely<DB>;
+  evidence: EvidenceSet;
   batch: LendingBatchesTable;
   devices: string[];
   profile: SpeciesProfile;

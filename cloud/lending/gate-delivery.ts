@@ -1,6 +1,7 @@
 import { siloEstimate } from "../quality/silo-estimate.ts";
 import type { GateResult, RecordRange } from "./decision-types.ts";
-import { rangesOf, readEvidence } from "./evidence.ts";
+import { rangesOf } from "./evidence.ts";
+import { selectEvidence } from "./evidence-set.ts";
 import type { GateContext } from "./gate-context.ts";
 import { unusable } from "./gates-d-e.ts";
 
@@ -28,7 +29,7 @@ type Verdict =
  * the tranche that judges it and is not carried into every later tranche; a tranche with no order
  * to judge (the previous one was held) passes this gate as not applicable.
  */
-export async function gateDelivery(ctx: GateContext): Promise<GateResult> {
+export function gateDelivery(ctx: GateContext): GateResult {
   const base = { gate: "e" as const, name: "deliveries confirmed by silo" };
   const dueMs = ctx.th.deliveryDueHours * H;
   const orders: Order[] = ctx.released
@@ -63,8 +64,8 @@ export async function gateDelivery(ctx: GateContext): Promise<GateResult> {
     to: Math.max(ctx.to, ...judged.map((o) => Math.min(o.deadline, ctx.asOf))),
     asOf: ctx.asOf,
   };
-  const silo = await readEvidence(ctx.db, { ...q, from: from - 6 * H, stream: "silo.weight" });
-  const declared = await readEvidence(ctx.db, { ...q, kind: "delivery" });
+  const silo = selectEvidence(ctx.evidence, { ...q, from: from - 6 * H, stream: "silo.weight" });
+  const declared = selectEvidence(ctx.evidence, { ...q, kind: "delivery" });
   const cites: RecordRange[] = [...rangesOf(silo), ...rangesOf(declared)];
   const bad = unusable(ctx, "silo.weight");
   if (bad) {

@@ -1,31 +1,25 @@
 import { herdMoves } from "../quality/herd.ts";
 import type { GateResult } from "./decision-types.ts";
-import { hours, rangesOf, readEvidence } from "./evidence.ts";
+import { hours, rangesOf } from "./evidence.ts";
+import { selectEvidence } from "./evidence-set.ts";
 import { ageDays, type GateContext } from "./gate-context.ts";
 import { bandAt, ENV_STREAMS } from "./profile.ts";
 
 const H = 3_600_000;
 
 /** (a) Every batch device reporting, its chains intact, no evicted ranges and no long silence in the window. */
-export async function gateDevices(ctx: GateContext): Promise<GateResult> {
-  const rows = await readEvidence(ctx.db, {
+export function gateDevices(ctx: GateContext): GateResult {
+  const rows = selectEvidence(ctx.evidence, {
     devices: ctx.devices,
     from: ctx.from,
     to: ctx.to,
     asOf: ctx.asOf,
   });
-  const streams = ctx.devices.length
-    ? await ctx.db.selectFrom("streams").selectAll().where("device", "in", ctx.devices).execute()
-    : [];
-  const gaps = ctx.devices.length
-    ? await ctx.db
-        .selectFrom("gaps")
-        .selectAll()
-        .where("device", "in", ctx.devices)
-        .where("received_at", ">=", ctx.from)
-        .where("received_at", "<=", ctx.asOf)
-        .execute()
-    : [];
+  const devices = new Set(ctx.devices);
+  const streams = ctx.evidence.streams.filter((s) => devices.has(s.device));
+  const gaps = ctx.evidence.gaps.filter(
+    (g) => devices.has(g.device) && Number(g.received_at) >= ctx.from && Number(g.received_at) <= ctx.asOf,
+  );
   const problems: string[] = [];
   // Problems a later arrival of evidence can clear (silence, clock not synced) vs faults it cannot.
   let lasting = 0;
@@ -77,8 +71,8 @@ export async function gateDevices(ctx: GateContext): Promise<GateResult> {
 }
 
 /** (b) The latest verified census against the head count the tranche was planned for. */
-export async function gateHeadCount(ctx: GateContext): Promise<GateResult & { verified: number | null }> {
-  const rows = await readEvidence(ctx.db, {
+export function gateHeadCount(ctx: GateContext): GateResult & { verified: number | null } {
+  const rows = selectEvidence(ctx.evidence, {
     devices: ctx.devices,
     from: ctx.from,
     to: ctx.to,
@@ -121,7 +115,7 @@ export async function gateHeadCount(ctx: GateContext): Promise<GateResult & { ve
     ...base,
     pass: ratio >= ctx.th.headPass,
     verified,
-    reason: `census counted ${verified} of ${expected} expected (${pct}%, full release needs ≥ ${ctx.th.headPass * 100}%, hold below ${ctx.th.headHold * 100}%)${await soldNote(ctx)}`,
+    reason: `census counted ${verified} of ${expected} expected (${pct}%, full release needs ≥ ${ctx.th.headPass * 100}%, hold below ${ctx.th.headHold * 100}%)${soldNote(ctx)}`,
     figures: {
       verified,
       expected,
@@ -132,14 +126,14 @@ export async function gateHeadCount(ctx: GateContext): Promise<GateResult & { ve
 }
 
 /** (c) Share of environment readings inside the species band for the animals' age, per stream. */
-export async function gateEnvironment(ctx: GateContext): Promise<GateResult> {
+export function gateEnvironment(ctx: GateContext): GateResult {
   const figures: Record<string, number> = {};
   const fails: string[] = [];
   let missing = 0;
   const cites = [];
   for (const [key, spec] of Object.entries(ctx.profile.env)) {
     const stream = ENV_STREAMS[key as keyof typeof ENV_STREAMS];
-    const rows = await readEvidence(ctx.db, {
+    const rows = selectEvidence(ctx.evidence, {
       devices: ctx.devices,
       from: ctx.from,
       to: ctx.to,
@@ -184,8 +178,8 @@ export async function gateEnvironment(ctx: GateContext): Promise<GateResult> {
 }
 
 /** Recorded sales since placement: a smaller census after a sale is the sale, not mortality. */
-async function soldNote(ctx: GateContext): Promise<string> {
-  const events = await readEvidence(ctx.db, {
+function soldNote(ctx: GateContext): string {
+  const events = selectEvidence(ctx.evidence, {
     devices: ctx.devices,
     from: Number(ctx.batch.placed_at),
     to: ctx.to,

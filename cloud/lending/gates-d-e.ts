@@ -1,7 +1,8 @@
 import { siloEstimate } from "../quality/silo-estimate.ts";
 import type { Finding } from "../quality/types.ts";
 import type { GateResult } from "./decision-types.ts";
-import { rangesOf, readEvidence } from "./evidence.ts";
+import { rangesOf } from "./evidence.ts";
+import { selectEvidence } from "./evidence-set.ts";
 import { ageDays, type GateContext } from "./gate-context.ts";
 import { at } from "./profile.ts";
 
@@ -30,8 +31,8 @@ export function unusable(ctx: GateContext, subject: string): Finding | undefined
  * being eaten by this herd (resold, or the herd is smaller than claimed) - unless the load cell
  * itself is at fault, which the quality findings say and the reason names.
  */
-export async function gateFeedUse(ctx: GateContext, head: number): Promise<GateResult> {
-  const rows = await readEvidence(ctx.db, {
+export function gateFeedUse(ctx: GateContext, head: number): GateResult {
+  const rows = selectEvidence(ctx.evidence, {
     devices: ctx.devices,
     from: ctx.from,
     to: ctx.to,

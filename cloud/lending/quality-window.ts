@@ -1,14 +1,105 @@
 import { analyse } from "../quality/analyse.ts";
-import { loadQualityInput } from "../quality/load.ts";
+import { expandBlock } from "../quality/block-values.ts";
 import { parseQualityParams } from "../quality/params.ts";
-import type { Finding } from "../quality/types.ts";
+import type { Finding, QRow, QualityInput } from "../quality/types.ts";
+import type { EvidenceSet, StoredRow } from "./evidence-set.ts";
+import { rowsOf } from "./evidence-set.ts";
 import type { GateContext } from "./gate-context.ts";
 import { at } from "./profile.ts";
 
+const D = 86_400_000;
+const QUALITY_KINDS = new Set(["reading", "block", "census", "sighting", "media", "delivery"]);
+
+type Window = Omit<
+  QualityInput,
+  "readings" | "census" | "frames" | "deliveries" | "herdEvents" | "unplaced" | "corrected" | "lookbackFrom"
+> & { lookbackDays: number };
+
+const qrow = (r: StoredRow): QRow => ({
+  device: r.device,
+  stream: r.stream,
+  seq: r.seq,
+  kind: r.kind,
+  t: r.t,
+  body: r.body,
+});
+
+type Group = { device: string; stream: string; count: number; fromSeq: number; toSeq: number };
+
+function groups(rows: Array<{ device: string; stream: string; seq: number }>): Group[] {
+  const by = new Map<string, Group>();
+  for (const r of rows) {
+    const k = `${r.device}\0${r.stream}`;
+    const g = by.get(k);
+    if (!g) by.set(k, { device: r.device, stream: r.stream, count: 1, fromSeq: r.seq, toSeq: r.seq });
+    else {
+      g.count++;
+      g.fromSeq = Math.min(g.fromSeq, r.seq);
+      g.toSeq = Math.max(g.toSeq, r.seq);
+    }
+  }
+  return [...by.values()].sort((a, b) => (a.device + "\0" + a.stream < b.device + "\0" + b.stream ? -1 : 1));
+}
+
+/**
+ * What the quality checks read for one decision window (the input cloud/quality/load.ts reads from
+ * the database), selected from an evidence set that covers the window and its lookback.
+ */
+export function qualityInputOf(set: EvidenceSet, w: Window): QualityInput {
+  const lookbackFrom = w.from - w.lookbackDays * D;
+  const received = (r: StoredRow) => r.receivedAt <= w.asOf;
+  const rows = rowsOf(
+    set,
+    w.devices,
+    (r) => received(r) && r.t >= lookbackFrom && r.t <= w.to && QUALITY_KINDS.has(r.kind),
+  ).map(qrow);
+  const herdEvents = rowsOf(set, w.devices, (r) => received(r) && r.kind === "event" && r.t <= w.to)
+    .map(qrow)
+    .filter((r) => r.body.input === "sale" || r.body.input === "death");
+  const readings = new Map<string, QRow[]>();
+  // A block record's values are readings of their sensors' names (block-values.ts).
+  for (const row of rows)
+    for (const r of row.kind === "block" ? expandBlock(row) : [row]) {
+      if (r.kind !== "reading" || typeof r.body.value !== "number") continue;
+      const k = `${r.device}\0${r.stream}`;
+      const list = readings.get(k) ?? [];
+      list.push(r);
+      readings.set(k, list);
+    }
+  const devices = new Set(w.devices);
+  return {
+    batch: w.batch,
+    devices: w.devices,
+    from: w.from,
+    to: w.to,
+    asOf: w.asOf,
+    lookbackFrom,
+    readings,
+    census: rows.filter((r) => r.kind === "census"),
+    frames: rows.filter((r) => r.kind === "sighting" || r.kind === "media"),
+    deliveries: rows.filter((r) => r.kind === "delivery"),
+    herdEvents,
+    unplaced: groups(
+      set.unplaced.filter((u) => devices.has(u.device) && u.receivedAt >= w.from && u.receivedAt <= w.asOf),
+    ),
+    corrected: groups(
+      rowsOf(set, w.devices, (r) => received(r) && r.corrected && r.t >= w.from && r.t <= w.to),
+    ),
+    intakeKgAt: w.intakeKgAt,
+  };
+}
+
 /** The evidence-quality analysis (cloud/quality) of a tranche's decision window, for the gates. */
-export async function analyseWindow(g: GateContext): Promise<Finding[]> {
-  const params = parseQualityParams(g.th.quality, g.profile.quality);
-  const input = await loadQualityInput(g.db, {
+export function analyseWindow(g: GateContext): Finding[] {
+  if (g.devices.length === 0) return [];
+  return analyse(qualityInputOf(g.evidence, windowOf(g)), qualityParams(g));
+}
+
+export const qualityParams = (g: Pick<GateContext, "th" | "profile">) =>
+  parseQualityParams(g.th.quality, g.profile.quality);
+
+function windowOf(g: GateContext): Window {
+  return {
     batch: {
       id: g.batch.id,
       barn: g.batch.barn,
@@ -19,9 +110,7 @@ export async function analyseWindow(g: GateContext): Promise<Finding[]> {
     from: g.from,
     to: g.to,
     asOf: g.asOf,
-    lookbackDays: params.lookbackDays,
+    lookbackDays: qualityParams(g).lookbackDays,
     intakeKgAt: (age) => at(g.profile.feedIntakeKg, Math.max(0, age)),
-  });
-  if (g.devices.length === 0) return [];
-  return analyse(input, params);
+  };
 }
