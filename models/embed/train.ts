@@ -34,9 +34,10 @@ export interface TrainOptions {
   /**
    * Early stopping: after each epoch the stop probes (frames not trained on, labelled over the
    * training classes) are matched to the class centroids of the clean training frames; training
-   * stops after `patience` epochs without a better figure and keeps the best epoch's weights.
+   * stops after `patience` epochs without a better figure, not before `minEpochs`, and keeps the
+   * best epoch's weights.
    */
-  stop?: { probes: StopProbes; patience: number };
+  stop?: { probes: StopProbes; patience: number; minEpochs?: number };
   onStep?: (p: { epoch: number; step: number; steps: number; loss: number }) => void;
   /** After each epoch (a validation figure, a time estimate); `net` is the network being trained. */
   onEpoch?: (p: { epoch: number; loss: number; net: tf.LayersModel; stopRank1?: number }) => void;
@@ -203,7 +204,8 @@ export function trainEmbedder(set: FaceSet, o: TrainOptions): TrainResult {
       const { g, p } = embedClean();
       const sc = stopScore(g, set.y, p, probes!.y, classes, dim);
       stopRank1 = sc.rank1;
-      if (stopper.update(epoch, sc) && epoch < o.epochs - 1) stopped = "early";
+      if (stopper.update(epoch, sc) && epoch + 1 >= (o.stop!.minEpochs ?? 0) && epoch < o.epochs - 1)
+        stopped = "early";
     }
     o.onEpoch?.({ epoch, loss: sum / done, net, stopRank1 });
   }
