@@ -47,6 +47,13 @@ const adaptRequest = z.strictObject({
       scale: z.number().min(1).max(128),
       holdout: z.number().min(0.05).max(0.8),
       shots: z.number().int().min(1).max(50),
+      freeze: z.number().int().min(0).max(8),
+      views: z.number().int().min(1).max(16),
+      patience: z.number().int().min(0).max(200),
+      budgetMinutes: z
+        .number()
+        .min(0.1)
+        .max(24 * 60),
       seed: z
         .number()
         .int()

@@ -27,7 +27,21 @@ export interface AdaptInput {
   current: string;
   version: string;
   training: Partial<
-    Record<"epochs" | "batch" | "lr" | "margin" | "scale" | "holdout" | "shots" | "seed", number>
+    Record<
+      | "epochs"
+      | "batch"
+      | "lr"
+      | "margin"
+      | "scale"
+      | "holdout"
+      | "shots"
+      | "seed"
+      | "freeze"
+      | "views"
+      | "patience"
+      | "budgetMinutes",
+      number
+    >
   >;
 }
 
@@ -46,6 +60,19 @@ export interface AdaptWorkerOptions {
   pollMs?: number;
   /** Runs a job may take (restarts resume it from the start) before it is failed. */
   maxAttempts?: number;
+}
+
+/**
+ * The job's `training` options as `model adapt` flags. Without a `budgetMinutes`, training gets 3/4
+ * of `adapt.maxMinutes`: it then ends with the best model so far (and its figures) instead of the
+ * whole job being stopped (BL_ADAPT_TIMEOUT) while loading, validating and signing still wait.
+ */
+export function trainingArgs(t: AdaptInput["training"], maxMinutes: number): string[] {
+  const all = { budgetMinutes: Math.max(0.1, maxMinutes * 0.75), ...t };
+  return Object.entries(all).flatMap(([k, v]) => [
+    `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`,
+    String(v),
+  ]);
 }
 
 interface ChildLine {
@@ -198,7 +225,7 @@ export class AdaptWorker {
         input.version,
         ...modelArg(input.base, "base"),
         ...modelArg(input.current, "current"),
-        ...Object.entries(input.training).flatMap(([k, v]) => [`--${k}`, String(v)]),
+        ...trainingArgs(input.training, this.o.maxMinutes),
       ];
       const out = await this.train(job.id, args);
       if (out.event === "error") {

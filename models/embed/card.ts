@@ -30,6 +30,19 @@ export interface ModelCard {
     validationRank1?: number[];
     augment?: string;
     initFrom?: string;
+    /** Herd adaptation: layers with weights kept from the base, and views of each frame cached. */
+    freeze?: number;
+    views?: number;
+    /** Why training ended, epochs started, and the epoch (1-based) whose weights were kept. */
+    stopped?: "epochs" | "early" | "budget";
+    epochsRun?: number;
+    bestEpoch?: number;
+    /** Early stopping: rank-1 of the stop probes (each pig's last training frame) per epoch. */
+    stopRank1?: number[];
+    stopProbes?: number;
+    /** Time computing the frozen layers' activations (ms, within `ms`). */
+    cacheMs?: number;
+    budgetMinutes?: number;
   };
   /** Open-set metrics on pigs held out of training (or the training pigs when too few). */
   metrics: EvalMetrics & { on: "held-out pigs" | "training pigs" | "herd late frames" };
@@ -62,6 +75,11 @@ export function cardMarkdown(c: ModelCard): string {
     "",
     "## Training",
     `- ${c.training.epochs} epochs, batch ${c.training.batch}, lr ${c.training.lr}, ${(c.training.ms / 1000).toFixed(1)} s`,
+    ...(c.training.stopped
+      ? [
+          `- Ran ${c.training.epochsRun} epochs (stopped by ${c.training.stopped}${c.training.bestEpoch ? `, kept epoch ${c.training.bestEpoch}` : ""}); first ${c.training.freeze ?? 0} layers frozen${c.training.views ? `, ${c.training.views} views per frame cached` : ""}`,
+        ]
+      : []),
     `- Loss by epoch: ${c.training.losses.map((l) => l.toFixed(3)).join(", ")}`,
     c.training.initFrom ? `- Fine-tuned from ${c.training.initFrom}` : "- From random initialisation",
     "",

@@ -17,21 +17,11 @@ interface WasmLike {
     memoryOffset?: number,
     values?: Float32Array,
   ): tf.TensorInfo;
+  disposeData(dataId: object): boolean;
 }
 
-/**
- * dL/dW of a 2-D convolution (NHWC, no dilation), as plain loops over Float32Arrays. The wasm
- * backend ships no Conv2DBackpropFilter, so conv nets cannot train on it as shipped; this fills the
- * gap (its forward conv and input-gradient run in wasm). Loop order keeps the innermost loop over
- * output channels, contiguous in both dy and dW. Checked against the cpu backend in a test.
- */
-export function conv2dBackpropFilter(
-  x: Float32Array,
-  xShape: number[],
-  dy: Float32Array,
-  attrs: Conv2DAttrs,
-): { values: Float32Array; shape: number[] } {
-  const info = tf.backend_util.computeConv2DInfo(
+function convInfo(xShape: number[], attrs: Conv2DAttrs) {
+  return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
     attrs.filterShape,
     attrs.strides,
@@ -41,37 +31,70 @@ export function conv2dBackpropFilter(
     false,
     "channelsLast",
   );
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels } = info;
+}
+
+/**
+ * The patches of x under each output position, transposed for dW = cols · dy: row k = (wR, wC, d1)
+ * of the filter, column m = (b, yR, yC) of the output; zero where the filter hangs over the padding.
+ */
+export function im2colT(
+  x: Float32Array,
+  xShape: number[],
+  attrs: Conv2DAttrs,
+): { cols: Float32Array; k: number; m: number } {
+  const info = convInfo(xShape, attrs);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth } = info;
   const { filterHeight: fh, filterWidth: fw, strideHeight: sh, strideWidth: sw } = info;
   const top = info.padInfo.top;
   const left = info.padInfo.left;
-  const dW = new Float32Array(fh * fw * inChannels * outChannels);
-  const xRowStride = inWidth * inChannels;
-  const xBatchStride = inHeight * xRowStride;
+  const m = batchSize * outHeight * outWidth;
+  const k = fh * fw * inChannels;
+  const cols = new Float32Array(k * m);
   for (let b = 0; b < batchSize; b++) {
     for (let yR = 0; yR < outHeight; yR++) {
       for (let yC = 0; yC < outWidth; yC++) {
-        const dyOff = ((b * outHeight + yR) * outWidth + yC) * outChannels;
+        const col = (b * outHeight + yR) * outWidth + yC;
         for (let wR = 0; wR < fh; wR++) {
           const xR = yR * sh - top + wR;
           if (xR < 0 || xR >= inHeight) continue;
           for (let wC = 0; wC < fw; wC++) {
             const xC = yC * sw - left + wC;
             if (xC < 0 || xC >= inWidth) continue;
-            const xOff = b * xBatchStride + xR * xRowStride + xC * inChannels;
-            const wOff = (wR * fw + wC) * inChannels * outChannels;
-            for (let d1 = 0; d1 < inChannels; d1++) {
-              const xv = x[xOff + d1]!;
-              if (xv === 0) continue;
-              const o = wOff + d1 * outChannels;
-              for (let d2 = 0; d2 < outChannels; d2++) dW[o + d2]! += xv * dy[dyOff + d2]!;
-            }
+            const xOff = ((b * inHeight + xR) * inWidth + xC) * inChannels;
+            const row = (wR * fw + wC) * inChannels;
+            for (let d1 = 0; d1 < inChannels; d1++) cols[(row + d1) * m + col] = x[xOff + d1]!;
           }
         }
       }
     }
   }
-  return { values: dW, shape: [...attrs.filterShape] };
+  return { cols, k, m };
+}
+
+/**
+ * dL/dW of a 2-D convolution (NHWC, no dilation) as one matrix product: the input's patches
+ * (im2colT, in JavaScript) times dy, multiplied by the wasm backend's own BatchMatMul (XNNPACK,
+ * SIMD). The wasm backend ships no Conv2DBackpropFilter, so conv nets cannot train on it as
+ * shipped; this fills the gap. Checked against the cpu backend in a test.
+ */
+function backpropFilterWasm(
+  be: WasmLike,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  a: Conv2DAttrs,
+): tf.TensorInfo {
+  const xv = be.readSync(x.dataId) as Float32Array;
+  const { cols, k, m } = im2colT(xv, x.shape, a);
+  const cout = a.filterShape[3];
+  const colsInfo = be.makeOutput([1, k, m], "float32", undefined, cols);
+  const matMul = tf.getKernel("BatchMatMul", "wasm")!.kernelFunc;
+  const out = matMul({
+    inputs: { a: colsInfo, b: { dataId: dy.dataId, shape: [1, m, cout], dtype: "float32" } },
+    backend: be as unknown as tf.KernelBackend,
+    attrs: { transposeA: false, transposeB: false },
+  }) as tf.TensorInfo;
+  be.disposeData(colsInfo.dataId);
+  return { dataId: out.dataId, shape: [...a.filterShape], dtype: "float32" };
 }
 
 let registered = false;
@@ -89,10 +112,7 @@ export function registerWasmTrainingKernels(): void {
       const a = attrs as unknown as Conv2DAttrs;
       // Internal: barnlink's own training graphs are NHWC (tfjs' default); nothing else reaches here.
       assert.ok(a.dataFormat === "NHWC", "Conv2DBackpropFilter on wasm supports NHWC only");
-      const xv = be.readSync(x.dataId) as Float32Array;
-      const dyv = be.readSync(dy.dataId) as Float32Array;
-      const out = conv2dBackpropFilter(xv, x.shape, dyv, a);
-      return be.makeOutput(out.shape, "float32", undefined, out.values);
+      return backpropFilterWasm(be, x, dy, a);
     },
   });
 }
