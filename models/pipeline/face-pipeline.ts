@@ -65,6 +65,9 @@ const DAY = 86_400_000;
 
 // libvips' operation cache keeps decoded frames that never come again: resident memory only (#15).
 sharp.cache(false);
+// One libvips thread per image: at a frame a second nothing waits for a parallel decode, and each
+// extra thread's malloc arena stayed resident (big barn, separate runs: RSS median 156 → 142 MB, docs/performance.md).
+sharp.concurrency(1);
 
 /**
  * Decodes only the part of a frame the pipeline looks at (`area`: the ROIs, grown for the ear-tag
