@@ -18,13 +18,14 @@ const all = readdirSync(dir)
   .map((f) => f.slice(0, -3))
   .sort();
 const names = process.argv.slice(2).filter((a) => !a.startsWith("-"));
-// a kebab-case bench (bench/faces-real.ts) runs only when named: `npm run bench` alone skips it
+// a kebab-case bench (bench/faces-real.ts, bench/big-barn.ts) runs only when named: `npm run bench`
+// alone skips it (faces-real needs a dev set; big-barn runs agents for minutes)
 const named = readdirSync(dir)
   .filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))
   .map((f) => f.slice(0, -3));
 const unknown = names.filter((n) => !named.includes(n));
 if (unknown.length) {
-  process.stderr.write(`unknown bench ${unknown.join(", ")}; there are: ${all.join(", ")}\n`);
+  process.stderr.write(`unknown bench ${unknown.join(", ")}; there are: ${named.sort().join(", ")}\n`);
   process.exit(2);
 }
 const fmt = (v) =>

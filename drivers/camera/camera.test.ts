@@ -10,6 +10,7 @@ import { CameraHub, type Frame } from "../camera-types.ts";
 import { simCameraConfigSchema, simCameraDriver } from "../sim-camera/index.ts";
 import { renderPen } from "../sim-camera/synthetic.ts";
 import { cameraConfigSchema } from "./config.ts";
+import { FramePublisher } from "./frame-publisher.ts";
 import { grabberFor } from "./grabbers.ts";
 import { MjpegSplitter } from "./mjpeg-splitter.ts";
 import { framePhash } from "./phash.ts";
@@ -112,6 +113,8 @@ describe("HTTP snapshot camera", () => {
     try {
       await ctx.until(() => ctx.total("camera_frames_total") >= 2, "frames");
       expect(src.frames?.latest()?.width).toBe(200);
+      // already within size (no width set), upright: published as the camera sent it, not re-encoded
+      expect(src.frames?.latest()?.sha256).toBe(sha(jpeg));
       stalled = true;
       await ctx.until(() => ctx.total("camera_errors_total", { kind: "grab" }) >= 1, "a stall counted");
       await ctx.until(() => ctx.alarms.some((a) => a.active && a.code === "camera.offline"), "offline alarm");
@@ -124,6 +127,35 @@ describe("HTTP snapshot camera", () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
+  });
+});
+
+describe("FramePublisher", () => {
+  const publisher = (o: { width?: number; height?: number }) => {
+    const ctx = new RecordingContext();
+    const opts = { name: "cam", fps: 30, quality: 80, keep: { every: 0, data: false }, offlineAfter: 30_000 };
+    return { ctx, pub: new FramePublisher({ ...opts, ...o }, ctx) };
+  };
+
+  it("publishes a JPEG that fits as sent; resizes and re-encodes one that does not", async () => {
+    const jpeg = await renderPen(5, 320, 240, 2);
+    const fits = await publisher({ width: 320 }).pub.offer(jpeg);
+    expect(fits).toMatchObject({ sha256: sha(jpeg), width: 320, height: 240, phash: await framePhash(jpeg) });
+    expect(fits?.jpeg).toBe(jpeg);
+    const big = await publisher({ width: 160 }).pub.offer(jpeg);
+    expect(big).toMatchObject({ width: 160, height: 120 });
+    expect(big?.sha256).toBe(sha(big!.jpeg));
+    expect(big?.sha256).not.toBe(sha(jpeg));
+  });
+
+  it("refuses a truncated JPEG of the right size (counted as a decode error, never published)", async () => {
+    const jpeg = await renderPen(6, 320, 240, 2);
+    const { ctx, pub } = publisher({ width: 640 });
+    const seen: Frame[] = [];
+    pub.onFrame((f) => seen.push(f));
+    expect(await pub.offer(jpeg.subarray(0, Math.floor(jpeg.length * 0.6)))).toBeUndefined();
+    expect(ctx.total("camera_errors_total", { kind: "decode" })).toBe(1);
+    expect(seen).toEqual([]);
   });
 });
 

@@ -9,6 +9,7 @@ export const frameOptions = {
   /** Resize to fit inside width × height (aspect kept); omit to keep the camera's size. */
   width: z.number().int().min(16).max(4096).optional(),
   height: z.number().int().min(16).max(4096).optional(),
+  /** JPEG quality of a re-encoded frame (resized or rotated); a frame that fits is published as sent. */
   quality: z.number().int().min(30).max(100).default(80),
   /** Keep one frame every `every` as a media record (evictable; its SHA-256 stays as evidence). 0 = none. */
   keep: z

@@ -5,6 +5,13 @@ import type { SourceContext } from "../types.ts";
 import type { FrameOptions } from "./config.ts";
 import { framePhash } from "./phash.ts";
 
+// libvips' operation cache (by default 50 MB, 100 operations) keeps the decoded pixels of frames
+// that never come again: on a gateway it is resident memory and nothing else (issue #15).
+sharp.cache(false);
+// One libvips thread per image: at a frame a second nothing waits for a parallel decode, and each
+// extra thread's malloc arena stayed resident (big barn, separate runs: RSS median 156 → 142 MB, docs/performance.md).
+sharp.concurrency(1);
+
 /**
  * The common back half of every camera: rate limit, decode and resize with sharp, hash, hand the
  * frame to listeners (pipelines via the CameraHub), and keep some as `media` records. The SHA-256
@@ -52,19 +59,15 @@ export class FramePublisher implements FrameSource {
     this.lastAccepted = mono;
     const t = this.ctx.clock.now();
     try {
-      let img = sharp(jpeg, { failOn: "error" }).rotate();
-      if (this.o.width || this.o.height)
-        img = img.resize(this.o.width, this.o.height, { fit: "inside", withoutEnlargement: true });
-      const { data, info } = await img
-        .jpeg({ quality: this.o.quality })
-        .toBuffer({ resolveWithObject: true });
+      const { data, width, height } = await this.fit(jpeg);
       const frame: Frame = {
         camera: this.camera,
         jpeg: data,
         sha256: createHash("sha256").update(data).digest("hex"),
+        // decodes the whole JPEG (at 1/8 scale): a corrupt or truncated frame throws here
         phash: await framePhash(data),
-        width: info.width,
-        height: info.height,
+        width,
+        height,
         t,
       };
       this.last = frame;
@@ -79,6 +82,30 @@ export class FramePublisher implements FrameSource {
     } finally {
       this.busy = false;
     }
+  }
+
+  /**
+   * The JPEG to publish: the camera's own bytes when they already fit width × height and need no
+   * EXIF rotation (no decode, no re-encode: the evidence is what the camera sent, and the camera
+   * path's costliest step is skipped, issue #15); else decoded, rotated, resized and re-encoded at
+   * `quality`. Only the header is read to decide.
+   */
+  private async fit(jpeg: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
+    const m = await sharp(jpeg, { failOn: "error" }).metadata();
+    const { width = 0, height = 0 } = m;
+    const fits =
+      m.format === "jpeg" &&
+      (m.orientation ?? 1) === 1 &&
+      width > 0 &&
+      height > 0 &&
+      width <= (this.o.width ?? width) &&
+      height <= (this.o.height ?? height);
+    if (fits) return { data: jpeg, width, height };
+    let img = sharp(jpeg, { failOn: "error" }).rotate();
+    if (this.o.width || this.o.height)
+      img = img.resize(this.o.width, this.o.height, { fit: "inside", withoutEnlargement: true });
+    const { data, info } = await img.jpeg({ quality: this.o.quality }).toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height };
   }
 
   private keep(f: Frame): void {

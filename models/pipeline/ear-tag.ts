@@ -56,6 +56,11 @@ export class EarTagReader {
 
   constructor(private readonly gate: EarTagGate = defaultEarTagGate) {}
 
+  /** How far around each ROI the scan looks (the pipeline decodes that much of the frame). */
+  get margin(): number {
+    return this.gate.margin;
+  }
+
   read(
     rgb: Buffer | Uint8Array | Uint8ClampedArray,
     width: number,

@@ -7,7 +7,7 @@ import { cropRaw } from "../embed/preprocess.ts";
 import type { Gallery } from "../gallery/gallery.ts";
 import { CensusWindow } from "./census.ts";
 import { type Box, clampBox, type FaceDetector } from "./detector.ts";
-import { EarTagReader } from "./ear-tag.ts";
+import { EarTagReader, scanRegion } from "./ear-tag.ts";
 import { FaceAlarms } from "./face-alarms.ts";
 import { assessQuality, type QualityOptions, type QualityResult } from "./quality.ts";
 import type { OperatingPoint } from "./threshold.ts";
@@ -63,6 +63,31 @@ export interface FaceResult {
 
 const DAY = 86_400_000;
 
+// libvips' operation cache keeps decoded frames that never come again: resident memory only (#15).
+sharp.cache(false);
+// One libvips thread per image: at a frame a second nothing waits for a parallel decode, and each
+// extra thread's malloc arena stayed resident (big barn, separate runs: RSS median 156 → 142 MB, docs/performance.md).
+sharp.concurrency(1);
+
+/**
+ * Decodes only the part of a frame the pipeline looks at (`area`: the ROIs, grown for the ear-tag
+ * scan): a JPEG decodes row by row, so the rows below it are never decoded, and the RGB buffer is
+ * the area's size, not the frame's. Its pixels are those of the whole frame's decode, cropped.
+ */
+export async function decodeArea(
+  jpeg: Buffer,
+  area: Box,
+): Promise<{ data: Buffer; width: number; height: number }> {
+  const { data, info } = await sharp(jpeg)
+    .extract(area)
+    .removeAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { data, width: info.width, height: info.height };
+}
+
+const shift = (b: Box, dx: number, dy: number): Box => ({ ...b, left: b.left + dx, top: b.top + dy });
+
 /** One camera's chain: ROIs → quality gate → (detector) → embedding → visit → gallery → records. */
 export class FacePipeline {
   private readonly window: CensusWindow;
@@ -86,13 +111,17 @@ export class FacePipeline {
   async process(frame: Frame): Promise<FaceResult[]> {
     const now = frame.t.wall;
     this.tick(now);
-    const { data, info } = await sharp(frame.jpeg).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+    // The area every ROI and the tag scan lie in, in frame pixels; below, boxes are in its pixels.
+    const area = scanRegion(this.o.rois, frame.width, frame.height, this.o.qr ? this.tags.margin : 0);
+    if (!area) return [];
+    const { data, width, height } = await decodeArea(frame.jpeg, area);
+    const inArea = (b: Box) => shift(b, -area.left, -area.top);
     const tag = this.o.qr
       ? this.tags.read(
           data,
-          info.width,
-          info.height,
-          this.o.rois,
+          width,
+          height,
+          this.o.rois.map(inArea),
           frame.t.mono,
           this.gallery.templateCount === 0,
         )
@@ -100,16 +129,18 @@ export class FacePipeline {
     const results: FaceResult[] = [];
     const readings: Reading[] = [];
     for (const [ri, roi] of this.o.rois.entries()) {
-      const r = clampBox(roi, info.width, info.height);
-      if (!r) continue;
-      const boxes = this.o.detector ? await this.o.detector.detect(data, info.width, info.height, r) : [r];
-      for (const box of boxes) {
-        const quality = assessQuality(data, info.width, box, this.o.quality);
+      const fr = clampBox(roi, frame.width, frame.height);
+      if (!fr) continue;
+      const r = inArea(fr);
+      const boxes = this.o.detector ? await this.o.detector.detect(data, width, height, r) : [r];
+      for (const local of boxes) {
+        const box = shift(local, area.left, area.top);
+        const quality = assessQuality(data, width, local, this.o.quality);
         if (!quality.ok) {
           this.sink.count?.("faces_rejected", { camera: this.o.camera, reason: quality.reason! });
           continue;
         }
-        const crop = await cropRaw(data, info.width, info.height, box, this.embedder.size);
+        const crop = await cropRaw(data, width, height, local, this.embedder.size);
         const t0 = performance.now();
         const vec = this.embedder.embed(crop, 1);
         // Inference time for /metrics: the mean per face is inference_ms_total / inference_frames_total.
@@ -142,7 +173,7 @@ export class FacePipeline {
             ...(tag ? { labelledBy: "tag" as const } : {}),
           },
         });
-        if (tag) this.keepLabelled(tag, frame, info.width, info.height, readings);
+        if (tag) this.keepLabelled(tag, frame, frame.width, frame.height, readings);
         this.note(pig, score, frame, visit.frames, now);
         results.push({ box, quality, pig, score, frames: visit.frames, ...(tag ? { tag } : {}) });
       }

@@ -1,11 +1,14 @@
+import sharp from "sharp";
 import { beforeAll, describe, expect, it } from "vitest";
 import { readCard } from "../embed/card.ts";
 import { type Embedder, loadEmbedder } from "../embed/embedder.ts";
+import { cropRaw } from "../embed/preprocess.ts";
 import { Gallery } from "../gallery/gallery.ts";
 import { ensureRuntime } from "../runtime.ts";
 import { SyntheticCamera } from "../synth/camera.ts";
 import { manualClock, recordingContext, tmpPath } from "../test-helpers.ts";
-import { FacePipeline, type PipelineOptions } from "./face-pipeline.ts";
+import { scanRegion } from "./ear-tag.ts";
+import { decodeArea, FacePipeline, type PipelineOptions } from "./face-pipeline.ts";
 import { PRETRAINED_DIR } from "./model-dir.ts";
 import { defaultQuality } from "./quality.ts";
 
@@ -125,5 +128,38 @@ describe("face pipeline on a synthetic feeder camera", () => {
     expect(
       ctx.alarms.some((a) => a.code === "faces.pig_unseen" && a.subject === "pig-0003" && a.active),
     ).toBe(true);
+  }, 300_000);
+
+  it("decodes only the area around the ROIs: the whole decode's pixels, the same crops, frame coordinates", async () => {
+    const { cam, pipeline, gallery, ctx } = setup();
+    const roi = pipeline.o.rois[0]!;
+    for (const qr of [true, false]) {
+      // with the tag scan: the ROI grown by the margin (clamped); without: the ROI alone (offset 96,40)
+      const p = new FacePipeline(emb, gallery, { ...pipeline.o, qr }, ctx);
+      const frames = cam(qr ? 6 : 7, 0.5, 0.2);
+      for (let i = 0; i < 6; i++) {
+        const { frame } = await frames.next();
+        const area = scanRegion([roi], frame.width, frame.height, qr ? p.tags.margin : 0)!;
+        const part = await decodeArea(frame.jpeg, area);
+        const full = await sharp(frame.jpeg).removeAlpha().raw().toBuffer();
+        const rows = [];
+        for (let y = area.top; y < area.top + area.height; y++) {
+          const at = (y * frame.width + area.left) * 3;
+          rows.push(full.subarray(at, at + area.width * 3));
+        }
+        expect(part.data.equals(Buffer.concat(rows))).toBe(true);
+        const local = { ...roi, left: roi.left - area.left, top: roi.top - area.top };
+        expect(await cropRaw(part.data, part.width, part.height, local, emb.size)).toEqual(
+          await cropRaw(full, frame.width, frame.height, roi, emb.size),
+        );
+        const [r] = await p.process(frame);
+        if (r) expect(r.box).toEqual(roi);
+      }
+    }
+    const boxes = ctx.readings
+      .filter((r) => r.kind === "sighting")
+      .map((r) => (r.body as { box: number[] }).box);
+    expect(boxes.length).toBeGreaterThan(0);
+    for (const b of boxes) expect(b).toEqual([roi.left, roi.top, roi.width, roi.height]);
   }, 300_000);
 });

@@ -1,0 +1,391 @@
+// `npm run bench -- big-barn` (issue #15): the big barn on one gateway. barnlink's agent, from the
+// production build with the unit's node flags, polls 4 Modbus RTU buses (socat pty pairs, a pymodbus
+// slave of 5 units on each, every unit read every 2 s: 100 readings per 10 s in all, 5 registers
+// each) and watches 2 cameras at 1 frame/s through the faces pipeline, publishing over MQTT to a
+// Mosquitto of the bench's own where a barnlink cloud on SQLite commits the records. No camera
+// exists on this machine: each camera is the agent's real `camera` driver polling an HTTP snapshot
+// URL served by this process, which hands out 1280×720 frames of the synthetic feeder camera
+// (models/synth/camera.ts: a herd of 20 synthetic pigs, now and then a stranger), rendered before the
+// runs; the agent resizes them to 640×360. The herd is enrolled in each run's gallery beforehand
+// (3 synthetic photos per pig, as the faces driver's synthetic demo does). Three agents in turn, same
+// run: Modbus only (the baseline), + the 2 cameras without faces, + the faces pipeline (the big barn).
+// Prints CPU % of one core (from /proc), CPU per frame and per reading, RSS median and peak.
+// BENCH_BIG_BARN_WINDOW (s, default 60), BENCH_BIG_BARN_WARMUP (s, default 25), BENCH_BIG_BARN_ROUNDS
+// (default 1), BENCH_BIG_BARN_PROF=DIR writes a --cpu-prof of the big-barn agent into DIR.
+import { type ChildProcess, spawn } from "node:child_process";
+import { copyFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { loadavg } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
+import { buildCli } from "../bin/build.js";
+import { cloudConfigSchema } from "../cloud/config.ts";
+import { registerDevice } from "../cloud/devices.ts";
+import { startCloud } from "../cloud/service.ts";
+import { systemClock } from "../core/clock.ts";
+import { loadOrCreateKey } from "../core/keys.ts";
+import { openPtyPair } from "../drivers/common/pty-pair.ts";
+import { startSlaveProcess } from "../drivers/modbus-sim/slave-process.ts";
+import { loadEmbedder } from "../models/embed/embedder.ts";
+import { decodeFace } from "../models/embed/preprocess.ts";
+import { Gallery } from "../models/gallery/gallery.ts";
+import { PRETRAINED_DIR } from "../models/pipeline/model-dir.ts";
+import { ensureRuntime } from "../models/runtime.ts";
+import { SyntheticCamera } from "../models/synth/camera.ts";
+import { faceJpeg } from "../models/synth/dataset.ts";
+import { startMosquitto } from "../test/helpers/mosquitto.ts";
+import { tmpDir } from "../test/helpers/services.ts";
+import { measure, unitNodeFlags } from "./peer-parts.ts";
+
+interface BenchLine {
+  bench: string;
+  metric: string;
+  value: number;
+  unit: string;
+  baseline?: number;
+  ratio?: number;
+}
+
+const WINDOW_S = Number(process.env.BENCH_BIG_BARN_WINDOW ?? 60);
+const WARMUP_S = Number(process.env.BENCH_BIG_BARN_WARMUP ?? 25);
+const ROUNDS = Number(process.env.BENCH_BIG_BARN_ROUNDS ?? 1);
+const PROF = process.env.BENCH_BIG_BARN_PROF;
+const BUSES = 4;
+const UNITS = 5;
+const REGISTERS = 5;
+const POLL_S = 2;
+const CAMERAS = 2;
+const FPS = 1;
+const HERD = { seed: 7, pigs: 20 };
+/** Frames rendered per camera, served in a loop (half a minute's worth at 1 frame/s). */
+const POOL = 30;
+const ROI = { left: 96, top: 40, width: 128, height: 128 };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const ROOT = join(import.meta.dirname, "..");
+
+type Variant = "modbus" | "cameras" | "faces" | "faces720" | "before" | "before720";
+/** An agent bundle (`…-agent.mjs`) built from another commit: its big barn is measured too, as "before". */
+const BEFORE = process.env.BENCH_BIG_BARN_BEFORE;
+/** BENCH_BIG_BARN_ONLY=modbus,faces runs those agents alone (the lines needing the others read 0 or NaN). */
+const ONLY = process.env.BENCH_BIG_BARN_ONLY?.split(",");
+const VARIANTS = (
+  [
+    "modbus",
+    "cameras",
+    "faces",
+    "faces720",
+    ...(BEFORE ? (["before", "before720"] as const) : []),
+  ] as Variant[]
+).filter((v) => !ONLY || ONLY.includes(v));
+/** Extra environment for every agent, e.g. `VIPS_CONCURRENCY=1 MALLOC_ARENA_MAX=2` (deployment knobs). */
+const AGENT_ENV = Object.fromEntries(
+  (process.env.BENCH_BIG_BARN_AGENT_ENV ?? "")
+    .split(" ")
+    .filter(Boolean)
+    .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+);
+const LABEL: Record<Variant, string> = {
+  modbus: "Modbus only (4 buses, 100 readings / 10 s)",
+  cameras: "+ 2 cameras at 1 frame/s (640×360), no faces",
+  faces: "+ the faces pipeline on both (the big barn)",
+  faces720: "the big barn, cameras sending 1280×720 (resized by the agent)",
+  before: "the big barn, agent built from BENCH_BIG_BARN_BEFORE",
+  before720: "the big barn, 1280×720 cameras, agent built from BENCH_BIG_BARN_BEFORE",
+};
+const faces = (v: Variant) => v.startsWith("faces") || v.startsWith("before");
+const hd = (v: Variant) => v.endsWith("720");
+
+/**
+ * Renders each camera's frames at 1280×720, the face in a 256 px box that a resize to 640×360 makes
+ * the ROI; and the same frames at 640×360 (a camera's substream set to the size the pipeline needs).
+ */
+async function renderFrames(): Promise<{ hd: Buffer[][]; sd: Buffer[][] }> {
+  const clock = systemClock("always");
+  const pools: Buffer[][] = [];
+  for (let c = 0; c < CAMERAS; c++) {
+    const cam = new SyntheticCamera({
+      camera: `cam${c + 1}`,
+      clock,
+      herd: HERD,
+      strangers: 2,
+      strangerRate: 0.05,
+      tagRate: 0.1,
+      maxVisit: 4,
+      roi: { x: ROI.left * 2, y: ROI.top * 2, w: ROI.width * 2, h: ROI.height * 2 },
+      width: 1280,
+      height: 720,
+      seed: 100 + c,
+    });
+    const pool: Buffer[] = [];
+    for (let i = 0; i < POOL; i++) pool.push((await cam.next()).frame.jpeg);
+    pools.push(pool);
+  }
+  const sd = await Promise.all(
+    pools.map((pool) =>
+      Promise.all(pool.map((j) => sharp(j).resize(640, 360).jpeg({ quality: 90 }).toBuffer())),
+    ),
+  );
+  return { hd: pools, sd };
+}
+
+/** A gallery holding the herd, 3 synthetic photos per pig (what startSyntheticFeeder enrols). */
+async function enrolledGallery(path: string): Promise<void> {
+  await ensureRuntime({});
+  const emb = await loadEmbedder(PRETRAINED_DIR);
+  const gallery = new Gallery(path, { dim: emb.dim, modelVersion: emb.version });
+  const herd = new SyntheticCamera({ camera: "x", clock: systemClock("always"), herd: HERD }).herd;
+  for (const pig of herd) {
+    const templates = [];
+    for (let k = 0; k < 3; k++) {
+      const crop = await decodeFace(await faceJpeg(pig, HERD.seed + 1000, k, { size: 128 }), emb.size);
+      templates.push({ vec: emb.embed(crop, 1), crop });
+    }
+    gallery.enrol(pig.id, templates, "synthetic", Date.now());
+  }
+  gallery.close();
+  emb.dispose();
+}
+
+export async function benchBigBarn(): Promise<BenchLine[]> {
+  const dir = tmpDir("barnlink-big-barn-");
+  const load0 = loadavg();
+  process.stderr.write("big-barn: rendering frames, enrolling the herd, building…\n");
+  const pools = await renderFrames();
+  const galleryTemplate = join(dir, "herd.db");
+  await enrolledGallery(galleryTemplate);
+  const served = Array.from({ length: CAMERAS }, () => 0);
+  const http = createServer((req, res) => {
+    const m = /^\/(hd|sd)\/cam(\d+)\.jpg$/.exec(req.url ?? "");
+    const c = Number(m?.[2] ?? 0) - 1;
+    const pool = (m?.[1] === "hd" ? pools.hd : pools.sd)[c];
+    if (!pool) return void res.writeHead(404).end();
+    const jpeg = pool[served[c]! % pool.length]!;
+    served[c]!++;
+    res.writeHead(200, { "content-type": "image/jpeg", "content-length": jpeg.length }).end(jpeg);
+  });
+  await new Promise<void>((r) => http.listen(0, "127.0.0.1", r));
+  const httpPort = (http.address() as AddressInfo).port;
+
+  const broker = await startMosquitto();
+  const ptys = [];
+  for (let b = 0; b < BUSES; b++) ptys.push(await openPtyPair(join(dir, `bus${b}a`), join(dir, `bus${b}b`)));
+  const units = Array.from({ length: UNITS }, (_, i) => i + 1);
+  const slaves = await Promise.all(ptys.map((p) => startSlaveProcess({ serial: p.b, units })));
+  for (const s of slaves) for (const u of units) await s.set(u, "hr", 0, [210, 650, 12, 3, u]);
+  const cloud = await startCloud(
+    cloudConfigSchema.parse({
+      database: { url: join(dir, "cloud.db") },
+      mqtt: { url: broker.url },
+      keyFile: join(dir, "cloud.key"),
+      http: { port: 0 },
+    }),
+  );
+  const bundle = await buildCli(join(ROOT, "node_modules/.cache/barnlink-bench-big-barn/barnlink.mjs"));
+  const gateway = bundle.replace(/\.mjs$/, "-agent.mjs");
+
+  const modbus = ptys.map((p, b) => ({
+    driver: "modbus",
+    name: `bus${b + 1}`,
+    port: p.a,
+    timeout: "500ms",
+    devices: units.map((u) => ({
+      name: `pen${b + 1}-${u}`,
+      unit: u,
+      prefix: `pen${b + 1}-${u}.`,
+      interval: `${POLL_S}s`,
+      registers: Array.from({ length: REGISTERS }, (_, i) => ({
+        sensor: `r${i}`,
+        table: "holding",
+        address: i,
+      })),
+    })),
+  }));
+  const cameras = (size: "hd" | "sd") =>
+    Array.from({ length: CAMERAS }, (_, c) => ({
+      driver: "camera",
+      name: `cam${c + 1}`,
+      mode: "http",
+      url: `http://127.0.0.1:${httpPort}/${size}/cam${c + 1}.jpg`,
+      fps: FPS,
+      width: 640,
+      keep: { every: "1m", data: true },
+    }));
+  /** Records of a kind captured in [from, to) (wall ms) and committed, once the count stops growing. */
+  const committed = async (device: string, kind: string, from: number, to: number, extra = "") => {
+    let last = -1;
+    for (let i = 0; i < 30; i++) {
+      const row = await cloud.ctx.db.kysely
+        .selectFrom("records")
+        .select((e) => e.fn.countAll().as("n"))
+        .where("device", "=", device)
+        .where("kind", "=", kind)
+        .where("t_wall", ">=", from)
+        .where("t_wall", "<", to)
+        .$if(extra !== "", (q) => q.where("body", "like", extra))
+        .executeTakeFirst();
+      const n = Number(row?.n ?? 0);
+      if (n === last) return n;
+      last = n;
+      await sleep(2000);
+    }
+    return last;
+  };
+
+  const run = async (variant: Variant, round: number) => {
+    const device = `bb-${variant}-${round}`;
+    const adir = join(dir, device);
+    const key = loadOrCreateKey(join(adir, "device.key"));
+    await registerDevice(cloud.ctx.db, device, key.publicKeyB64, null, Date.now());
+    const facesSources = Array.from({ length: CAMERAS }, (_, c) => {
+      const gallery = join(adir, `faces${c + 1}.db`);
+      copyFileSync(galleryTemplate, gallery);
+      return { driver: "faces", name: `faces${c + 1}`, camera: `cam${c + 1}`, rois: [ROI], gallery };
+    });
+    const sources = [
+      ...modbus,
+      ...(variant === "modbus" ? [] : cameras(hd(variant) ? "hd" : "sd")),
+      ...(faces(variant) ? facesSources : []),
+    ];
+    const config = join(dir, `${device}.yaml`);
+    writeFileSync(
+      config,
+      JSON.stringify({
+        device,
+        dataDir: adir,
+        cloud: { mqtt: { url: broker.url }, publicKey: cloud.publicKey },
+        clock: { synced: "always" },
+        http: { enabled: false },
+        sources,
+      }),
+    );
+    const prof = PROF && faces(variant) ? ["--cpu-prof", `--cpu-prof-dir=${PROF}`] : [];
+    const agent: ChildProcess = spawn(
+      process.execPath,
+      [
+        ...unitNodeFlags(),
+        ...prof,
+        variant.startsWith("before") ? BEFORE! : gateway,
+        "agent",
+        "--config",
+        config,
+      ],
+      {
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, ...AGENT_ENV, BARNLINK_LOG: "error" },
+      },
+    );
+    try {
+      await sleep(WARMUP_S * 1000);
+      if (agent.exitCode !== null) throw new Error(`the ${variant} agent exited (${agent.exitCode})`);
+      const w0 = Date.now();
+      const f0 = served.reduce((a, b) => a + b, 0);
+      const m = await measure(
+        () => agent.pid!,
+        async () => void (await sleep(WINDOW_S * 1000)),
+      );
+      const w1 = Date.now();
+      const frames = ((served.reduce((a, b) => a + b, 0) - f0) * 1000) / (w1 - w0);
+      const per = (n: number) => (n * 1000) / (w1 - w0);
+      const readings = per(await committed(device, "block", w0, w1));
+      const sightings = per(await committed(device, "sighting", w0, w1));
+      const unknown = per(await committed(device, "sighting", w0, w1, '%"pig":null%'));
+      return { ...m, frames: variant === "modbus" ? 0 : frames, readings, sightings, unknown };
+    } finally {
+      agent.kill(PROF ? "SIGTERM" : "SIGKILL");
+      await new Promise((r) => (agent.exitCode !== null ? r(null) : agent.once("exit", r)));
+    }
+  };
+
+  type Result = Awaited<ReturnType<typeof run>>;
+  const results = Object.fromEntries(VARIANTS.map((v) => [v, [] as Result[]])) as Record<Variant, Result[]>;
+  try {
+    for (let round = 0; round < ROUNDS; round++)
+      for (const v of VARIANTS) {
+        process.stderr.write(`big-barn: round ${round + 1}, ${LABEL[v]}…\n`);
+        results[v].push(await run(v, round));
+      }
+  } finally {
+    http.close();
+    await cloud.stop();
+    await broker.stop();
+    for (const s of slaves) await s.stop();
+    for (const p of ptys) await p.stop();
+  }
+  const load1 = loadavg();
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  const pick = (v: Variant, k: keyof Result) => med((results[v] ?? []).map((r) => r[k]));
+  const lines: BenchLine[] = [];
+  const line = (metric: string, value: number, unit: string, baseline?: number) =>
+    lines.push({
+      bench: "big-barn",
+      metric,
+      value,
+      unit,
+      ...(baseline !== undefined ? { baseline, ratio: baseline ? value / baseline : undefined } : {}),
+    });
+  const base = (v: Variant, k: keyof Result) => (v === "modbus" ? undefined : pick("modbus", k));
+  for (const v of VARIANTS) line(`CPU, ${LABEL[v]}`, pick(v, "cpuPct"), "% of one core", base(v, "cpuPct"));
+  for (const v of VARIANTS) {
+    line(`RSS median, ${LABEL[v]}`, pick(v, "rssMedian"), "MB", base(v, "rssMedian"));
+    line(`RSS peak, ${LABEL[v]}`, pick(v, "rssPeak"), "MB", base(v, "rssPeak"));
+  }
+  // % of a core × 10 = ms of CPU per second; per frame and per reading at the rates measured.
+  const msPerS = (v: Variant) => pick(v, "cpuPct") * 10;
+  const perFrame = (v: Variant, minus: Variant) => (msPerS(v) - msPerS(minus)) / pick(v, "frames");
+  line(
+    "readings/s captured and committed, big barn (Modbus only: baseline)",
+    pick("faces", "readings"),
+    "/s",
+    pick("modbus", "readings"),
+  );
+  line(
+    "frames/s grabbed, big barn (cameras without faces: baseline)",
+    pick("faces", "frames"),
+    "/s",
+    pick("cameras", "frames"),
+  );
+  line("sightings/s committed, big barn", pick("faces", "sightings"), "/s");
+  line("of which unknown (pig null)", pick("faces", "unknown"), "/s");
+  line("CPU per reading, Modbus-only agent", msPerS("modbus") / pick("modbus", "readings"), "ms");
+  line(
+    "CPU per reading, big barn (whole agent)",
+    msPerS("faces") / pick("faces", "readings"),
+    "ms",
+    msPerS("modbus") / pick("modbus", "readings"),
+  );
+  line(
+    "CPU per frame, camera path (cameras without faces − Modbus only)",
+    perFrame("cameras", "modbus"),
+    "ms",
+  );
+  line(
+    "CPU per frame, big barn (− Modbus only; camera path: baseline)",
+    perFrame("faces", "modbus"),
+    "ms",
+    perFrame("cameras", "modbus"),
+  );
+  line(
+    "CPU per frame, 1280×720 cameras (− Modbus only; 640×360: baseline)",
+    perFrame("faces720", "modbus"),
+    "ms",
+    perFrame("faces", "modbus"),
+  );
+  if (BEFORE) {
+    line(
+      "CPU per frame, big barn, this build (− Modbus only; before: baseline)",
+      perFrame("faces", "modbus"),
+      "ms",
+      perFrame("before", "modbus"),
+    );
+    line(
+      "CPU per frame, 1280×720, this build (− Modbus only; before: baseline)",
+      perFrame("faces720", "modbus"),
+      "ms",
+      perFrame("before720", "modbus"),
+    );
+  }
+  line("load average (1 min) before the runs", load0[0]!, "");
+  line("load average (1 min) after the runs", load1[0]!, "");
+  return lines;
+}
