@@ -1,5 +1,5 @@
+import { createRequire } from "node:module";
 import { UniqueMessageIdProvider } from "mqtt";
-import mqttPacket from "mqtt-packet";
 import { describe, expect, it } from "vitest";
 import { Backoff } from "./backoff.ts";
 import { createMqttClient } from "./mqtt-client.ts";
@@ -48,6 +48,11 @@ describe("MQTT packet ids [MQTT-2.3.1-2]", () => {
     // backlog waits in the SQLite outbox, not in MQTT.js's in-memory outgoing store.
   });
 });
+
+// mqtt-packet is MQTT.js's own dependency, not ours: load the copy mqtt itself loads.
+const mqttPacket = createRequire(createRequire(import.meta.url).resolve("mqtt"))("mqtt-packet") as {
+  writeToStream: { cacheNumbers: boolean };
+};
 
 describe("the gateway's MQTT client", () => {
   it("builds no table of 65,536 packet-id Buffers (mqtt-packet's number cache, ~6 MB of heap)", async () => {
