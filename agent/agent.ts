@@ -8,7 +8,7 @@ import { ERR_DRIVER_UNKNOWN } from "../drivers/errors.ts";
 import { driverByName } from "../drivers/registry.ts";
 import type { AlarmInput, Reading, Source, SourceContext } from "../drivers/types.ts";
 import { ERR_OUTBOX_FULL } from "../sync/errors.ts";
-import { classOf, isKind, kinds, PRIORITY } from "../sync/kinds.ts";
+import { classOf, isKind, isPlainBlock, isPlainReading, kinds, PRIORITY } from "../sync/kinds.ts";
 import { Link, type LinkOptions } from "../sync/link.ts";
 import type { Command } from "../sync/messages.ts";
 import { SqliteOutbox } from "../sync/outbox/sqlite-outbox.ts";
@@ -204,11 +204,17 @@ export class Agent {
         this.badReading(source, r, `unknown kind '${r.kind}'`);
         continue;
       }
-      const p = kinds[r.kind].schema.safeParse(r.body);
-      if (!p.success) {
-        const i = p.error.issues[0]!;
-        this.badReading(source, r, `${i.path.join(".") || "(root)"}: ${i.message}`);
-        continue;
+      // Readings and register blocks take the fast paths (sync/kinds.ts: true only where zod would
+      // accept, and these schemas neither default nor transform); every other body is zod's.
+      let body: unknown = r.body;
+      if (!(r.kind === "reading" && isPlainReading(body)) && !(r.kind === "block" && isPlainBlock(body))) {
+        const p = kinds[r.kind].schema.safeParse(r.body);
+        if (!p.success) {
+          const i = p.error.issues[0]!;
+          this.badReading(source, r, `${i.path.join(".") || "(root)"}: ${i.message}`);
+          continue;
+        }
+        body = p.data;
       }
       const t = r.t ?? now;
       if (!Number.isSafeInteger(t.wall) || !Number.isSafeInteger(t.mono) || typeof t.boot !== "string") {
@@ -218,7 +224,7 @@ export class Agent {
       good.push({
         stream: r.stream,
         kind: r.kind,
-        body: p.data,
+        body,
         t: typeof t.synced === "boolean" ? t : { ...t, synced: t.synced === true },
       });
     }

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalJson } from "../core/canonical.ts";
 import { canonicalTime, link, linkFromColumns, linkFromParts } from "./chain.ts";
-import { bodyIssue, canonicalBody, canonicalReading, isPlainReading, kinds } from "./kinds.ts";
+import { bodyIssue, canonicalBody, canonicalReading, isPlainBlock, isPlainReading, kinds } from "./kinds.ts";
 
 const zodAccepts = (b: unknown) => kinds.reading.schema.safeParse(b).success;
 
@@ -64,6 +64,95 @@ describe("the reading fast path", () => {
     // zod counts inherited enumerable keys too: the fast path leaves such objects to zod.
     expect(bodyIssue("reading", Object.assign(Object.create({ x: 1 }), { value: 1, unit: "C" }))).toMatch(
       /Unrecognized key/,
+    );
+  });
+});
+
+const zodBlock = (b: unknown) => kinds.block.schema.safeParse(b).success;
+// Register blocks near the edges: names of 0/1/64/65 units, 0 or 257 values, odd values and units,
+// inherited keys, extra keys, and anything (not symbol keys: zod's record itself throws on them; the
+// fast path leaves them to it).
+const nameArb = fc.oneof(
+  fc.string({ minLength: 1, maxLength: 8 }),
+  fc.constantFrom("", "x".repeat(64), "x".repeat(65), "__proto__", "constructor"),
+  fc.string({ unit: "grapheme", maxLength: 40 }),
+);
+const numberish = fc.oneof(
+  fc.double(),
+  fc.integer(),
+  fc.constantFrom(Number.NaN, Infinity, -0),
+  fc.string(),
+  fc.boolean(),
+);
+const valuesArb = fc.oneof(
+  fc.dictionary(nameArb, numberish, { maxKeys: 6 }),
+  fc.dictionary(nameArb, fc.double({ noNaN: true, noDefaultInfinity: true }), { minKeys: 1, maxKeys: 6 }),
+  fc.constantFrom(
+    Object.fromEntries(Array.from({ length: 257 }, (_, i) => [`r${i}`, i])),
+    Object.fromEntries(Array.from({ length: 256 }, (_, i) => [`r${i}`, i])),
+    Object.assign(Object.create({ inherited: 1 }), { r0: 1 }),
+    [1, 2],
+  ),
+  fc.anything(),
+);
+const blockLike = fc.record(
+  {
+    values: valuesArb,
+    units: fc.oneof(
+      fc.dictionary(nameArb, fc.oneof(fc.string({ maxLength: 17 }), fc.integer()), { maxKeys: 4 }),
+      fc.anything(),
+    ),
+    quality: fc.oneof(fc.constantFrom("ok", "suspect", "bad", undefined, null), fc.string()),
+    extra: fc.anything(),
+  },
+  { requiredKeys: [] },
+);
+
+const goodBlock = fc.record(
+  {
+    values: fc.dictionary(
+      fc.string({ minLength: 1, maxLength: 64 }),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      {
+        minKeys: 1,
+        maxKeys: 12,
+      },
+    ),
+    units: fc.dictionary(fc.string({ minLength: 1, maxLength: 64 }), fc.string({ maxLength: 16 }), {
+      maxKeys: 4,
+    }),
+    quality: fc.constantFrom("ok", "suspect"),
+  },
+  { requiredKeys: ["values"] },
+);
+
+describe("the register-block fast path", () => {
+  it("accepts only what zod accepts; bodyIssue says valid exactly when zod does", () => {
+    let fast = 0;
+    fc.assert(
+      fc.property(fc.oneof(goodBlock, blockLike, blockLike, fc.anything()), (b) => {
+        if (isPlainBlock(b)) {
+          fast++;
+          expect(zodBlock(b)).toBe(true);
+        }
+        expect(bodyIssue("block", b) === null).toBe(zodBlock(b));
+      }),
+      { numRuns: 20_000 },
+    );
+    expect(fast).toBeGreaterThan(2_000);
+  });
+
+  it("takes the Modbus driver's blocks, refuses through zod with zod's message", () => {
+    const block = {
+      values: { "env.temperature": 21.5, "env.humidity": 60 },
+      units: { "env.temperature": "degC" },
+    };
+    expect(isPlainBlock(block)).toBe(true);
+    expect(isPlainBlock({ values: block.values, quality: "suspect" })).toBe(true);
+    expect(isPlainBlock({ values: {} })).toBe(false);
+    expect(bodyIssue("block", { values: { t: Infinity } })).toMatch(/^block body values\.t:/);
+    expect(bodyIssue("block", { values: { t: 1 }, units: { t: "x".repeat(17) } })).toMatch(
+      /^block body units\.t:/,
     );
   });
 });

@@ -261,10 +261,57 @@ export function canonicalReading(b: { value: number; unit: string; quality?: str
   return b.quality === undefined ? `{${tail}` : `{"quality":"${b.quality}",${tail}`;
 }
 
-/** Validates a body against its kind (the reading fast path, else zod): null when valid, else the first issue. */
+/** Own keys of a plain object when it has only enumerable string keys; else undefined ("ask zod"). */
+function plainKeys(o: unknown): string[] | undefined {
+  if (typeof o !== "object" || o === null) return undefined;
+  const proto = Object.getPrototypeOf(o);
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const keys = Object.keys(o);
+  return Reflect.ownKeys(o).length === keys.length ? keys : undefined;
+}
+
+const BLOCK_KEYS = new Set(["values", "units", "quality"]);
+
+/**
+ * The hot path for a Modbus register block (the Modbus driver's default record): true only when zod
+ * would certainly accept `body` as a `block` (plain objects only; 1 to 256 values, each name 1 to 64
+ * UTF-16 units and each value finite; units, if given, strings of ≤ 16 under such names; quality
+ * ok/suspect). False means "ask zod", never "invalid". sync/kinds.test.ts checks the implication.
+ */
+export function isPlainBlock(body: unknown): boolean {
+  const keys = plainKeys(body);
+  if (!keys || keys.length === 0 || keys.length > 3) return false;
+  for (const k of keys) if (!BLOCK_KEYS.has(k)) return false;
+  const { values, units, quality } = body as Record<string, unknown>;
+  if (quality !== undefined && quality !== "ok" && quality !== "suspect") return false;
+  if ("quality" in (body as object) && quality === undefined) return false;
+  const names = plainKeys(values);
+  if (!names || names.length === 0 || names.length > 256) return false;
+  const v = values as Record<string, unknown>;
+  for (const n of names) {
+    // zod's output object drops a "__proto__" key (assigning it sets the prototype): ask zod.
+    if (n.length === 0 || n.length > 64 || n === "__proto__") return false;
+    const x = v[n];
+    if (typeof x !== "number" || !Number.isFinite(x)) return false;
+  }
+  if ("units" in (body as object)) {
+    const unitNames = plainKeys(units);
+    if (!unitNames) return false;
+    const u = units as Record<string, unknown>;
+    for (const n of unitNames) {
+      if (n.length === 0 || n.length > 64 || n === "__proto__") return false;
+      const x = u[n];
+      if (typeof x !== "string" || x.length > 16) return false;
+    }
+  }
+  return true;
+}
+
+/** Validates a body against its kind (the reading and block fast paths, else zod): null when valid, else the first issue. */
 export function bodyIssue(kind: string, body: unknown): string | null {
   if (!isKind(kind)) return `unknown record kind '${kind}'`;
   if (kind === "reading" && isPlainReading(body)) return null;
+  if (kind === "block" && isPlainBlock(body)) return null;
   const r = kinds[kind].schema.safeParse(body);
   if (r.success) return null;
   const i = r.error.issues[0]!;
