@@ -13,10 +13,15 @@ export const registerBody = z.strictObject({
   publicKey: z.string().min(40).max(64),
   name: z.string().max(200).optional(),
 });
+export const deviceParams = z.object({ id: ident() });
 export const recordsQuery = z.strictObject({
   stream: z.string().min(1),
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+export const rejectsQuery = z.strictObject({
+  device: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
 async function deviceDetail(ctx: CloudContext, id: string) {
@@ -160,19 +165,19 @@ export async function evidenceRoutes(app: FastifyInstance, ctx: CloudContext, ke
   });
 
   app.delete("/api/v1/devices/:id", { preHandler: requireRole("admin") }, async (req) => {
-    const { id } = parseRequest(z.object({ id: ident() }), req.params, "params");
+    const { id } = parseRequest(deviceParams, req.params, "params");
     if (!(await revokeDevice(ctx.db, id, ctx.now()))) throw ERR_NOT_FOUND(`device '${id}' is not registered`);
     keys?.forget(id);
     return { id, revoked: true };
   });
 
   app.get("/api/v1/devices/:id", async (req) => {
-    const { id } = parseRequest(z.object({ id: ident() }), req.params, "params");
+    const { id } = parseRequest(deviceParams, req.params, "params");
     return deviceDetail(ctx, id);
   });
 
   app.get("/api/v1/devices/:id/records", async (req) => {
-    const { id } = parseRequest(z.object({ id: ident() }), req.params, "params");
+    const { id } = parseRequest(deviceParams, req.params, "params");
     const q = parseRequest(recordsQuery, req.query, "query");
     const dev = await ctx.db.kysely
       .selectFrom("devices")
@@ -212,7 +217,7 @@ export async function evidenceRoutes(app: FastifyInstance, ctx: CloudContext, ke
 
   // One sensor's history by name, from its reading stream and from the block records that hold it.
   app.get("/api/v1/devices/:id/values", async (req) => {
-    const { id } = parseRequest(z.object({ id: ident() }), req.params, "params");
+    const { id } = parseRequest(deviceParams, req.params, "params");
     const q = parseRequest(valuesQuery, req.query, "query");
     const dev = await ctx.db.kysely
       .selectFrom("devices")
@@ -225,14 +230,7 @@ export async function evidenceRoutes(app: FastifyInstance, ctx: CloudContext, ke
   });
 
   app.get("/api/v1/rejects", { preHandler: requireRole("auditor", "officer") }, async (req) => {
-    const q = parseRequest(
-      z.strictObject({
-        device: z.string().optional(),
-        limit: z.coerce.number().int().min(1).max(1000).default(100),
-      }),
-      req.query,
-      "query",
-    );
+    const q = parseRequest(rejectsQuery, req.query, "query");
     let qb = ctx.db.kysely
       .selectFrom("rejects")
       .select([

@@ -35,8 +35,8 @@ const ASSET_FILES = [
   "patrol.css",
   "style.css",
 ];
-const ackBody = z.strictObject({ ids: z.array(z.string().min(1).max(100)).min(1).max(1000) });
-const seriesQuery = z.strictObject({ points: z.coerce.number().int().min(10).max(2000).optional() });
+export const ackBody = z.strictObject({ ids: z.array(z.string().min(1).max(100)).min(1).max(1000) });
+export const seriesQuery = z.strictObject({ points: z.coerce.number().int().min(10).max(2000).optional() });
 
 /**
  * The lender's dashboard: static pages (plain ES modules and CSS from assets/, uPlot from

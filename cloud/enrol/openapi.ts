@@ -1,17 +1,19 @@
 import { z } from "zod";
-import type { OpenApiRoute } from "../lending/openapi.ts";
-import { enrolBody, enrolmentBody, rotateBody, tokenBody } from "./routes.ts";
+import { ERR_NOT_FOUND } from "../../core/errors.ts";
+import type { OpenApiRoute } from "../api/openapi-route.ts";
+import { enrolBody, enrolmentBody, rotateBody, tokenBody, tokenParams } from "./routes.ts";
 
 const anyObject = z.record(z.string(), z.unknown());
 
 /** The enrolment and token routes for /api/docs; `public`: no bearer token (the gateway's own). */
-export const enrolOpenApi: Array<OpenApiRoute & { public?: boolean }> = [
+export const enrolOpenApi: OpenApiRoute[] = [
   {
     path: "/api/v1/enrolments",
     method: "post",
     summary: "Make a single-use enrolment token for a device id (shown once)",
     roles: ["admin"],
     body: enrolmentBody,
+    status: 201,
     response: anyObject,
   },
   {
@@ -20,6 +22,7 @@ export const enrolOpenApi: Array<OpenApiRoute & { public?: boolean }> = [
     summary: "Make an API token with a role and an optional expiry (shown once)",
     roles: ["admin"],
     body: tokenBody,
+    status: 201,
     response: anyObject,
   },
   {
@@ -30,6 +33,15 @@ export const enrolOpenApi: Array<OpenApiRoute & { public?: boolean }> = [
     response: anyObject,
   },
   {
+    path: "/api/v1/tokens/{id}",
+    method: "delete",
+    summary: "Revoke an API token (it stops working at once)",
+    roles: ["admin"],
+    params: tokenParams,
+    response: z.object({ id: z.string(), revoked: z.literal(true) }),
+    errors: [ERR_NOT_FOUND],
+  },
+  {
     path: "/api/v1/enrol",
     method: "post",
     summary:
@@ -37,6 +49,7 @@ export const enrolOpenApi: Array<OpenApiRoute & { public?: boolean }> = [
     roles: [],
     public: true,
     body: enrolBody,
+    status: 201,
     response: anyObject,
   },
   {

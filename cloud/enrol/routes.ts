@@ -33,6 +33,7 @@ export const rotateBody = z.strictObject({
 });
 const role = z.enum(["admin", "officer", "auditor"]);
 export const enrolmentBody = z.strictObject({ device: ident(), ttl: duration().optional() });
+export const tokenParams = z.object({ id: z.string().min(1).max(64) });
 export const tokenBody = z.strictObject({
   name: z.string().min(1).max(100),
   role,
@@ -85,7 +86,7 @@ export function enrolRoutes(
         });
         app.get("/api/v1/tokens", admin, async () => ({ tokens: await listApiTokens(c.db) }));
         app.delete("/api/v1/tokens/:id", admin, async (req) => {
-          const { id } = parseRequest(z.object({ id: z.string().min(1).max(64) }), req.params, "params");
+          const { id } = parseRequest(tokenParams, req.params, "params");
           if (!(await revokeApiToken(c.db, id, c.now())))
             throw ERR_NOT_FOUND(`no live API token with id '${id}'`);
           return { id, revoked: true };

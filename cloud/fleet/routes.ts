@@ -11,8 +11,8 @@ import { ERR_FLEET_NOT_QUEUED } from "./errors.ts";
 import { redactConfig } from "./redact.ts";
 import { fleetView } from "./view.ts";
 
-const params = z.strictObject({ id: ident() });
-const configBody = z.strictObject({
+export const params = z.strictObject({ id: ident() });
+export const configBody = z.strictObject({
   /** The whole agent config as YAML (what `/etc/barnlink/agent.yaml` holds). */
   config: z
     .string()
@@ -23,7 +23,7 @@ const configBody = z.strictObject({
     .union([z.string().regex(/^\d+(\.\d+)?\s*(ms|s|m)?$/), z.number().int().min(1000).max(600_000)])
     .optional(),
 });
-const statusBody = z.strictObject({
+export const statusBody = z.strictObject({
   lines: z.number().int().min(0).max(500).optional(),
   level: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).optional(),
 });

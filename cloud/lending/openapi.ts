@@ -1,18 +1,9 @@
-import type { z } from "zod";
+import type { OpenApiRoute } from "../api/openapi-route.ts";
 import { allLendingRoutes as routeTable } from "./routes.ts";
 
-export interface OpenApiRoute {
-  path: string;
-  method: "get" | "post";
-  summary: string;
-  /** Roles allowed (admin always). */
-  roles: string[];
-  body?: z.ZodType;
-  query?: z.ZodType;
-  response: z.ZodType;
-}
+export type { OpenApiRoute } from "../api/openapi-route.ts";
 
-/** The lending routes' zod schemas for the lead's /api/docs generator (z.toJSONSchema per schema). */
+/** The lending routes' zod schemas for the /api/docs generator (cloud/api/openapi.ts). */
 export const lendingOpenApi: OpenApiRoute[] = routeTable.map((r) => ({
   // OpenAPI writes path parameters as {id}; Fastify as :id.
   path: r.path.replace(/:(\w+)/g, "{$1}"),
@@ -21,5 +12,6 @@ export const lendingOpenApi: OpenApiRoute[] = routeTable.map((r) => ({
   roles: r.write ? ["officer", "admin"] : ["officer", "auditor", "admin"],
   ...(r.body ? { body: r.body } : {}),
   ...(r.query ? { query: r.query } : {}),
+  ...(r.status ? { status: r.status } : {}),
   response: r.response,
 }));

@@ -20,7 +20,8 @@ import type { AdaptInput, AdaptWorker } from "./adapt-worker.ts";
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const version = () => z.string().regex(VERSION, "a model version: letters, digits, . _ - (at most 64)");
 
-const adaptRequest = z.strictObject({
+/** The request body of POST /api/v1/models/adapt-jobs (also its OpenAPI schema: cloud/models/openapi.ts). */
+export const adaptRequest = z.strictObject({
   /** The herd's name: it names the adapted model's version and groups its jobs. */
   herd: ident(),
   frames: z.union([
@@ -63,6 +64,9 @@ const adaptRequest = z.strictObject({
     .partial()
     .default({}),
 });
+
+export const adaptListQuery = z.strictObject({ herd: ident().optional() });
+export const adaptJobParams = z.strictObject({ id: z.string().max(100) });
 
 const stamp = (t: number) => new Date(t).toISOString().replace(/[-:]/g, "").replace("T", "-").slice(0, 15);
 
@@ -118,17 +122,17 @@ export function adaptRoutes(worker: AdaptWorker) {
     });
 
     app.get("/api/v1/models/adapt-jobs", async (req) => {
-      const q = parseRequest(z.strictObject({ herd: ident().optional() }), req.query, "query");
+      const q = parseRequest(adaptListQuery, req.query, "query");
       return { jobs: (await worker.store.list(ctx.db, q.herd)).map(jobView) };
     });
 
     app.get("/api/v1/models/adapt-jobs/:id", async (req) => {
-      const { id } = parseRequest(z.strictObject({ id: z.string().max(100) }), req.params, "params");
+      const { id } = parseRequest(adaptJobParams, req.params, "params");
       return { job: jobView(await worker.store.get(ctx.db, id)) };
     });
 
     app.delete("/api/v1/models/adapt-jobs/:id", { preHandler: requireRole("officer") }, async (req) => {
-      const { id } = parseRequest(z.strictObject({ id: z.string().max(100) }), req.params, "params");
+      const { id } = parseRequest(adaptJobParams, req.params, "params");
       return { job: jobView(await worker.cancel(ctx.db, id)) };
     });
   };

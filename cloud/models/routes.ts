@@ -6,6 +6,9 @@ import { parseRequest } from "../api/validate.ts";
 import type { CloudContext } from "../context.ts";
 import { listPackages, readPackage, rollOut } from "./publish.ts";
 
+export const rolloutParams = z.object({ version: z.string() });
+export const rolloutBody = z.strictObject({ devices: z.array(ident()).min(1), baseUrl: z.url() });
+
 /** Public: the signed packages themselves (agents have no API token; the signature protects them). */
 export function modelPackageRoutes(modelsDir: string) {
   return async (app: FastifyInstance) => {
@@ -26,11 +29,8 @@ export function modelApiRoutes(modelsDir: string) {
   return async (app: FastifyInstance, ctx: CloudContext) => {
     app.get("/api/v1/models", async () => ({ models: listPackages(modelsDir) }));
     app.post("/api/v1/models/:version/rollout", { preHandler: requireRole("admin") }, async (req) => {
-      const { version } = parseRequest(z.object({ version: z.string() }), req.params, "params");
-      const body = parseRequest(
-        z.strictObject({ devices: z.array(ident()).min(1), baseUrl: z.url() }),
-        req.body,
-      );
+      const { version } = parseRequest(rolloutParams, req.params, "params");
+      const body = parseRequest(rolloutBody, req.body);
       const pkg = listPackages(modelsDir).find((p) => p.version === version);
       readPackage(modelsDir, version);
       await rollOut(ctx, body.devices, { version, sha256: pkg!.sha256 }, body.baseUrl);

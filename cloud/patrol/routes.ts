@@ -10,16 +10,18 @@ import { roundCsv, roundPdf } from "./export.ts";
 import { checkpointTrend, listRounds, roundReport } from "./report.ts";
 import { frameBySha, patrolRobots } from "./store.ts";
 
-const robot = z.strictObject({ device: ident() });
-const roundParams = z.strictObject({ device: ident(), round: z.coerce.number().int().nonnegative() });
-const review = z.strictObject({
+export const robot = z.strictObject({ device: ident() });
+export const roundParams = z.strictObject({ device: ident(), round: z.coerce.number().int().nonnegative() });
+export const review = z.strictObject({
   checkpoint: z.string().min(1).max(64),
   check: z.string().min(1).max(64),
   verdict: z.enum(["confirmed", "false-alarm"]),
   note: z.string().max(1000).default(""),
 });
+export const trendParams = z.strictObject({ device: ident(), checkpoint: z.string().min(1).max(64) });
+export const frameParams = z.strictObject({ device: ident(), sha: z.string().regex(/^[0-9a-f]{64}$/) });
 /** Only the envelope: the agent validates the whole plan and reports `failed` in its commands stream. */
-const planBody = z.strictObject({
+export const planBody = z.strictObject({
   plan: z.looseObject({
     version: z.string().min(1).max(64),
     checkpoints: z.array(z.looseObject({ id: z.string() })).min(1),
@@ -74,19 +76,11 @@ export function patrolModule(): ApiModule {
         return roundPdf(r, frames);
       });
       app.get(`${base}/:device/checkpoints/:checkpoint/trend`, read, async (req) => {
-        const p = parseRequest(
-          z.strictObject({ device: ident(), checkpoint: z.string().min(1).max(64) }),
-          req.params,
-          "params",
-        );
+        const p = parseRequest(trendParams, req.params, "params");
         return checkpointTrend(ctx, p.device, p.checkpoint);
       });
       app.get(`${base}/:device/frames/:sha`, read, async (req, reply) => {
-        const p = parseRequest(
-          z.strictObject({ device: ident(), sha: z.string().regex(/^[0-9a-f]{64}$/) }),
-          req.params,
-          "params",
-        );
+        const p = parseRequest(frameParams, req.params, "params");
         const f = await frameBySha(ctx, p.device, p.sha);
         if (!f)
           throw ERR_PATROL_NOT_FOUND(

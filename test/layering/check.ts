@@ -103,3 +103,87 @@ export function unlistedFiles(files: FileSet, extra: Array<[folder: string, read
   }
   return missing.sort();
 }
+
+/**
+ * The one way a test skips for a missing service or tool: a flag from a skip helper (each prints
+ * the reason off CI and throws under CI=true), given to `describe.runIf` / `it.runIf`. These are
+ * the helpers; any other is defined through one of the first two (checked by skipHelperProblems).
+ */
+export const SKIP_HELPERS = [
+  "serviceAvailable",
+  "requireTool",
+  "postgresAvailable",
+  "mosquittoAvailable",
+  "mosquittoBinaryAvailable",
+  "chromiumAvailable",
+  "rabbitmqAvailable",
+  "dialectsHere",
+];
+const helperCall = new RegExp(`\\b(${SKIP_HELPERS.join("|")})\\s*\\(`);
+/** Test files, but not the layering tests themselves (they plant every forbidden style on purpose). */
+const isTest = (f: string) => /\.test\.ts$/.test(f) && !f.startsWith("test/layering/");
+
+/**
+ * "file:line: what" for every other way a test file skips or passes without running: `t.skip()` /
+ * `ctx.skip()` / `it.skip` / `skipIf`, a bare `return` after an availability check, a `runIf` whose
+ * flag no skip helper gave, or a test deciding on CI=true itself.
+ */
+export function skipStyleViolations(files: FileSet): string[] {
+  const bad: string[] = [];
+  for (const [f, text] of files) {
+    if (!isTest(f)) continue;
+    const code = text.replace(/\/\*[\s\S]*?\*\//g, (c) => c.replace(/[^\n]/g, " "));
+    // Flags a skip helper gave, directly or through other flags: `const ok = await postgresAvailable()`,
+    // `const ready = mqttOk && pgOk`, a local helper `const registryUp = () => serviceAvailable(…)`,
+    // and the parameters of `describe.each(cases)` when its table holds flags.
+    const flags = new Set<string>();
+    const fromHelper = (cond: string) =>
+      helperCall.test(cond) || [...flags].some((x) => new RegExp(`\\b${x}\\b`).test(cond));
+    const defs = [
+      ...code.matchAll(/(?:const|let)\s+(\w+)\s*(?::(?:[^=]|=>)*)?=(?!>)([\s\S]*?)(?:;\n|\n\n)/g),
+    ];
+    const tables = [...code.matchAll(/\.each\((\w+)\)\([^,]*,\s*(?:async\s*)?\(([^)]*)\)\s*=>/g)];
+    for (let size = -1; size !== flags.size; ) {
+      size = flags.size;
+      for (const [, name, expr] of defs) if (fromHelper(expr!)) flags.add(name!);
+      for (const [, table, params] of tables)
+        if (flags.has(table!)) for (const p of params!.match(/\w+/g) ?? []) flags.add(p);
+    }
+    code.split("\n").forEach((line, i) => {
+      const at = `${f}:${i + 1}`;
+      if (/^\s*\/\//.test(line)) return;
+      if (/\b(?:it|test|describe|suite|t|ctx|context|task)\.skip\s*\(|\.skip\s*\(\s*\)/.test(line))
+        bad.push(`${at}: skips with .skip(); use describe/it.runIf(flag from a skip helper)`);
+      if (/\.skipIf\s*\(/.test(line)) bad.push(`${at}: skipIf; use runIf(flag from a skip helper)`);
+      const ret = /\bif\s*\((.*)\)\s*return\b/.exec(line);
+      if (ret && fromHelper(ret[1]!))
+        bad.push(`${at}: returns when a service is missing (reported as a pass); use runIf`);
+      for (const m of line.matchAll(/\.runIf\s*\(([^)]*(?:\([^)]*\))?[^)]*)\)/g))
+        if (!fromHelper(m[1]!)) bad.push(`${at}: runIf(${m[1]}) is not given by a skip helper`);
+      if (/process\.env\.CI\b|\bIN_CI\b/.test(line))
+        bad.push(`${at}: decides on CI=true itself; the skip helpers do (they throw under CI=true)`);
+    });
+  }
+  return bad;
+}
+
+/** Skip helpers defined without going through serviceAvailable or requireTool (so without the CI rule). */
+export function skipHelperProblems(files: FileSet): string[] {
+  const bad: string[] = [];
+  for (const name of SKIP_HELPERS.slice(2)) {
+    const defs = [...files].flatMap(([f, text]) => {
+      if (f.startsWith("test/layering/")) return [];
+      const m = new RegExp(`export\\s+(?:async\\s+)?(?:function\\s+${name}\\b|const\\s+${name}\\s*=)`).exec(
+        text,
+      );
+      if (!m) return [];
+      const rest = text.slice(m.index + m[0].length, m.index + 800);
+      return [{ f, body: rest.split(/\nexport /)[0]! }];
+    });
+    if (defs.length !== 1) bad.push(`${name}: defined ${defs.length} times`);
+    for (const d of defs)
+      if (!/\b(serviceAvailable|requireTool|postgresAvailable)\s*\(/.test(d.body))
+        bad.push(`${d.f}: ${name} does not go through serviceAvailable or requireTool`);
+  }
+  return bad;
+}

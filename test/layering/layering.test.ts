@@ -1,7 +1,16 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cloudReachedFrom, type FileSet, importsOf, ruleFor, unlistedFiles, violations } from "./check.ts";
+import {
+  cloudReachedFrom,
+  type FileSet,
+  importsOf,
+  ruleFor,
+  skipHelperProblems,
+  skipStyleViolations,
+  unlistedFiles,
+  violations,
+} from "./check.ts";
 import { GATEWAY_ROOTS, LAYERS } from "./rules.ts";
 
 const ROOT = resolve(import.meta.dirname, "../..");
@@ -62,6 +71,11 @@ describe("layering (test/layering/rules.ts)", () => {
   it("every folder README names each source file of its folder", () => {
     expect(unlistedFiles(repo, LISTED_ELSEWHERE)).toEqual([]);
   });
+
+  it("tests skip one way: runIf with a skip helper's flag (reason printed off CI, a failure under CI=true)", () => {
+    expect(skipStyleViolations(files)).toEqual([]);
+    expect(skipHelperProblems(files)).toEqual([]);
+  });
 });
 
 /** The checks can fail: each kind of rule, fed a planted break. */
@@ -121,5 +135,64 @@ describe("the layering checks catch planted breaks", () => {
       "drivers/x/README.md -> drivers/x/forgotten.ts",
       "sync/README.md -> sync/outbox/queue.ts",
     ]);
+  });
+
+  it("a test that skips another way: t.skip(), ctx.skip(), skipIf, a bare return, a runIf flag of its own, CI=true", () => {
+    const planted = new Map([
+      [
+        "cloud/x/planted.test.ts",
+        [
+          'import { postgresAvailable } from "../../test/helpers/services.ts";',
+          "let ready = false;",
+          'it("a", async (t) => {',
+          "  if (!ready) return t.skip();",
+          "});",
+          'it("b", async (ctx) => { ctx.skip(); });',
+          'it.skipIf(!ready)("c", () => {});',
+          'it("d", async () => {',
+          "  if (!(await postgresAvailable())) return;",
+          "});",
+          'describe.runIf(process.env.PG === "1")("e", () => {});',
+          'if (process.env.CI === "true") throw new Error("needed");',
+        ].join("\n"),
+      ],
+      [
+        "cloud/x/fine.test.ts",
+        [
+          "const pgUp = await postgresAvailable();",
+          "const both = pgUp && (await mosquittoAvailable());",
+          'const cases = [["pg", pgUp]];',
+          'describe.each(cases)("%s", (_n, ok) => { it.runIf(ok)("x", () => {}); });',
+          'describe.runIf(both)("y", () => { it("z", async () => { await robot.skip("room", "door closed"); }); });',
+          'it.runIf(requireTool("socat"))("w", () => {});',
+        ].join("\n"),
+      ],
+      ["cloud/x/not-a-test.ts", "if (!ok) return t.skip();"],
+    ]);
+    expect(skipStyleViolations(planted)).toEqual([
+      "cloud/x/planted.test.ts:4: skips with .skip(); use describe/it.runIf(flag from a skip helper)",
+      "cloud/x/planted.test.ts:6: skips with .skip(); use describe/it.runIf(flag from a skip helper)",
+      "cloud/x/planted.test.ts:7: skipIf; use runIf(flag from a skip helper)",
+      "cloud/x/planted.test.ts:9: returns when a service is missing (reported as a pass); use runIf",
+      'cloud/x/planted.test.ts:11: runIf(process.env.PG === "1") is not given by a skip helper',
+      "cloud/x/planted.test.ts:12: decides on CI=true itself; the skip helpers do (they throw under CI=true)",
+    ]);
+  });
+
+  it("a skip helper that does not go through serviceAvailable or requireTool", () => {
+    const planted = new Map([
+      ["test/helpers/services.ts", "export const postgresAvailable = () => serviceAvailable('pg', probe);"],
+      [
+        "test/helpers/mosquitto.ts",
+        "export const mosquittoBinaryAvailable = async () => existsSync('/usr/sbin/mosquitto');",
+      ],
+    ]);
+    expect(skipHelperProblems(planted)).toEqual(
+      expect.arrayContaining([
+        "test/helpers/mosquitto.ts: mosquittoBinaryAvailable does not go through serviceAvailable or requireTool",
+        "chromiumAvailable: defined 0 times",
+      ]),
+    );
+    expect(skipHelperProblems(planted).join("\n")).not.toContain("postgresAvailable does not");
   });
 });

@@ -1,23 +1,11 @@
-import Fastify, {
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-} from "fastify";
+import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { BarnlinkError } from "../../../core/errors.ts";
-import { hashToken, requireAuth } from "../../api/auth.ts";
 import { lendingOpenApi } from "../openapi.ts";
-import { lendingRoutes } from "../routes.ts";
 import { freshDb } from "./fresh-db.ts";
-import { DIALECTS, dialectsHere, T0, testCtx } from "./helpers.ts";
+import { DIALECTS, dialectsHere, T0 } from "./helpers.ts";
+import { prodServer } from "./prod-server.ts";
 
-const tokens = [
-  { name: "olga", role: "officer" as const, sha256: hashToken("tok-officer") },
-  { name: "oscar", role: "officer" as const, sha256: hashToken("tok-officer2") },
-  { name: "audrey", role: "auditor" as const, sha256: hashToken("tok-auditor") },
-];
 const as = (t: string, extra: Record<string, string> = {}) => ({ authorization: `Bearer ${t}`, ...extra });
 
 const here = await dialectsHere();
@@ -30,21 +18,41 @@ for (const dialect of DIALECTS)
     beforeAll(async () => {
       const fresh = await freshDb(dialect);
       drop = fresh.drop;
-      app = Fastify();
-      app.addHook("onRequest", requireAuth(tokens));
-      app.setErrorHandler((e: FastifyError | BarnlinkError, _req: FastifyRequest, reply: FastifyReply) => {
-        if (e instanceof BarnlinkError)
-          return reply.code(e.statusCode).send({ error: { code: e.code, message: e.message } });
-        return reply.code(500).send({ error: { code: "BL_INTERNAL", message: String(e) } });
-      });
-      await app.register(async (scope: FastifyInstance) =>
-        lendingRoutes(scope, testCtx(fresh.db, { now: T0 })),
-      );
-      await app.ready();
+      // The production server (buildServer as cloud/service.ts mounts it): its auth, error mapping and hooks.
+      app = await prodServer(fresh.db, { now: T0 });
     });
     afterAll(async () => {
       await app?.close();
       await drop();
+    });
+
+    it("Fastify's own refusals arrive as the production server maps them: coded, documented, never BL_INTERNAL", async () => {
+      const json = as("tok-officer", { "content-type": "application/json" });
+      const badJson = await app.inject({
+        method: "POST",
+        url: "/api/v1/borrowers",
+        headers: json,
+        payload: '{"name": ',
+      });
+      expect(badJson.statusCode).toBe(400);
+      expect(badJson.json()).toEqual({ error: { code: "BL_HTTP_BAD_REQUEST", message: expect.any(String) } });
+      const big = await app.inject({
+        method: "POST",
+        url: "/api/v1/borrowers",
+        headers: json,
+        payload: `{"name":"${"x".repeat(5 * 1024 * 1024)}","kind":"farm"}`,
+      });
+      expect(big.statusCode).toBe(413);
+      expect(big.json().error.code).toBe("BL_HTTP_PAYLOAD_TOO_LARGE");
+      const none = await app.inject({
+        method: "GET",
+        url: "/api/v1/borrowers/nope/nothing",
+        headers: as("tok-auditor"),
+      });
+      expect(none.statusCode).toBe(404);
+      expect(none.json().error.code).toBe("BL_NOT_FOUND");
+      const anon = await app.inject({ method: "GET", url: "/api/v1/borrowers" });
+      expect(anon.json().error.code).toBe("BL_UNAUTHORIZED");
     });
 
     it("401 without a token, 403 for an auditor's write, 400 naming the field", async () => {

@@ -1,8 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import { productionApi } from "../../../test/helpers/cloud-api.ts";
 import { hashToken } from "../../api/auth.ts";
-import { buildServer } from "../../api/server.ts";
 import type { Db } from "../../db/connect.ts";
-import { cloudModules } from "../../modules.ts";
 import { testCtx } from "./helpers.ts";
 
 export const TOKENS = [
@@ -12,11 +11,9 @@ export const TOKENS = [
   { name: "audrey", role: "auditor" as const, sha256: hashToken("tok-auditor") },
 ];
 
-/** The API as production builds it (cloud/service.ts: buildServer with cloudModules' modules), on a test clock. */
-export async function prodServer(db: Db, clock: { now: number }): Promise<FastifyInstance> {
-  const app = await buildServer(testCtx(db, clock), TOKENS, { modules: cloudModules().modules });
-  await app.ready();
-  return app;
+/** The API as production builds it (test/helpers/cloud-api.ts, as cloud/service.ts does), on a test clock. */
+export function prodServer(db: Db, clock: { now: number }): Promise<FastifyInstance> {
+  return productionApi(testCtx(db, clock), TOKENS);
 }
 
 /** An inject helper: method, url, token, payload → {status, json, body}. */
