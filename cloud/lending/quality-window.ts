@@ -1,5 +1,5 @@
 import { analyse } from "../quality/analyse.ts";
-import { expandBlock } from "../quality/block-values.ts";
+import { assembleQualityInput, type QualityWindow } from "../quality/load.ts";
 import { parseQualityParams } from "../quality/params.ts";
 import type { Finding, QRow, QualityInput } from "../quality/types.ts";
 import type { EvidenceSet, StoredRow } from "./evidence-set.ts";
@@ -10,10 +10,7 @@ import { at } from "./profile.ts";
 const D = 86_400_000;
 const QUALITY_KINDS = new Set(["reading", "block", "census", "sighting", "media", "delivery"]);
 
-type Window = Omit<
-  QualityInput,
-  "readings" | "census" | "frames" | "deliveries" | "herdEvents" | "unplaced" | "corrected" | "lookbackFrom"
-> & { lookbackDays: number };
+type Window = QualityWindow;
 
 const qrow = (r: StoredRow): QRow => ({
   device: r.device,
@@ -56,37 +53,17 @@ export function qualityInputOf(set: EvidenceSet, w: Window): QualityInput {
   const herdEvents = rowsOf(set, w.devices, (r) => received(r) && r.kind === "event" && r.t <= w.to)
     .map(qrow)
     .filter((r) => r.body.input === "sale" || r.body.input === "death");
-  const readings = new Map<string, QRow[]>();
-  // A block record's values are readings of their sensors' names (block-values.ts).
-  for (const row of rows)
-    for (const r of row.kind === "block" ? expandBlock(row) : [row]) {
-      if (r.kind !== "reading" || typeof r.body.value !== "number") continue;
-      const k = `${r.device}\0${r.stream}`;
-      const list = readings.get(k) ?? [];
-      list.push(r);
-      readings.set(k, list);
-    }
   const devices = new Set(w.devices);
-  return {
-    batch: w.batch,
-    devices: w.devices,
-    from: w.from,
-    to: w.to,
-    asOf: w.asOf,
+  return assembleQualityInput(
+    w,
     lookbackFrom,
-    readings,
-    census: rows.filter((r) => r.kind === "census"),
-    frames: rows.filter((r) => r.kind === "sighting" || r.kind === "media"),
-    deliveries: rows.filter((r) => r.kind === "delivery"),
+    rows,
     herdEvents,
-    unplaced: groups(
+    groups(
       set.unplaced.filter((u) => devices.has(u.device) && u.receivedAt >= w.from && u.receivedAt <= w.asOf),
     ),
-    corrected: groups(
-      rowsOf(set, w.devices, (r) => received(r) && r.corrected && r.t >= w.from && r.t <= w.to),
-    ),
-    intakeKgAt: w.intakeKgAt,
-  };
+    groups(rowsOf(set, w.devices, (r) => received(r) && r.corrected && r.t >= w.from && r.t <= w.to)),
+  );
 }
 
 /** The evidence-quality analysis (cloud/quality) of a tranche's decision window, for the gates. */

@@ -6,12 +6,57 @@ import type { QRow, QualityInput } from "./types.ts";
 const D = 86_400_000;
 const tExpr = sql<number>`coalesce(t_corrected, t_wall)`;
 
-type Window = Omit<
+/** A decision window as the quality checks are asked about it (the input without its evidence). */
+export type QualityWindow = Omit<
   QualityInput,
   "readings" | "census" | "frames" | "deliveries" | "herdEvents" | "unplaced" | "corrected" | "lookbackFrom"
 > & {
   lookbackDays: number;
 };
+type Window = QualityWindow;
+type Group = QualityInput["unplaced"][number];
+
+/**
+ * The checks' input from a window's rows (time order), its herd events and its unplaced and
+ * corrected groups: the one assembly both loaders use (this file's SQL, and the engine's evidence
+ * sets in cloud/lending/quality-window.ts).
+ */
+export function assembleQualityInput(
+  w: Window,
+  lookbackFrom: number,
+  rows: QRow[],
+  herdEvents: QRow[],
+  unplaced: Group[],
+  corrected: Group[],
+): QualityInput {
+  const readings = new Map<string, QRow[]>();
+  // A block record's values are readings of their sensors' names (block-values.ts); rows are in
+  // time order, so each series stays in time order.
+  for (const row of rows)
+    for (const r of row.kind === "block" ? expandBlock(row) : [row]) {
+      if (r.kind !== "reading" || typeof r.body.value !== "number") continue;
+      const k = `${r.device}\0${r.stream}`;
+      const list = readings.get(k) ?? [];
+      list.push(r);
+      readings.set(k, list);
+    }
+  return {
+    batch: w.batch,
+    devices: w.devices,
+    from: w.from,
+    to: w.to,
+    asOf: w.asOf,
+    lookbackFrom,
+    readings,
+    census: rows.filter((r) => r.kind === "census"),
+    frames: rows.filter((r) => r.kind === "sighting" || r.kind === "media"),
+    deliveries: rows.filter((r) => r.kind === "delivery"),
+    herdEvents,
+    unplaced,
+    corrected,
+    intakeKgAt: w.intakeKgAt,
+  };
+}
 
 /**
  * Loads what the checks read for one decision window: as the cloud had it at `asOf` (received_at),
@@ -39,17 +84,6 @@ export async function loadQualityInput(db: Kysely<DB>, w: Window): Promise<Quali
   )
     .map(toRow)
     .filter((r) => r.body.input === "sale" || r.body.input === "death");
-  const readings = new Map<string, QRow[]>();
-  // A block record's values are readings of their sensors' names (block-values.ts); rows are in
-  // time order, so each series stays in time order.
-  for (const row of rows)
-    for (const r of row.kind === "block" ? expandBlock(row) : [row]) {
-      if (r.kind !== "reading" || typeof r.body.value !== "number") continue;
-      const k = `${r.device}\0${r.stream}`;
-      const list = readings.get(k) ?? [];
-      list.push(r);
-      readings.set(k, list);
-    }
   const group = (q: ReturnType<typeof db.selectFrom<"records">>) =>
     q
       .select((eb) => [
@@ -87,22 +121,7 @@ export async function loadQualityInput(db: Kysely<DB>, w: Window): Promise<Quali
       fromSeq: Number(x.fromSeq),
       toSeq: Number(x.toSeq),
     }));
-  return {
-    batch: w.batch,
-    devices: w.devices,
-    from: w.from,
-    to: w.to,
-    asOf: w.asOf,
-    lookbackFrom,
-    readings,
-    census: rows.filter((r) => r.kind === "census"),
-    frames: rows.filter((r) => r.kind === "sighting" || r.kind === "media"),
-    deliveries: rows.filter((r) => r.kind === "delivery"),
-    herdEvents,
-    unplaced: num(unplaced),
-    corrected: num(corrected),
-    intakeKgAt: w.intakeKgAt,
-  };
+  return assembleQualityInput(w, lookbackFrom, rows, herdEvents, num(unplaced), num(corrected));
 }
 
 function toRow(r: {
