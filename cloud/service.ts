@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { loadOrCreateKey } from "../core/keys.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { type ApiToken, hashToken } from "./api/auth.ts";
-import { type ApiModule, buildServer } from "./api/server.ts";
+import type { ApiModule } from "./api/server.ts";
 import { CommandQueue } from "./commands.ts";
 import type { CloudConfig } from "./config.ts";
 import type { CloudContext } from "./context.ts";
@@ -10,12 +10,11 @@ import { registerCloudMetrics } from "./dashboard/metrics.ts";
 import { openDb } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { registerDevice } from "./devices.ts";
-import { DbTokens } from "./enrol/api-tokens.ts";
-import { enrolRoutes } from "./enrol/routes.ts";
 import { startAmqpIngest } from "./ingest/amqp.ts";
 import { Ingest } from "./ingest/ingest.ts";
 import { IngestPipeline } from "./ingest/pipeline.ts";
 import { startSubscriber } from "./ingest/subscriber.ts";
+import { serviceApi } from "./service-api.ts";
 
 export interface CloudHandle {
   ctx: CloudContext;
@@ -93,12 +92,8 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
   }));
   let sub: Transport | undefined;
   const mqttConnected = () => sub?.connected() ?? false;
-  const enrolment = enrolRoutes(config.enrol, ctx, ingest.keys);
-  const http = await buildServer(ctx, tokens, {
-    keys: ingest.keys,
-    modules: [enrolment.module, ...(opts.modules ?? [])],
-    tokenStore: new DbTokens(db, now),
-    publicApi: enrolment.publicApi,
+  const http = await serviceApi(config, ctx, tokens, ingest.keys, {
+    modules: opts.modules ?? [],
     health: () => ({ mqtt: mqttConnected(), ingest: ingest.counters, queue: pipeline.depth }),
   });
   registerCloudMetrics(http, ctx, {
