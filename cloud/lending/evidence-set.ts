@@ -1,20 +1,13 @@
 import { type Kysely, type Selectable, sql } from "kysely";
 import type { DB, GapsTable, StreamsTable } from "../db/schema.ts";
 import { expandBlock } from "../quality/block-values.ts";
+import type { QRow } from "../quality/types.ts";
 
 /** Capture time: the corrected wall time where the cloud fixed an unsynchronised clock. */
 const tExpr = sql<number>`coalesce(t_corrected, t_wall)`;
 
-/** One stored record as the gates and the quality analysis read it. */
-export interface StoredRow {
-  device: string;
-  stream: string;
-  /** Set when the row is one value of a stored `block` record: that record's stream. */
-  recordStream?: string;
-  seq: number;
-  kind: string;
-  t: number;
-  body: Record<string, unknown>;
+/** One stored record as the gates read it: the quality analysis's row, with when it arrived. */
+export interface StoredRow extends QRow {
   receivedAt: number;
   /** The cloud corrected its capture time (t is t_corrected). */
   corrected: boolean;
