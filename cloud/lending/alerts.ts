@@ -4,38 +4,50 @@ import type { CloudContext } from "../context.ts";
 import type { DB } from "../db/schema.ts";
 import { CENSUS_INTERVALS } from "./thresholds.ts";
 
+export interface AlertInput {
+  facilityId: string;
+  batchId: string | null;
+  kind: string;
+  severity: "info" | "warning" | "critical";
+  message: string;
+  detail?: unknown;
+  dedupe: string;
+  at: number;
+}
+
+/** The row an alert is stored as. */
+export const alertRow = (a: AlertInput) => ({
+  id: randomUUID(),
+  facility_id: a.facilityId,
+  batch_id: a.batchId,
+  kind: a.kind,
+  severity: a.severity,
+  message: a.message,
+  detail: JSON.stringify(a.detail ?? {}),
+  dedupe: a.dedupe,
+  created_at: a.at,
+  acked_by: null,
+  acked_at: null,
+});
+
 /** Raises an alert once per `dedupe` key (a condition per batch per day): ticks do not repeat it. */
-export async function raiseAlert(
-  db: Kysely<DB>,
-  a: {
-    facilityId: string;
-    batchId: string | null;
-    kind: string;
-    severity: "info" | "warning" | "critical";
-    message: string;
-    detail?: unknown;
-    dedupe: string;
-    at: number;
-  },
-): Promise<boolean> {
+export async function raiseAlert(db: Kysely<DB>, a: AlertInput): Promise<boolean> {
   const r = await db
     .insertInto("lending_alerts")
-    .values({
-      id: randomUUID(),
-      facility_id: a.facilityId,
-      batch_id: a.batchId,
-      kind: a.kind,
-      severity: a.severity,
-      message: a.message,
-      detail: JSON.stringify(a.detail ?? {}),
-      dedupe: a.dedupe,
-      created_at: a.at,
-      acked_by: null,
-      acked_at: null,
-    })
+    .values(alertRow(a))
     .onConflict((oc) => oc.column("dedupe").doNothing())
     .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+/** Raises several alerts in one statement, each once per `dedupe` key (the first of a key wins, as raiseAlert one by one). */
+export async function raiseAlerts(db: Kysely<DB>, as: AlertInput[]): Promise<void> {
+  if (as.length === 0) return;
+  await db
+    .insertInto("lending_alerts")
+    .values(as.map(alertRow))
+    .onConflict((oc) => oc.column("dedupe").doNothing())
+    .execute();
 }
 
 /**

@@ -5,8 +5,9 @@ import { ERR_LENDING_LIMIT } from "./errors.ts";
 import { evaluateTranches } from "./evaluate.ts";
 import { reserve } from "./limit.ts";
 import { lockRows, moneyTx } from "./money-tx.ts";
-import { perFacility } from "./per-facility.ts";
+import { perFacility, perFacilityGroup } from "./per-facility.ts";
 import { recheckHeld } from "./recheck.ts";
+import { reserveDueIn } from "./reserve-batch.ts";
 import { parseThresholds } from "./thresholds.ts";
 
 export interface LendingEngineOptions {
@@ -21,8 +22,11 @@ export interface LendingEngine {
 
 const H = 3_600_000;
 
-/** Phase one for a due tranche: claim it (planned → reserved) and reserve its amount, atomically. */
-async function reserveDue(
+/** Due tranches reserved in one transaction (whole facilities; bounds a set's locks and parameters). */
+export const RESERVATION_SET = 50;
+
+/** Phase one for a due tranche, alone (what reserveDueIn does for a set): claim it (planned → reserved) and reserve its amount, atomically. */
+export async function reserveDue(
   ctx: CloudContext,
   t: { id: string; batch_id: string; planned_fen: number; facility_id: string; thresholds: string },
   now: number,
@@ -97,15 +101,29 @@ export async function lendingTick(ctx: CloudContext, now: number): Promise<void>
     .where("t.status", "=", "planned")
     .orderBy("t.due_at")
     .execute();
-  // Each reservation in its own transaction, a facility's in due order (its limit decides which fit).
-  await perFacility(
+  // Reservations by set: whole facilities' due tranches (in due order: the limit decides which fit)
+  // in one transaction each; a set that fails is reserved one tranche at a time instead.
+  await perFacilityGroup(
     ctx,
     due,
     (t) => t.facility_id,
-    (t) => reserveDue(ctx, t, now),
+    RESERVATION_SET,
+    async (set) => {
+      try {
+        await moneyTx(db, (trx) => reserveDueIn(trx, set, now));
+      } catch (e) {
+        ctx.log.warn({ err: e, tranches: set.length }, "lending: set of reservations failed; one by one");
+        await perFacility(
+          ctx,
+          set,
+          (t) => t.facility_id,
+          (t) => reserveDue(ctx, t, now),
+        );
+      }
+    },
   );
   // Reserved tranches are decided a round at a time: each batch's oldest first, as a set across
-  // batches (evaluateTranches: inputs in a few queries per chunk, each decision in its own transaction).
+  // batches (evaluateTranches: inputs in a few queries per chunk, the chunk's decisions in one transaction).
   const rounds: string[][] = [];
   const perBatch = new Map<string, number>();
   for (const t of await open

@@ -1,14 +1,16 @@
 import type { CloudContext } from "../context.ts";
 import { saveFindings } from "../quality/store.ts";
 import { raiseAlert, raiseEvidenceDemand } from "./alerts.ts";
+import { applyDecisionsIn, type BatchApplied, type BatchItem, type Command } from "./apply-batch.ts";
 import { applyDecision } from "./apply-decision.ts";
 import { decide } from "./decide.ts";
 import type { Decision } from "./decision-types.ts";
-import { raiseFindingAlerts } from "./finding-alerts.ts";
+import { findingAlerts, raiseFindingAlerts } from "./finding-alerts.ts";
 import type { GateContext } from "./gate-context.ts";
 import { gateContexts } from "./gate-inputs.ts";
 import { gateDevices, gateEnvironment, gateHeadCount } from "./gates-a-b-c.ts";
 import { gateDelivery, gateFeedUse } from "./gates-d-e.ts";
+import { moneyTx } from "./money-tx.ts";
 import { perFacility } from "./per-facility.ts";
 import { analyseWindow } from "./quality-window.ts";
 import { replan } from "./schedule.ts";
@@ -79,7 +81,8 @@ export const EVALUATION_CHUNK = 50;
 
 /**
  * Evaluates reserved tranches of distinct batches as a set: their gate inputs in a fixed number of
- * queries per chunk, the gates in memory, then each decision applied in its own transaction. Returns
+ * queries per chunk, the gates in memory, then the chunk's decisions applied in one transaction
+ * (applyAssessments; one at a time if that fails). Returns
  * per tranche the decision (null if another instance decided it first) or the error that stopped
  * it: one bad tranche does not stop the others. Tranches of one batch must go in separate calls,
  * oldest first (a later tranche's gates read the earlier one's outcome).
@@ -98,14 +101,7 @@ export async function evaluateTranches(
     } catch (e) {
       assessed = ids.map(() => asError(e));
     }
-    out.push(
-      ...(await perFacility(
-        ctx,
-        assessed,
-        (a) => (a instanceof Error ? "" : a.g.batch.facility_id),
-        async (a) => (a instanceof Error ? a : await applyAssessment(ctx, a, asOf).catch(asError)),
-      )),
-    );
+    out.push(...(await applyAssessments(ctx, assessed, asOf)));
   }
   return out;
 }
@@ -118,6 +114,85 @@ function attempt<T>(f: () => T): T | Error {
   } catch (e) {
     return asError(e);
   }
+}
+
+/** What applyAssessment raises behind an applied decision: its alerts and evidence demand. */
+function sideEffects({ decision, g }: Assessment, asOf: number): Omit<BatchItem, "input"> {
+  const trancheId = g.tranche.id;
+  const b = g.batch;
+  const alerts = findingAlerts(g, trancheId, asOf);
+  if (decision.outcome === "release") return { alerts };
+  const what = decision.outcome === "hold" ? "held" : "reduced";
+  alerts.push({
+    facilityId: b.facility_id,
+    batchId: b.id,
+    kind: `tranche_${what}`,
+    severity: decision.outcome === "hold" ? "critical" : "warning",
+    message: `batch ${b.id} tranche ${g.tranche.seq} ${what}: ${decision.reasons.join("; ")}`,
+    detail: { trancheId, reasons: decision.reasons },
+    dedupe: `tranche:${trancheId}`,
+    at: asOf,
+  });
+  return { alerts, demand: `tranche ${g.tranche.seq} ${what}` };
+}
+
+/**
+ * Applies the assessed decisions of a chunk (reserved tranches of distinct batches) in one money
+ * transaction (applyDecisionsIn: the decisions, their money, alerts and evidence demands by set),
+ * then saves the applied ones' findings, re-plans from verified heads and sends the demands'
+ * commands. If the set's transaction fails for any reason, nothing of it stays and each decision is
+ * applied one at a time instead (applyAssessment), so one bad tranche never holds up the others.
+ */
+export async function applyAssessments(
+  ctx: CloudContext,
+  assessed: Array<Assessment | Error>,
+  asOf: number,
+): Promise<Array<Decision | null | Error>> {
+  const ok = assessed.filter((a): a is Assessment => !(a instanceof Error));
+  const items: BatchItem[] = ok.map((a) => ({
+    input: { trancheId: a.g.tranche.id, decision: a.decision, by: "engine", from: ["reserved"], at: asOf },
+    ...sideEffects(a, asOf),
+  }));
+  let set: BatchApplied;
+  try {
+    set = await moneyTx(ctx.db.kysely, (trx) => applyDecisionsIn(trx, items));
+  } catch (e) {
+    ctx.log.warn({ err: e, tranches: items.length }, "lending: set of decisions failed; applying one by one");
+    return perFacility(
+      ctx,
+      assessed,
+      (a) => (a instanceof Error ? "" : a.g.batch.facility_id),
+      async (a) => (a instanceof Error ? a : await applyAssessment(ctx, a, asOf).catch(asError)),
+    );
+  }
+  const done = new Map<Assessment, Decision | null | Error>();
+  for (const [i, a] of ok.entries()) {
+    if (!set.results[i]!.applied) {
+      done.set(a, null);
+      continue;
+    }
+    try {
+      const b = a.g.batch;
+      if (a.g.findings.length) await saveFindings(ctx.db.kysely, b.id, a.g.tranche.id, a.g.findings, asOf);
+      if (a.verified !== null) await replan(ctx.db.kysely, b, a.g.profile, a.verified, asOf);
+      done.set(a, a.decision);
+    } catch (e) {
+      done.set(a, asError(e));
+    }
+  }
+  await sendCommands(ctx, set.commands);
+  return assessed.map((a) => (a instanceof Error ? a : done.get(a)!));
+}
+
+/** A device that is offline gets the command when it reconnects; a failed publish is logged (the demand row records the ask). */
+async function sendCommands(ctx: CloudContext, commands: Command[]) {
+  for (const c of commands)
+    await ctx.sendCommand(c.device, c.name, c.args).catch((e: unknown) => {
+      ctx.log.warn(
+        { err: e, device: c.device, batchId: c.batchId },
+        "lending: census.interval command failed",
+      );
+    });
 }
 
 /**

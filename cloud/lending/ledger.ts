@@ -86,6 +86,43 @@ export async function postTx(q: Q, tx: TxInput): Promise<string> {
   return id;
 }
 
+/**
+ * Posts several balanced transactions in two statements (their headers, then all their lines), as
+ * postTx would one after another: the same checks, unique refs and lines. Returns their ids.
+ */
+export async function postTxs(q: Q, txs: TxInput[]): Promise<string[]> {
+  if (txs.length === 0) return [];
+  const all = txs.map((tx) => {
+    const lines = tx.lines.filter((l) => l.amountFen !== 0);
+    checkBalanced(lines);
+    return { tx, lines, id: randomUUID() };
+  });
+  await q
+    .insertInto("lending_ledger_tx")
+    .values(
+      all.map(({ tx, id }) => ({
+        id,
+        facility_id: tx.facilityId,
+        batch_id: tx.batchId ?? null,
+        kind: tx.kind,
+        ref: tx.ref,
+        memo: tx.memo,
+        corrects: tx.corrects ?? null,
+        posted_at: tx.at,
+      })),
+    )
+    .execute();
+  await q
+    .insertInto("lending_ledger_entries")
+    .values(
+      all.flatMap(({ lines, id }) =>
+        lines.map((l, i) => ({ tx_id: id, line: i, account: l.account, amount_fen: l.amountFen })),
+      ),
+    )
+    .execute();
+  return all.map((a) => a.id);
+}
+
 /** Reverses a transaction with a correcting one (ref "correct:<id>", so a transaction is reversed once). */
 export async function correctTx(q: Q, txId: string, memo: string, at: number): Promise<string> {
   const orig = await q.selectFrom("lending_ledger_tx").selectAll().where("id", "=", txId).executeTakeFirst();

@@ -1,4 +1,4 @@
-import { type Kysely, PostgresAdapter, sql, type Transaction } from "kysely";
+import { type Kysely, PostgresAdapter, type Selectable, sql, type Transaction } from "kysely";
 import type { DB } from "../db/schema.ts";
 
 type Q = Kysely<DB> | Transaction<DB>;
@@ -80,6 +80,35 @@ export async function lockRows(q: Q, table: Lockable, ids: string[]): Promise<vo
   for (const id of [...new Set(ids)].sort()) {
     await sql`select 1 from ${sql.table(table)} where id = ${id} for update`.execute(q);
   }
+}
+
+/**
+ * lockRows for a set, in one statement, returning the locked rows (in lock order): on PostgreSQL
+ * `SELECT … FOR UPDATE` ordered by the ids' position in the same sorted list lockRows walks (an
+ * unnest WITH ORDINALITY: PostgreSQL sorts before it locks, so the rows are locked in exactly that
+ * order, whatever the column's collation); on SQLite a plain read inside the IMMEDIATE transaction.
+ * A set-based money write takes its locks with it table by table, batches → tranches → facilities.
+ */
+export async function lockedRows<T extends Lockable>(
+  q: Q,
+  table: T,
+  ids: string[],
+): Promise<Array<Selectable<DB[T]>>> {
+  const sorted = [...new Set(ids)].sort();
+  if (sorted.length === 0) return [];
+  if (!isPostgres(q)) {
+    const rows = await sql<
+      Selectable<DB[T]>
+    >`select * from ${sql.table(table)} where id in (${sql.join(sorted)})`.execute(q);
+    const at = new Map(sorted.map((id, i) => [id, i]));
+    const idOf = (r: Selectable<DB[T]>) => (r as unknown as { id: string }).id;
+    return rows.rows.sort((a, b) => at.get(idOf(a))! - at.get(idOf(b))!);
+  }
+  const rows = await sql<
+    Selectable<DB[T]>
+  >`select r.* from unnest(${sorted}::text[]) with ordinality as u(id, n)
+    join ${sql.table(table)} r on r.id = u.id order by u.n for update of r`.execute(q);
+  return rows.rows;
 }
 
 /** A unique-key violation on either dialect (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_UNIQUE / PRIMARYKEY). */

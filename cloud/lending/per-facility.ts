@@ -33,3 +33,31 @@ export async function perFacility<T, R>(
   for (const s of settled) if (s.status === "rejected") throw s.reason;
   return out;
 }
+
+/**
+ * Runs `fn` on groups of whole facilities' items (each facility's items in the order given, a group
+ * at most `size` items unless one facility alone has more), groups side by side on PostgreSQL as
+ * perFacility runs facilities: no two groups share a facility, so none waits on another's rows.
+ */
+export async function perFacilityGroup<T>(
+  ctx: CloudContext,
+  items: T[],
+  facilityOf: (t: T) => string,
+  size: number,
+  fn: (group: T[]) => Promise<void>,
+): Promise<void> {
+  const queues = new Map<string, T[]>();
+  for (const t of items) queues.set(facilityOf(t), [...(queues.get(facilityOf(t)) ?? []), t]);
+  const groups: T[][] = [];
+  let g: T[] = [];
+  for (const q of queues.values()) {
+    if (g.length > 0 && g.length + q.length > size) {
+      groups.push(g);
+      g = [];
+    }
+    g.push(...q);
+  }
+  if (g.length) groups.push(g);
+  const key = new Map(groups.map((x, i) => [x, String(i)]));
+  await perFacility(ctx, groups, (x) => key.get(x)!, fn);
+}
