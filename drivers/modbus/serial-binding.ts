@@ -37,12 +37,7 @@ const canceled = (message: string) => Object.assign(new Error(message), { cancel
 /** As bindings-cpp's unix-read/unix-write: these codes mean the device went away. */
 function markDisconnect(e: unknown): unknown {
   const err = e as NodeJS.ErrnoException & { disconnect?: boolean };
-  if (
-    err.code === "EBADF" ||
-    err.code === "ENXIO" ||
-    err.code === "UNKNOWN" ||
-    err.errno === -1
-  )
+  if (err.code === "EBADF" || err.code === "ENXIO" || err.code === "UNKNOWN" || err.errno === -1)
     err.disconnect = true;
   return e;
 }
