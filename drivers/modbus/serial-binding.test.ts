@@ -47,7 +47,7 @@ describe("serial binding without the thread pool", () => {
             if (!s) throw errno("EAGAIN");
             if ("err" in s) {
               at++;
-              throw errno(s.err);
+              throw errno(s.err as string);
             }
             if ("zero" in s) {
               at++;
