@@ -1,6 +1,7 @@
 import ModbusRTU from "modbus-serial";
 import { ERR_MODBUS_CRC, ERR_MODBUS_EXCEPTION, ERR_MODBUS_LINK, ERR_MODBUS_TIMEOUT } from "../errors.ts";
 import { type ModbusConfig, TABLES, type Table } from "./config.ts";
+import { fastSerialBinding } from "./serial-binding.ts";
 
 /**
  * The subset of a Modbus master the bus needs (after Kysely's "the subset of the library we use").
@@ -70,6 +71,8 @@ export function modbusSerialLink(cfg: ModbusConfig): ModbusLink {
             parity: cfg.parity,
             dataBits: cfg.dataBits,
             stopBits: cfg.stopBits,
+            // Reads and writes without libuv's thread pool (serial-binding.ts, issue #15).
+            binding: fastSerialBinding(),
           };
           await client.connectRTUBuffered(cfg.port ?? "", o);
         }

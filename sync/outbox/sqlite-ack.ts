@@ -15,7 +15,7 @@ export function acknowledgeRange(
   const s = ob.streams.get(stream);
   if (!s) return 0;
   type Result = { deleted: number; bytes: number; mismatch: boolean; acked?: number };
-  const tx = ob.db.transaction((): Result => {
+  const tx = (): Result => {
     const gap = ob
       .stmt("SELECT hash FROM gaps WHERE stream=? AND from_seq=? AND to_seq=?")
       .get(stream, from, to) as { hash: Buffer } | undefined;
@@ -51,10 +51,10 @@ export function acknowledgeRange(
     const acked = Math.max(s.ackedSeq, to);
     ob.stmt("UPDATE streams SET acked_seq=? WHERE sid=?").run(acked, s.sid);
     return { deleted: agg.n, bytes: agg.b, mismatch: false, acked };
-  });
+  };
   let r: Result;
   try {
-    r = tx();
+    r = ob.inTx(tx);
   } catch (e) {
     ob.hold(stream, e);
     return 0;

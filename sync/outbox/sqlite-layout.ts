@@ -100,6 +100,8 @@ export interface OutboxParts {
   diskCheckedAt: number;
   freeDisk: number;
   stmt(sql: string): Database.Statement;
+  /** Runs `fn` in one transaction (a savepoint inside another); the wrapper is made once per outbox. */
+  inTx<T>(fn: () => T): T;
   hold(stream: string, e: unknown): void;
   learnKind(kind: string, kid: number): void;
 }

@@ -67,6 +67,7 @@ export class SqliteOutbox implements Outbox, OutboxParts {
   readonly updateStream: Database.Statement;
   readonly newBoot: Database.Statement;
   readonly newKind: Database.Statement;
+  readonly inTx: <T>(fn: () => T) => T;
   /** Boot ids and kinds by name and by number (both tables only grow). */
   readonly bootIds = new Map<string, number>();
   readonly bootNames = new Map<number, string>();
@@ -134,6 +135,10 @@ export class SqliteOutbox implements Outbox, OutboxParts {
     );
     this.newBoot = this.db.prepare("INSERT INTO boots(boot) VALUES (?)");
     this.newKind = this.db.prepare("INSERT INTO kinds(kind) VALUES (?)");
+    // better-sqlite3's db.transaction(fn) builds four wrappers and their properties on every call:
+    // made once here, the per-append and per-ack transactions only pass their closure (issue #15).
+    const tx = this.db.transaction((fn: () => unknown) => fn());
+    this.inTx = <T>(fn: () => T): T => tx(fn) as T;
     this.generations = new Generations(path, this.db, this.streams);
     if (salvage) {
       const restored = restoreSalvage(this, salvage);
@@ -231,7 +236,7 @@ export class SqliteOutbox implements Outbox, OutboxParts {
     // The texts of the record's canonical form that repeat from row to row, made once per change.
     let kindText = "";
     const streamBoot = new Map<string, { boot: string; text: string }>();
-    const run = this.db.transaction(() => {
+    const run = () => {
       for (let i = 0; i < items.length; i++) {
         const it = items[i]!;
         const canonical = canonicals[i]!;
@@ -305,9 +310,9 @@ export class SqliteOutbox implements Outbox, OutboxParts {
         out[i] = { stream, seq, hash };
       }
       for (const s of touched.values()) this.updateStream.run(s.lastSeq, s.lastHash, s.priority, s.sid);
-    });
+    };
     try {
-      run();
+      this.inTx(run);
     } catch (e) {
       throw ERR_STORAGE(
         `outbox append failed: ${(e as Error).message}`,
