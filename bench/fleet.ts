@@ -1,127 +1,21 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import mqtt from "mqtt";
-import { stringify } from "yaml";
-import { openDb } from "../cloud/db/connect.ts";
-import { migrateToLatest } from "../cloud/db/migrate.ts";
-import { registerDevice } from "../cloud/devices.ts";
-import { generateKeyPair, loadOrCreateKey } from "../core/keys.ts";
-import { CLI_ENTRY } from "../core/paths.ts";
+import { generateKeyPair } from "../core/keys.ts";
 import { encodeBatch } from "../sync/codec.ts";
 import { runFleet } from "../sync/fleet.ts";
 import { batchOf, StreamWriter } from "../sync/stream-writer.ts";
 import { upTopic } from "../sync/topics.ts";
-import { freePort, startMosquitto } from "../test/helpers/mosquitto.ts";
-import { freshDb, tmpDir } from "../test/helpers/services.ts";
+import { startMosquitto } from "../test/helpers/mosquitto.ts";
+import { type BenchLine, cpuOf, cpuOfNamed, deploy, lineOf, load1 } from "./fleet-parts.ts";
 
-export interface BenchLine {
-  bench: "fleet";
-  metric: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  ratio?: number;
-}
+export type { BenchLine };
 
-const line = (metric: string, value: number, unit: string, baseline?: number): BenchLine => ({
-  bench: "fleet",
-  metric,
-  value,
-  unit,
-  ...(baseline === undefined || baseline === 0
-    ? {}
-    : { baseline, ratio: Number((value / baseline).toFixed(3)) }),
-});
+const line = lineOf("fleet");
 
-const SIZES = (process.env.BENCH_FLEET_SIZES ?? "100,1000").split(",").map(Number);
+const SIZES = (process.env.BENCH_FLEET_SIZES ?? "100,1000").split(",").filter(Boolean).map(Number);
 const SECONDS = Number(process.env.BENCH_FLEET_SECONDS ?? 30);
 const SAT_DEVICES = Number(process.env.BENCH_FLEET_SAT_DEVICES ?? 400);
-const INSTANCES = (process.env.BENCH_FLEET_INSTANCES ?? "1,2").split(",").map(Number);
-
-/** CPU seconds used so far by a process (utime + stime from /proc). */
-function cpuOf(pid: number): number {
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-/** CPU seconds of every PostgreSQL process on the machine (the server is shared: an upper bound). */
-function postgresCpu(): number {
-  let n = 0;
-  for (const p of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      if (readFileSync(`/proc/${p}/comm`, "utf8").startsWith("postgres")) n += cpuOf(Number(p));
-    } catch {}
-  }
-  return n;
-}
-
-interface Deployment {
-  brokerUrl: string;
-  clouds: ChildProcess[];
-  keyB64: string;
-  register(id: string, pub: string): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** A Mosquitto of its own (no queue limit), a fresh PostgreSQL schema, N cloud instances as processes. */
-async function deploy(instances: number): Promise<Deployment> {
-  const broker = await startMosquitto(["max_queued_messages 0", "max_inflight_messages 0"]);
-  const fresh = await freshDb("postgres");
-  const dir = tmpDir("barnlink-fleet-");
-  const url = `${fresh.url}?options=${encodeURIComponent(`-c search_path=${fresh.schema}`)}`;
-  const db = openDb(url);
-  await migrateToLatest(db);
-  const keyFile = join(dir, "cloud.key");
-  const key = loadOrCreateKey(keyFile);
-  const clouds: ChildProcess[] = [];
-  for (let i = 1; i <= instances; i++) {
-    const port = await freePort();
-    const cfg = join(dir, `cloud-${i}.yaml`);
-    writeFileSync(
-      cfg,
-      stringify({
-        instance: `fleet-${i}`,
-        database: { url },
-        mqtt: { url: broker.url, ...(instances > 1 ? { sharedGroup: "fleet" } : {}) },
-        http: { port },
-        keyFile,
-      }),
-    );
-    const child = spawn(process.execPath, [CLI_ENTRY, "cloud", "run", "--config", cfg], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    clouds.push(child);
-    const end = Date.now() + 60_000;
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (Date.now() > end) throw new Error(`cloud ${i} did not start`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-  return {
-    brokerUrl: broker.url,
-    clouds,
-    keyB64: key.publicKeyB64,
-    register: (id, pub) => registerDevice(db, id, pub, "bench", Date.now()).then(() => {}),
-    async stop() {
-      for (const c of clouds) c.kill("SIGTERM");
-      await Promise.all(
-        clouds.map((c) => new Promise((r) => (c.exitCode !== null ? r(0) : c.once("exit", r)))),
-      );
-      await db.close();
-      await fresh.drop();
-      await broker.stop();
-    },
-  };
-}
+const SAT_RATE = Number(process.env.BENCH_FLEET_SAT_RATE ?? 20);
+const INSTANCES = (process.env.BENCH_FLEET_INSTANCES ?? "1,2").split(",").filter(Boolean).map(Number);
 
 /** The broker's own ceiling with the same payloads: one publisher, one subscriber, QoS 1, no database. */
 async function brokerCeiling(batches: number): Promise<number> {
@@ -163,14 +57,48 @@ async function brokerCeiling(batches: number): Promise<number> {
   }
 }
 
+/** CPU of the parts, sampled at the steady window's open and close: cores busy on average. */
+function cpuSampler(clouds: number[], broker: number) {
+  const take = () => ({
+    t: Date.now(),
+    clouds: clouds.map(cpuOf),
+    pg: cpuOfNamed("postgres"),
+    broker: cpuOf(broker),
+    loadgen: process.cpuUsage(),
+    load: load1(),
+  });
+  let open: ReturnType<typeof take> | undefined;
+  let close: ReturnType<typeof take> | undefined;
+  return {
+    on: (phase: "open" | "close") => {
+      if (phase === "open") open = take();
+      else close = take();
+    },
+    result() {
+      if (!open || !close) throw new Error("the steady window never opened");
+      const s = (close.t - open.t) / 1000;
+      return {
+        cloud: close.clouds.reduce((n, c, i) => n + c - open!.clouds[i]!, 0) / s,
+        pg: (close.pg - open.pg) / s,
+        broker: (close.broker - open.broker) / s,
+        loadgen:
+          (close.loadgen.user + close.loadgen.system - open.loadgen.user - open.loadgen.system) / 1e6 / s,
+        load: `${open.load} → ${close.load}`,
+        loadEnd: close.load,
+      };
+    },
+  };
+}
+
 async function fleetRun(instances: number, devices: number, rate: number, batchEveryMs: number) {
   const d = await deploy(instances);
   try {
-    const cpu0 = d.clouds.map((c) => cpuOf(c.pid!));
-    const pg0 = postgresCpu();
-    const t0 = Date.now();
+    const cpu = cpuSampler(
+      d.clouds.map((c) => c.child.pid!),
+      d.broker.pid,
+    );
     const r = await runFleet({
-      url: d.brokerUrl,
+      url: d.broker.url,
       devices,
       rate,
       batchEveryMs,
@@ -178,10 +106,10 @@ async function fleetRun(instances: number, devices: number, rate: number, batchE
       prefix: `f${instances}x${devices}`,
       cloudKey: undefined,
       register: d.register,
+      onWindow: cpu.on,
     });
-    const secs = (Date.now() - t0) / 1000;
-    const cloudCpu = d.clouds.reduce((n, c, i) => n + cpuOf(c.pid!) - cpu0[i]!, 0) / secs;
-    return { r, cloudCpu, pgCpu: (postgresCpu() - pg0) / secs };
+    const exited = d.clouds.filter((c) => c.child.exitCode !== null).length;
+    return { r, cpu: cpu.result(), exited };
   } finally {
     await d.stop();
   }
@@ -199,32 +127,38 @@ export async function benchFleet(): Promise<BenchLine[]> {
   const out: BenchLine[] = [];
   const ceiling = await brokerCeiling(20_000);
   out.push(line("broker ceiling (QoS 1 relay, same payloads)", ceiling, "batches/s"));
+  const parts = (label: string, c: ReturnType<ReturnType<typeof cpuSampler>["result"]>, exited: number) => {
+    out.push(line(`${label}: cloud CPU`, c.cloud, "cores"));
+    out.push(line(`${label}: PostgreSQL CPU (all postgres processes)`, c.pg, "cores"));
+    out.push(line(`${label}: broker CPU`, c.broker, "cores"));
+    out.push(line(`${label}: loadgen CPU`, c.loadgen, "cores"));
+    out.push(line(`${label}: load average (1 min) at the window's end`, c.loadEnd, ""));
+    out.push(line(`${label}: cloud instances that exited`, exited, ""));
+    process.stderr.write(`${label}: load average ${c.load}\n`);
+  };
   for (const n of SIZES) {
-    const { r, cloudCpu, pgCpu } = await fleetRun(1, n, 1, 1000);
-    const bps = r.batchesAcked / r.seconds;
-    out.push(line(`${n} gateways x 1 rec/s: committed`, bps, "batches/s", n));
-    out.push(line(`${n} gateways: lag p50`, r.latencyP50Ms ?? -1, "ms"));
-    out.push(line(`${n} gateways: lag p99`, r.latencyP99Ms ?? -1, "ms"));
-    out.push(line(`${n} gateways: unacked at end`, r.batchesSent - r.batchesAcked, "batches"));
-    out.push(line(`${n} gateways: cloud CPU`, cloudCpu, "cores"));
-    out.push(line(`${n} gateways: PostgreSQL CPU`, pgCpu, "cores"));
+    const { r, cpu, exited } = await fleetRun(1, n, 1, 1000);
+    const label = `${n} gateways x 1 rec/s`;
+    out.push(line(`${label}: committed (steady window)`, r.windowBatchesPerSecond, "batches/s", n));
+    out.push(line(`${label}: lag p50`, r.latencyP50Ms ?? -1, "ms"));
+    out.push(line(`${label}: lag p99`, r.latencyP99Ms ?? -1, "ms", 2000));
+    out.push(line(`${label}: unacked at end`, r.batchesSent - r.batchesAcked, "batches"));
+    parts(label, cpu, exited);
   }
   const sat: number[] = [];
   for (const k of INSTANCES) {
-    const { r, cloudCpu, pgCpu } = await fleetRun(k, SAT_DEVICES, 20, 50);
-    const bps = r.batchesAcked / r.seconds;
+    const { r, cpu, exited } = await fleetRun(k, SAT_DEVICES, SAT_RATE, 1000 / SAT_RATE);
+    const bps = r.windowBatchesPerSecond;
     sat.push(bps);
-    out.push(line(`saturation, ${k} instance(s): committed`, bps, "batches/s", ceiling));
-    out.push(line(`saturation, ${k} instance(s): lag p99`, r.latencyP99Ms ?? -1, "ms"));
-    out.push(line(`saturation, ${k} instance(s): cloud CPU`, cloudCpu, "cores"));
-    out.push(line(`saturation, ${k} instance(s): PostgreSQL CPU`, pgCpu, "cores"));
+    const label = `saturation, ${k} instance(s)`;
+    out.push(line(`${label}: offered`, SAT_DEVICES * SAT_RATE, "batches/s"));
+    out.push(line(`${label}: committed (steady window)`, bps, "batches/s", ceiling));
+    out.push(line(`${label}: lag p99`, r.latencyP99Ms ?? -1, "ms"));
+    out.push(line(`${label}: committed per cloud core`, bps / Math.max(cpu.cloud, 0.01), "batches/s"));
     out.push(
-      line(
-        `saturation, ${k} instance(s): committed per cloud core`,
-        bps / Math.max(cloudCpu, 0.01),
-        "batches/s",
-      ),
+      line(`${label}: PostgreSQL CPU per 1,000 batches`, (cpu.pg / Math.max(bps, 1)) * 1000, "core-s"),
     );
+    parts(label, cpu, exited);
   }
   if (sat.length > 1)
     out.push(line(`${INSTANCES.at(-1)} vs ${INSTANCES[0]} instance(s)`, sat.at(-1)!, "batches/s", sat[0]!));

@@ -19,6 +19,12 @@ export interface FleetOptions {
   cloudKey?: KeyObject;
   /** Called once per gateway before it sends: register its key (or print it). */
   register?: (device: string, publicKeyB64: string) => Promise<void>;
+  /** Acks in the first `warmupMs` of sending are left out of `windowBatchesPerSecond` (default 5 s, at most half the run). */
+  warmupMs?: number;
+  /** Called when the steady window opens (after the warm-up) and when sending stops (e.g. to sample CPU). */
+  onWindow?: (phase: "open" | "close") => void;
+  /** How long to wait for the last acks after sending stops (default 15 s). */
+  drainMs?: number;
 }
 
 export interface FleetReport {
@@ -31,6 +37,16 @@ export interface FleetReport {
   rejected: number;
   badAcks: number;
   ackedPerSecond: number;
+  /**
+   * Batches acked per second while sending, after `warmupMs` (the steady rate: the drain after the
+   * last send is left out, so a saturated cloud's rate is not diluted by the tail).
+   */
+  windowBatchesPerSecond: number;
+  /**
+   * Send → signed commit ack, over every batch sent: a batch still unacked at the end counts at its
+   * age then (a lower bound of its lag), so a cloud that falls behind cannot look fast by leaving its
+   * slowest batches out.
+   */
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
 }
@@ -38,11 +54,13 @@ export interface FleetReport {
 /**
  * How often each simulated gateway sends, and how many readings a batch: `rate` readings/s on
  * average. Below one reading per batch interval it sends one reading per batch, less often
- * (0.2/s: one every 5 s), instead of rounding the rate up.
+ * (0.2/s: one every 5 s), instead of rounding the rate up. Above it, a whole number of readings per
+ * batch, the interval stretched so the average stays `rate` (1.5/s: 2 every 1,333 ms, not 2 a second).
  */
 export function fleetPacing(rate: number, batchEveryMs?: number): { every: number; perBatch: number } {
   const every = Math.max(1, Math.round(Math.max(batchEveryMs ?? 1000, 1000 / rate)));
-  return { every, perBatch: Math.max(1, Math.round((rate * every) / 1000)) };
+  const perBatch = Math.max(1, Math.ceil((rate * every) / 1000 - 1e-9));
+  return { every: Math.max(every, Math.round((perBatch * 1000) / rate)), perBatch };
 }
 
 /**
@@ -62,10 +80,14 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     rejected: 0,
     badAcks: 0,
     ackedPerSecond: 0,
+    windowBatchesPerSecond: 0,
     latencyP50Ms: null,
     latencyP99Ms: null,
   };
   const latencies: number[] = [];
+  let inWindow = 0;
+  let windowFrom = Number.POSITIVE_INFINITY;
+  let windowTo = Number.POSITIVE_INFINITY;
   const outstanding = new Map<string, { at: number; n: number }>();
   const gateways: Array<{ id: string; client: MqttClient; w: StreamWriter }> = [];
   const prefix = o.prefix ?? "load";
@@ -91,7 +113,9 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
           if (v.msg.status !== "committed") return void report.rejected++;
           report.batchesAcked++;
           report.recordsAcked += sent.n;
-          latencies.push(Date.now() - sent.at);
+          const now = Date.now();
+          latencies.push(now - sent.at);
+          if (now >= windowFrom && now <= windowTo) inWindow++;
         });
         await client.subscribeAsync(ackTopic(id), { qos: 1 });
         return { id, client, w: new StreamWriter(id, `${prefix}.0`, key) };
@@ -100,6 +124,10 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     gateways.push(...chunk);
   }
   const start = Date.now();
+  const warmup = Math.min(o.warmupMs ?? 5000, o.durationMs / 2);
+  windowFrom = start + warmup;
+  windowTo = start + o.durationMs;
+  const opening = setTimeout(() => o.onWindow?.("open"), warmup);
   let value = 0;
   const timers = gateways.map((g) => {
     const send = () => {
@@ -129,9 +157,16 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
   });
   await new Promise((r) => setTimeout(r, o.durationMs));
   for (const stop of timers) stop();
-  const until = Date.now() + 15_000;
+  clearTimeout(opening);
+  o.onWindow?.("close");
+  const stopped = Date.now();
+  report.windowBatchesPerSecond =
+    inWindow / Math.max(0.001, (Math.min(stopped, windowTo) - windowFrom) / 1000);
+  const until = stopped + (o.drainMs ?? 15_000);
   while (outstanding.size > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
   report.seconds = (Date.now() - start) / 1000;
+  const end = Date.now();
+  for (const s of outstanding.values()) latencies.push(end - s.at);
   await Promise.all(gateways.map((g) => g.client.endAsync()));
   latencies.sort((a, b) => a - b);
   report.ackedPerSecond = Math.round(report.recordsAcked / report.seconds);

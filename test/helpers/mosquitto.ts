@@ -11,6 +11,8 @@ export const mosquittoBinaryAvailable = () =>
 export interface MosquittoHandle {
   port: number;
   url: string;
+  /** The broker process's pid (its CPU from /proc, in benchmarks); changes on restart. */
+  readonly pid: number;
   /** Stops (SIGTERM: it saves its persistence) and starts again on the same port and store. */
   restart(downMs?: number): Promise<void>;
   stop(): Promise<void>;
@@ -68,6 +70,9 @@ export async function startMosquitto(extra: string[] = []): Promise<MosquittoHan
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid ?? 0;
+    },
     async restart(downMs = 500) {
       await down();
       await new Promise((r) => setTimeout(r, downMs));
