@@ -94,6 +94,13 @@ export const cloudConfigSchema = z
         workDir: z.string().default("./data/adapt"),
         /** A job running longer is stopped and marked failed. */
         maxMinutes: z.number().int().min(1).max(10_080).default(240),
+        /** An uploaded herd archive (POST /api/v1/models/herd-uploads), and what it unpacks to, at most. */
+        maxUploadBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(2 ** 40)
+          .default(2 ** 30),
       })
       .prefault({}),
     /** API bearer tokens. Give `sha256` (hex of the token) rather than `token` in production configs. */

@@ -17,6 +17,8 @@ export interface OpenApiRoute {
   public?: boolean;
   params?: z.ZodType;
   body?: z.ZodType;
+  /** A raw request body of these media types (a binary stream, no JSON schema) instead of `body`. */
+  consumes?: string[];
   query?: z.ZodType;
   response: z.ZodType;
   /** The success status (200 unless given). */

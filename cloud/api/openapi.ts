@@ -91,6 +91,16 @@ function operation(r: OpenApiRoute): Record<string, unknown> {
     ...(r.body
       ? { requestBody: { required: true, content: { "application/json": { schema: schema(r.body) } } } }
       : {}),
+    ...(r.consumes
+      ? {
+          requestBody: {
+            required: true,
+            content: Object.fromEntries(
+              r.consumes.map((t) => [t, { schema: { type: "string", format: "binary" } }]),
+            ),
+          },
+        }
+      : {}),
     responses: {
       [String(r.status ?? 200)]: { description: "OK", content: { [produces]: { schema: body } } },
       ...errors.responses,

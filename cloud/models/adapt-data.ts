@@ -20,6 +20,8 @@ import { ERR_ADAPT_FAILED, ERR_ADAPT_NO_FRAMES, ERR_ADAPT_PATH } from "./errors.
 /** Where a job's labelled frames come from: stored records of the herd's gateways, or a folder. */
 export type FramesInput =
   | { folder: string }
+  /** An archive uploaded through POST /api/v1/models/herd-uploads (herd-upload.ts). */
+  | { upload: string }
   | {
       records: {
         devices: string[];

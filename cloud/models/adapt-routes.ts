@@ -5,6 +5,7 @@ import { z } from "zod";
 import { ERR_CONFLICT, ERR_NOT_FOUND } from "../../core/errors.ts";
 import { ident } from "../../core/zod-helpers.ts";
 import { requireRole } from "../api/auth.ts";
+import { ERR_HTTP_UNSUPPORTED_MEDIA } from "../api/errors.ts";
 import { parseRequest } from "../api/validate.ts";
 import type { CloudContext } from "../context.ts";
 import {
@@ -16,6 +17,8 @@ import {
 } from "./adapt-data.ts";
 import { jobView } from "./adapt-store.ts";
 import type { AdaptInput, AdaptWorker } from "./adapt-worker.ts";
+import { ERR_ADAPT_TOO_LARGE } from "./errors.ts";
+import { receiveHerdArchive, resolveUpload } from "./herd-upload.ts";
 
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const version = () => z.string().regex(VERSION, "a model version: letters, digits, . _ - (at most 64)");
@@ -26,6 +29,7 @@ export const adaptRequest = z.strictObject({
   herd: ident(),
   frames: z.union([
     z.strictObject({ folder: z.string().min(1).max(1000) }),
+    z.strictObject({ upload: z.string().min(1).max(100) }),
     z.strictObject({
       records: z.strictObject({
         devices: z.array(ident()).min(1).max(100),
@@ -65,6 +69,16 @@ export const adaptRequest = z.strictObject({
     .default({}),
 });
 
+export const herdUploadQuery = z.strictObject({ herd: ident() });
+/** Media types the upload route reads as a raw stream (a gzip is recognised by its magic bytes). */
+export const ARCHIVE_TYPES = [
+  "application/x-tar",
+  "application/gzip",
+  "application/x-gzip",
+  "application/x-gtar",
+  "application/octet-stream",
+];
+
 export const adaptListQuery = z.strictObject({ herd: ident().optional() });
 export const adaptJobParams = z.strictObject({ id: z.string().max(100) });
 
@@ -79,15 +93,41 @@ export function adaptRoutes(worker: AdaptWorker) {
   const { modelsDir, herdDataDir } = worker.o;
   const published = (v: string) => v === "shipped" || existsSync(join(modelsDir, `${v}.pkg`));
   return async (app: FastifyInstance, ctx: CloudContext) => {
+    // An archive is streamed to disk, never buffered: its own scope takes the body as a stream.
+    await app.register(async (up) => {
+      up.addContentTypeParser(ARCHIVE_TYPES, (_req, payload, done) => done(null, payload));
+      up.post("/api/v1/models/herd-uploads", { preHandler: requireRole("officer") }, async (req, reply) => {
+        const q = parseRequest(herdUploadQuery, req.query, "query");
+        const max = worker.o.maxUploadBytes ?? 2 ** 30;
+        if (Number(req.headers["content-length"] ?? 0) > max)
+          throw ERR_ADAPT_TOO_LARGE(`the upload is larger than adapt.maxUploadBytes (${max} bytes)`);
+        const body = req.body as AsyncIterable<Buffer> | undefined;
+        if (typeof body?.[Symbol.asyncIterator] !== "function")
+          throw ERR_HTTP_UNSUPPORTED_MEDIA(`send the archive as ${ARCHIVE_TYPES.join(", ")}`);
+        const upload = await receiveHerdArchive(body, {
+          root: herdDataDir,
+          herd: q.herd,
+          maxBytes: max,
+          by: req.principal?.name ?? "?",
+          now: Date.now(),
+        });
+        reply.code(201);
+        return { upload };
+      });
+    });
+
     app.post("/api/v1/models/adapt-jobs", { preHandler: requireRole("officer") }, async (req, reply) => {
       const b = parseRequest(adaptRequest, req.body);
       const busy = await worker.store.active(ctx.db, b.herd);
       if (busy) throw ERR_CONFLICT(`herd ${b.herd} already has an adapt job ${busy.status}: ${busy.id}`);
       let devices: string[] = [];
-      if ("folder" in b.frames) {
-        const dir = resolveHerdFolder(herdDataDir, b.frames.folder);
+      if ("folder" in b.frames || "upload" in b.frames) {
+        const dir =
+          "folder" in b.frames
+            ? resolveHerdFolder(herdDataDir, b.frames.folder)
+            : resolveUpload(herdDataDir, b.frames.upload, b.herd);
         const c = countFolder(dir);
-        requireFrames(c.pigs, c.frames, `frames.folder ${b.frames.folder}`);
+        requireFrames(c.pigs, c.frames, `frames ${JSON.stringify(b.frames)}`);
       } else {
         devices = b.frames.records.devices;
         const byPig = await labelledSightings(ctx.db, b.frames.records);

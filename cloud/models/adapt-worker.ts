@@ -15,6 +15,7 @@ import {
 } from "./adapt-data.ts";
 import { type AdaptJob, AdaptStore } from "./adapt-store.ts";
 import { ERR_ADAPT_FAILED, ERR_ADAPT_INTERRUPTED, ERR_ADAPT_NO_FRAMES, ERR_ADAPT_TIMEOUT } from "./errors.ts";
+import { resolveUpload } from "./herd-upload.ts";
 import { publishModel } from "./publish.ts";
 
 /** A job as requested (validated by the route): what to train on, from which model, with what. */
@@ -50,6 +51,8 @@ export interface AdaptWorkerOptions {
   workDir: string;
   herdDataDir?: string;
   maxMinutes: number;
+  /** An uploaded herd archive at most, as sent and as unpacked (default 1 GiB). */
+  maxUploadBytes?: number;
   /** This instance's name (cloud `instance`): a job it held before a restart is known to be orphaned. */
   worker: string;
   /** The `barnlink` command to run training with (default: this installation's CLI entry). */
@@ -283,6 +286,8 @@ export class AdaptWorker {
   private async prepare(input: AdaptInput, dir: string) {
     const f = input.frames;
     if ("folder" in f) return { herdDir: resolveHerdFolder(this.o.herdDataDir, f.folder), data: {} };
+    if ("upload" in f)
+      return { herdDir: resolveUpload(this.o.herdDataDir, f.upload, input.herd), data: { upload: f.upload } };
     const herdDir = join(dir, "herd");
     mkdirSync(herdDir, { recursive: true });
     const byPig = await labelledSightings(this.ctx!.db, f.records);

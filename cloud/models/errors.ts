@@ -4,7 +4,7 @@ import { defineError } from "../../core/errors.ts";
 export const ERR_ADAPT_PATH = defineError(
   "BL_ADAPT_PATH",
   400,
-  "An adapt job names a folder outside adapt.herdDataDir (or none is configured), or a path that is not a folder.",
+  "An adapt job names a folder outside adapt.herdDataDir (or none is configured), or a path that is not a folder; or an uploaded archive holds an absolute path, a '..', a link or a device entry.",
 );
 export const ERR_ADAPT_NO_FRAMES = defineError(
   "BL_ADAPT_NO_FRAMES",
@@ -30,4 +30,14 @@ export const ERR_ADAPT_FAILED = defineError(
   "BL_ADAPT_FAILED",
   500,
   "An adapt job's training process failed without a coded error (its last output is in the message).",
+);
+export const ERR_ADAPT_ARCHIVE = defineError(
+  "BL_ADAPT_ARCHIVE",
+  400,
+  "An uploaded herd archive is not a tar or tar.gz, is corrupt or truncated, or breaks the <pigId>/<frame> layout (an invalid pig id, a frame twice); nothing of it is kept.",
+);
+export const ERR_ADAPT_TOO_LARGE = defineError(
+  "BL_ADAPT_TOO_LARGE",
+  413,
+  "An uploaded herd archive (or what it unpacks to) is larger than adapt.maxUploadBytes; nothing of it is kept.",
 );

@@ -1,8 +1,20 @@
 import { z } from "zod";
 import { ERR_CONFLICT, ERR_NOT_FOUND } from "../../core/errors.ts";
 import type { OpenApiRoute } from "../api/openapi-route.ts";
-import { adaptJobParams, adaptListQuery, adaptRequest } from "./adapt-routes.ts";
-import { ERR_ADAPT_NO_FRAMES, ERR_ADAPT_PATH, ERR_ADAPT_STATE } from "./errors.ts";
+import {
+  ARCHIVE_TYPES,
+  adaptJobParams,
+  adaptListQuery,
+  adaptRequest,
+  herdUploadQuery,
+} from "./adapt-routes.ts";
+import {
+  ERR_ADAPT_ARCHIVE,
+  ERR_ADAPT_NO_FRAMES,
+  ERR_ADAPT_PATH,
+  ERR_ADAPT_STATE,
+  ERR_ADAPT_TOO_LARGE,
+} from "./errors.ts";
 import { rolloutBody, rolloutParams } from "./routes.ts";
 
 const anyObject = z.record(z.string(), z.unknown());
@@ -26,6 +38,26 @@ export const adaptJobView = z.object({
   error: z.object({ code: z.string(), message: z.string().nullable() }).nullable(),
 });
 const oneJob = z.object({ job: adaptJobView });
+
+/** An accepted herd upload (herd-upload.ts HerdUpload). */
+export const herdUploadView = z.object({
+  /** What an adapt job names as `frames: {upload: id}`. */
+  id: z.string(),
+  herd: z.string(),
+  /** The folder under adapt.herdDataDir it was unpacked to. */
+  folder: z.string(),
+  /** Pigs with 2 or more frames; frames in all; bytes received. */
+  pigs: z.number(),
+  frames: z.number(),
+  bytes: z.number(),
+  uploadedBy: z.string(),
+  uploadedAt: z.number(),
+  /** Entries left out (not an image, hidden, outside the layout): count and the first 50. */
+  skipped: z.object({
+    count: z.number(),
+    files: z.array(z.object({ file: z.string(), reason: z.string() })),
+  }),
+});
 const reads = ["admin", "officer", "auditor"];
 
 /** Model packages and herd adaptation jobs (routes.ts, adapt-routes.ts; docs/pig-faces.md). */
@@ -48,6 +80,18 @@ export const modelsOpenApi: OpenApiRoute[] = [
     body: rolloutBody,
     response: z.object({ version: z.string(), devices: z.array(z.string()), status: z.literal("commanded") }),
     errors: [ERR_NOT_FOUND],
+  },
+  {
+    path: "/api/v1/models/herd-uploads",
+    method: "post",
+    summary:
+      "Upload a herd's labelled frames as a tar or tar.gz of <pigId>/<frame>.jpg, for adapt jobs (frames: {upload: id})",
+    roles: ["officer"],
+    query: herdUploadQuery,
+    consumes: ARCHIVE_TYPES,
+    status: 201,
+    response: z.object({ upload: herdUploadView }),
+    errors: [ERR_ADAPT_PATH, ERR_ADAPT_ARCHIVE, ERR_ADAPT_TOO_LARGE, ERR_ADAPT_NO_FRAMES],
   },
   {
     path: "/api/v1/models/adapt-jobs",
