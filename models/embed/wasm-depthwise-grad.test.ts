@@ -34,7 +34,8 @@ describe("depthwise convolution gradients registered for wasm", () => {
       for (const k of ["dw", "dx"] as const) {
         expect(wasm[k].length).toBe(cpu[k].length);
         const scale = Math.max(...cpu[k].map(Math.abs));
-        for (let i = 0; i < cpu[k].length; i++) expect(Math.abs(wasm[k][i]! - cpu[k][i]!) / scale).toBeLessThan(1e-4);
+        for (let i = 0; i < cpu[k].length; i++)
+          expect(Math.abs(wasm[k][i]! - cpu[k][i]!) / scale).toBeLessThan(1e-4);
       }
     });
   }

@@ -10,7 +10,12 @@ type DepthwiseAttrs = {
 
 interface WasmLike {
   readSync(dataId: object): tf.backend_util.BackendValues;
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: Float32Array): tf.TensorInfo;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: Float32Array,
+  ): tf.TensorInfo;
 }
 
 const one = (d: [number, number] | number) => (typeof d === "number" ? d === 1 : d[0] === 1 && d[1] === 1);
