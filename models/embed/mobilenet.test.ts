@@ -5,7 +5,8 @@ import { mobileNetEmbedder, mobileNetFromTflite } from "./mobilenet.ts";
 import type { TfliteGraph } from "./tflite.ts";
 import { trainEmbedder } from "./train.ts";
 
-const rand = (n: number, seed: number) => tf.randomNormal([n], 0, 0.5, "float32", seed).dataSync() as Float32Array;
+const rand = (n: number, seed: number) =>
+  tf.randomNormal([n], 0, 0.5, "float32", seed).dataSync() as Float32Array;
 
 /**
  * A MobileNetV2-shaped graph as readTflite returns it, weights in TFLite's layouts (conv OHWI,
@@ -106,7 +107,9 @@ describe("TFLite MobileNet graph → tfjs layers", () => {
     const net = mobileNetEmbedder(mobileNetFromTflite(tinyGraph(), { height: 8, width: 8 }), 8);
     const n = 24;
     const y = Int32Array.from({ length: n }, (_, i) => i % 4);
-    const pixels = new Uint8Array(n * 8 * 8 * 3).map((_, i) => (y[Math.floor(i / 192)]! * 60 + (i % 7) * 5) & 255);
+    const pixels = new Uint8Array(n * 8 * 8 * 3).map(
+      (_, i) => (y[Math.floor(i / 192)]! * 60 + (i % 7) * 5) & 255,
+    );
     const set = { labels: ["a", "b", "c", "d"], y, pixels, files: [], size: 8, skipped: [] };
     const before = net.getWeights().map((w) => w.dataSync().slice());
     // freeze 1: the first conv; its output feeds both the block and the residual (one tensor: clean)
@@ -116,6 +119,8 @@ describe("TFLite MobileNet graph → tfjs layers", () => {
     expect(after[0]).toEqual(before[0]); // frozen
     expect(after.at(-2)).not.toEqual(before.at(-2)); // the projection trained
     // freeze 2: inside the block, where the expand's output and the residual both cross the cut
-    expect(() => trainEmbedder(set, { epochs: 1, batch: 8, dim: 8, init: net, freeze: 2 })).toThrow(/residual/);
+    expect(() => trainEmbedder(set, { epochs: 1, batch: 8, dim: 8, init: net, freeze: 2 })).toThrow(
+      /residual/,
+    );
   });
 });
