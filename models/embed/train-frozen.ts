@@ -28,7 +28,20 @@ export interface FrozenFeatures {
 /** Largest activation cache kept in memory; more views than fit are dropped (with `views` saying so). */
 export const MAX_CACHE_BYTES = 1.5 * 1024 ** 3;
 
-function frontOf(net: tf.LayersModel, freeze: number): { front: tf.layers.Layer[]; head: tf.layers.Layer[] } {
+/** The symbolic tensors a layer reads (its first inbound node: barnlink's networks apply each layer once). */
+const inputsOf = (l: tf.layers.Layer): tf.SymbolicTensor[] => l.inboundNodes[0]?.inputTensors ?? [];
+const outputOf = (l: tf.layers.Layer): tf.SymbolicTensor => l.output as tf.SymbolicTensor;
+const isInput = (l: tf.layers.Layer) => l.getClassName() === "InputLayer";
+
+/**
+ * Splits the layers before the `freeze`-th layer with weights from the rest. The cut must be clean:
+ * the rest reads exactly one tensor the front makes (always so for a chain; for a graph with
+ * residual additions, a cut between blocks), so one activation per frame is all the cache holds.
+ */
+function frontOf(
+  net: tf.LayersModel,
+  freeze: number,
+): { front: tf.layers.Layer[]; head: tf.layers.Layer[]; cut: tf.SymbolicTensor } {
   const layers = net.layers;
   const withWeights = layers.filter((l) => l.getWeights().length > 0);
   if (!Number.isInteger(freeze) || freeze < 0 || freeze >= withWeights.length) {
@@ -36,19 +49,53 @@ function frontOf(net: tf.LayersModel, freeze: number): { front: tf.layers.Layer[
       `freeze must be 0..${withWeights.length - 1} (the network has ${withWeights.length} layers with weights), got ${freeze}`,
     );
   }
-  const cut = layers.indexOf(withWeights[freeze]!);
-  return { front: layers.slice(0, cut), head: layers.slice(cut) };
+  const at = layers.indexOf(withWeights[freeze]!);
+  const front = layers.slice(0, at);
+  const head = layers.slice(at);
+  const made = new Set(head.map((l) => outputOf(l).id));
+  const reads = [
+    ...new Map(
+      head
+        .flatMap(inputsOf)
+        .filter((t) => !made.has(t.id))
+        .map((t) => [t.id, t]),
+    ).values(),
+  ];
+  if (reads.length !== 1) {
+    throw ERR_MODEL_DATA(
+      `freeze ${freeze} cuts the network where ${reads.length} tensors cross (a residual connection): pick a cut between blocks`,
+    );
+  }
+  return { front, head, cut: reads[0]! };
 }
 
-/** Runs layers in order on a concrete tensor (the Sequential network's own order). */
-export function runLayers(layers: tf.layers.Layer[], x: tf.Tensor, training: boolean): tf.Tensor {
+/**
+ * Runs layers in the model's (topological) order on a concrete tensor fed where the layers read
+ * from outside themselves (a clean cut, frontOf); returns `out`'s value, else the last layer's.
+ */
+export function runLayers(
+  layers: tf.layers.Layer[],
+  x: tf.Tensor,
+  training: boolean,
+  out?: tf.SymbolicTensor,
+): tf.Tensor {
+  const vals = new Map<number, tf.Tensor>();
   let t = x;
-  for (const l of layers) t = l.apply(t, { training }) as tf.Tensor;
-  return t;
+  for (const l of layers) {
+    if (isInput(l)) {
+      vals.set(outputOf(l).id, x);
+      continue;
+    }
+    const args = inputsOf(l).map((s) => vals.get(s.id) ?? x);
+    t = l.apply(args.length === 1 ? args[0]! : args, { training }) as tf.Tensor;
+    vals.set(outputOf(l).id, t);
+  }
+  return out ? (vals.get(out.id) ?? t) : t;
 }
 
 function passFront(
   front: tf.layers.Layer[],
+  cut: tf.SymbolicTensor,
   x: Float32Array,
   k: number,
   size: number,
@@ -56,7 +103,7 @@ function passFront(
   at: number,
 ): void {
   const a = tf.tidy(() =>
-    runLayers(front, tf.tensor4d(x.subarray(0, k * size * size * 3), [k, size, size, 3]), false),
+    runLayers(front, tf.tensor4d(x.subarray(0, k * size * size * 3), [k, size, size, 3]), false, cut),
   );
   out.set(a.dataSync() as Float32Array, at);
   a.dispose();
@@ -75,8 +122,8 @@ export function cacheFrozen(
   aug: AugmentOptions,
   extra?: { pixels: Uint8Array; n: number },
 ): FrozenFeatures {
-  const { front, head } = frontOf(net, freeze);
-  const shape = (front.at(-1)?.outputShape as number[] | undefined)?.slice(1) ?? [set.size, set.size, 3];
+  const { front, head, cut } = frontOf(net, freeze);
+  const shape = cut.shape.slice(1) as number[];
   const per = shape.reduce((a, b) => a * b, 1);
   const fit = Math.max(1, Math.floor(MAX_CACHE_BYTES / (4 * per * Math.max(1, set.n))));
   const v = Math.max(1, Math.min(views, fit));
@@ -92,7 +139,7 @@ export function cacheFrozen(
         if (view === 0) standardise(src, xb, j * px);
         else augment(src, set.size, r, xb, j * px, aug);
       }
-      passFront(front, xb, k, set.size, data, (view * set.n + i) * per);
+      passFront(front, cut, xb, k, set.size, data, (view * set.n + i) * per);
     }
   }
   let extraData: Float32Array | undefined;
@@ -102,7 +149,7 @@ export function cacheFrozen(
       const k = Math.min(batch, extra.n - i);
       for (let j = 0; j < k; j++)
         standardise(extra.pixels.subarray((i + j) * px, (i + j + 1) * px), xb, j * px);
-      passFront(front, xb, k, set.size, extraData, i * per);
+      passFront(front, cut, xb, k, set.size, extraData, i * per);
     }
   }
   const vars = head.flatMap((l) => l.trainableWeights.map((w) => w.read() as tf.Variable));

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "../tf.ts";
+import { registerWasmDepthwiseGrads } from "./wasm-depthwise-grad.ts";
 
 type Conv2DAttrs = {
   strides: [number, number] | number;
@@ -101,6 +102,7 @@ let registered = false;
 
 /** Registers the missing training kernels on the wasm backend (idempotent). */
 export function registerWasmTrainingKernels(): void {
+  registerWasmDepthwiseGrads();
   if (registered || tf.getKernel("Conv2DBackpropFilter", "wasm")) return;
   registered = true;
   tf.registerKernel({
