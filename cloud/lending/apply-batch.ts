@@ -1,13 +1,13 @@
-import { createHash, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import { type Kysely, sql, type UpdateObject } from "kysely";
 import type { DB } from "../db/schema.ts";
 import { accrue } from "./accrual.ts";
 import { type AlertInput, raiseAlerts } from "./alerts.ts";
-import type { ApplyInput } from "./apply-decision.ts";
+import { type ApplyInput, paymentOrder, releaseTx } from "./apply-decision.ts";
 import { ERR_LENDING_LIMIT, ERR_LENDING_STATE, ERR_LENDING_TERM } from "./errors.ts";
 import { postReleaseFees } from "./fees.ts";
 import { DAY_MS } from "./interest.ts";
-import { postTxs, type TxInput } from "./ledger.ts";
+import { postTxs } from "./ledger.ts";
 import { lockedRows } from "./money-tx.ts";
 import { caseOf, groupBy } from "./set-sql.ts";
 import { CENSUS_INTERVALS } from "./thresholds.ts";
@@ -195,25 +195,7 @@ export async function applyDecisionsIn(trx: Kysely<DB>, items: BatchItem[]): Pro
   if (releases.length)
     await trx
       .insertInto("lending_payment_orders")
-      .values(
-        releases.map((a) => {
-          const t = tOf(a);
-          return {
-            id: a.orderId!,
-            tranche_id: t.id,
-            facility_id: fOf(a).id,
-            supplier_id: bOf(a).supplier_id,
-            amount_fen: a.it.input.decision.amountFen,
-            currency: fOf(a).currency,
-            end_to_end_id: `BL${createHash("sha256").update(t.id).digest("hex").slice(0, 24)}T${t.seq}`,
-            status: "new",
-            file_id: null,
-            attempts: 0,
-            created_at: a.it.input.at,
-            sent_at: null,
-          };
-        }),
-      )
+      .values(releases.map((a) => paymentOrder(a.orderId!, a.it.input, tOf(a), bOf(a), fOf(a))))
       .execute();
   await raiseAlerts(
     trx,
@@ -221,27 +203,6 @@ export async function applyDecisionsIn(trx: Kysely<DB>, items: BatchItem[]): Pro
   );
   const commands = await raiseDemands(trx, applied, bOf);
   return { results, commands };
-}
-
-/** The release's ledger transaction, as applyDecisionIn posts it. */
-function releaseTx(
-  inp: ApplyInput,
-  t: { id: string; seq: number },
-  b: { id: string; facility_id: string; supplier_id: string },
-): TxInput {
-  const d = inp.decision;
-  return {
-    facilityId: b.facility_id,
-    batchId: b.id,
-    kind: "release",
-    ref: `release:${t.id}`,
-    memo: `tranche ${t.seq} of batch ${b.id}: ${d.kg} kg of feed paid to supplier ${b.supplier_id} (${d.outcome})`,
-    lines: [
-      { account: "loan_principal", amountFen: d.amountFen },
-      { account: "supplier_payable", amountFen: -d.amountFen },
-    ],
-    at: inp.at,
-  };
 }
 
 type Applied = { it: BatchItem; release: boolean; maturity: number; orderId?: string };

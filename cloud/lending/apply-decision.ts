@@ -6,7 +6,7 @@ import type { Decision } from "./decision-types.ts";
 import { ERR_LENDING_STATE, ERR_LENDING_TERM } from "./errors.ts";
 import { postReleaseFees } from "./fees.ts";
 import { DAY_MS } from "./interest.ts";
-import { postTx } from "./ledger.ts";
+import { postTx, type TxInput } from "./ledger.ts";
 import { postReservation, voidReservation } from "./limit.ts";
 import { lockRows, moneyTx } from "./money-tx.ts";
 
@@ -104,38 +104,59 @@ export async function applyDecisionIn(
     // Interest up to today runs on the old balance; the new drawdown earns from today.
     await accrue(trx, b.id, at);
     await postReservation(trx, f.id, t.id, d.amountFen, at);
-    await postTx(trx, {
-      facilityId: f.id,
-      batchId: b.id,
-      kind: "release",
-      ref: `release:${t.id}`,
-      memo: `tranche ${t.seq} of batch ${b.id}: ${d.kg} kg of feed paid to supplier ${b.supplier_id} (${d.outcome})`,
-      lines: [
-        { account: "loan_principal", amountFen: d.amountFen },
-        { account: "supplier_payable", amountFen: -d.amountFen },
-      ],
-      at,
-    });
+    await postTx(trx, releaseTx(inp, t, b));
     await postReleaseFees(trx, f, b.id, t.id, d.amountFen, at);
     const orderId = randomUUID();
     await trx
       .insertInto("lending_payment_orders")
-      .values({
-        id: orderId,
-        tranche_id: t.id,
-        facility_id: f.id,
-        supplier_id: b.supplier_id,
-        amount_fen: d.amountFen,
-        currency: f.currency,
-        // EndToEndId travels with the money to the supplier's bank: the tranche id makes it traceable.
-        end_to_end_id: `BL${createHash("sha256").update(t.id).digest("hex").slice(0, 24)}T${t.seq}`,
-        status: "new",
-        file_id: null,
-        attempts: 0,
-        created_at: at,
-        sent_at: null,
-      })
+      .values(paymentOrder(orderId, inp, t, b, f))
       .execute();
     return { applied: true, orderId };
   }
+}
+
+/** The release's ledger transaction: one tranche's feed paid to its supplier (alone or in a set). */
+export function releaseTx(
+  inp: ApplyInput,
+  t: { id: string; seq: number },
+  b: { id: string; facility_id: string; supplier_id: string },
+): TxInput {
+  const d = inp.decision;
+  return {
+    facilityId: b.facility_id,
+    batchId: b.id,
+    kind: "release",
+    ref: `release:${t.id}`,
+    memo: `tranche ${t.seq} of batch ${b.id}: ${d.kg} kg of feed paid to supplier ${b.supplier_id} (${d.outcome})`,
+    lines: [
+      { account: "loan_principal", amountFen: d.amountFen },
+      { account: "supplier_payable", amountFen: -d.amountFen },
+    ],
+    at: inp.at,
+  };
+}
+
+/** The payment order of a release: the supplier's money for one tranche, "new" until exported. */
+export function paymentOrder(
+  id: string,
+  inp: ApplyInput,
+  t: { id: string; seq: number },
+  b: { supplier_id: string },
+  f: { id: string; currency: string },
+) {
+  return {
+    id,
+    tranche_id: t.id,
+    facility_id: f.id,
+    supplier_id: b.supplier_id,
+    amount_fen: inp.decision.amountFen,
+    currency: f.currency,
+    // EndToEndId travels with the money to the supplier's bank: the tranche id makes it traceable.
+    end_to_end_id: `BL${createHash("sha256").update(t.id).digest("hex").slice(0, 24)}T${t.seq}`,
+    status: "new" as const,
+    file_id: null,
+    attempts: 0,
+    created_at: inp.at,
+    sent_at: null,
+  };
 }

@@ -63,32 +63,14 @@ export function checkBalanced(lines: Line[]): void {
 
 /** Posts one balanced transaction; call inside the caller's database transaction. Returns its id. */
 export async function postTx(q: Q, tx: TxInput): Promise<string> {
-  const lines = tx.lines.filter((l) => l.amountFen !== 0);
-  checkBalanced(lines);
-  const id = randomUUID();
-  await q
-    .insertInto("lending_ledger_tx")
-    .values({
-      id,
-      facility_id: tx.facilityId,
-      batch_id: tx.batchId ?? null,
-      kind: tx.kind,
-      ref: tx.ref,
-      memo: tx.memo,
-      corrects: tx.corrects ?? null,
-      posted_at: tx.at,
-    })
-    .execute();
-  await q
-    .insertInto("lending_ledger_entries")
-    .values(lines.map((l, i) => ({ tx_id: id, line: i, account: l.account, amount_fen: l.amountFen })))
-    .execute();
-  return id;
+  const [id] = await postTxs(q, [tx]);
+  return id as string;
 }
 
 /**
- * Posts several balanced transactions in two statements (their headers, then all their lines), as
- * postTx would one after another: the same checks, unique refs and lines. Returns their ids.
+ * Posts several balanced transactions in two statements (their headers, then all their lines): each
+ * checked balanced, zero lines dropped, refs unique by the table's constraint. Returns their ids;
+ * postTx is the set of one.
  */
 export async function postTxs(q: Q, txs: TxInput[]): Promise<string[]> {
   if (txs.length === 0) return [];
