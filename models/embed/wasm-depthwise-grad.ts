@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import * as tf from "../tf.ts";
+import type { WasmLike } from "./wasm-grad.ts";
 
 type DepthwiseAttrs = {
   strides: [number, number] | number;
@@ -7,16 +8,6 @@ type DepthwiseAttrs = {
   pad: "valid" | "same" | number;
   dimRoundingMode?: "floor" | "round" | "ceil";
 };
-
-interface WasmLike {
-  readSync(dataId: object): tf.backend_util.BackendValues;
-  makeOutput(
-    shape: number[],
-    dtype: tf.DataType,
-    memoryOffset?: number,
-    values?: Float32Array,
-  ): tf.TensorInfo;
-}
 
 const one = (d: [number, number] | number) => (typeof d === "number" ? d === 1 : d[0] === 1 && d[1] === 1);
 

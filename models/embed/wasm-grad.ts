@@ -10,7 +10,8 @@ type Conv2DAttrs = {
   filterShape: [number, number, number, number];
 };
 
-interface WasmLike {
+/** What the gradient kernels use of the wasm backend (its tensors' memory). */
+export interface WasmLike {
   readSync(dataId: object): tf.backend_util.BackendValues;
   makeOutput(
     shape: number[],
