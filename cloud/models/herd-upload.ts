@@ -168,6 +168,10 @@ export async function receiveHerdArchive(
       pipeline(s, async (src: AsyncIterable<unknown>) => {
         for await (const _ of src);
       });
+    const skipped = (why: string) => {
+      skip(h.name, why);
+      return drain();
+    };
     const parts = segments(h.name);
     if (h.type === "directory") return drain();
     if (h.type !== "file" && h.type !== "contiguous-file") {
@@ -175,9 +179,9 @@ export async function receiveHerdArchive(
         throw ERR_ADAPT_PATH(`archive entry ${h.name}: a ${h.type}; only plain files are accepted`);
       throw ERR_ADAPT_ARCHIVE(`archive entry ${h.name}: unsupported entry type ${h.type ?? "?"}`);
     }
-    if (parts.some((p) => p.startsWith(".") || p === "__MACOSX")) return (skip(h.name, "hidden"), drain());
-    if (parts.length < 2 || parts.length > 3) return (skip(h.name, "not <pigId>/<frame>"), drain());
-    if (!IMAGE.test(parts.at(-1)!)) return (skip(h.name, "not an image (.jpg, .png, .webp)"), drain());
+    if (parts.some((p) => p.startsWith(".") || p === "__MACOSX")) return skipped("hidden");
+    if (parts.length < 2 || parts.length > 3) return skipped("not <pigId>/<frame>");
+    if (!IMAGE.test(parts.at(-1)!)) return skipped("not an image (.jpg, .png, .webp)");
     if (depth !== undefined && (depth !== parts.length || (depth === 3 && top !== parts[0])))
       throw ERR_ADAPT_ARCHIVE(
         `archive entry ${h.name}: frames must all be <pigId>/<frame> or all under one top folder`,
@@ -189,7 +193,7 @@ export async function receiveHerdArchive(
       throw ERR_ADAPT_ARCHIVE(
         `archive entry ${h.name}: pig id ${JSON.stringify(pig)} must be letters, digits, '.', '_' or '-' (at most 64)`,
       );
-    if (Buffer.byteLength(frame) > 200) return (skip(h.name, "file name too long"), drain());
+    if (Buffer.byteLength(frame) > 200) return skipped("file name too long");
     extracted += h.size ?? 0;
     if (extracted > o.maxBytes)
       throw ERR_ADAPT_TOO_LARGE(
