@@ -135,8 +135,7 @@ export class SqliteOutbox implements Outbox, OutboxParts {
     );
     this.newBoot = this.db.prepare("INSERT INTO boots(boot) VALUES (?)");
     this.newKind = this.db.prepare("INSERT INTO kinds(kind) VALUES (?)");
-    // better-sqlite3's db.transaction(fn) builds four wrappers and their properties on every call:
-    // made once here, the per-append and per-ack transactions only pass their closure (issue #15).
+    // One transaction wrapper for every append and ack: db.transaction(fn) builds four per call.
     const tx = this.db.transaction((fn: () => unknown) => fn());
     this.inTx = <T>(fn: () => T): T => tx(fn) as T;
     this.generations = new Generations(path, this.db, this.streams);
