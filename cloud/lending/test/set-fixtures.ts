@@ -12,7 +12,7 @@ import { createBatch, createBorrower, createFacility, createSupplier } from "../
 import { DAY, T0, testCtx } from "./helpers.ts";
 
 /**
- * Fixtures of the set-apply tests (batched-apply.test.ts, double-release.test.ts): random
+ * Fixtures of the set-apply tests (batched-apply.test.ts, batched-race.test.ts): random
  * facilities with tight limits and fees, their due tranches, one decision per batch, the
  * one-by-one path applyAssessment takes, and the money state to compare (without random ids).
  */
