@@ -122,15 +122,17 @@ export function postFile(
       src.destroy(); // a refusal comes early: stop reading the file
       const chunks: Buffer[] = [];
       res.on("data", (b: Buffer) => chunks.push(b));
-      res.on("end", () =>
+      res.on("end", () => {
+        // a request answered before its body was all sent cannot be finished: close its connection
+        if (sent < size) req.destroy();
         settle(() => {
           try {
             resolve(answer(what, res.statusCode ?? 0, Buffer.concat(chunks).toString("utf8")));
           } catch (e) {
             reject(e);
           }
-        }),
-      );
+        });
+      });
       res.on("error", (e) => settle(() => reject(unreachable(c, e))));
     });
     // EPIPE / ECONNRESET after an early answer: the answer is what counts
