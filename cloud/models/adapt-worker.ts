@@ -106,6 +106,7 @@ export class AdaptWorker {
   private running: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
   private readonly staleMs: number;
   private readonly maxAttempts: number;
 
@@ -136,13 +137,18 @@ export class AdaptWorker {
   /** Retention of herd uploads (upload-store.ts expireUploads). */
   private sweepUploads(): void {
     const ctx = this.ctx;
-    if (!ctx || this.stopped) return;
-    expireUploads(ctx.db, this.o.herdDataDir, this.o.uploadRetention ?? UPLOAD_RETENTION_MS, Date.now()).then(
-      (ids) => {
-        if (ids.length) ctx.log.info({ uploads: ids }, "expired herd uploads removed");
-      },
-      (e) => ctx.log.error({ err: (e as Error).message }, "herd upload retention sweep failed"),
-    );
+    if (!ctx || this.stopped || this.sweeping) return;
+    const retention = this.o.uploadRetention ?? UPLOAD_RETENTION_MS;
+    this.sweeping = expireUploads(ctx.db, this.o.herdDataDir, retention, Date.now())
+      .then(
+        (ids) => {
+          if (ids.length) ctx.log.info({ uploads: ids }, "expired herd uploads removed");
+        },
+        (e) => ctx.log.error({ err: (e as Error).message }, "herd upload retention sweep failed"),
+      )
+      .finally(() => {
+        this.sweeping = undefined;
+      });
   }
 
   /** Wakes the worker (a job was queued). */
@@ -162,6 +168,7 @@ export class AdaptWorker {
     this.stopped = true;
     clearInterval(this.timer);
     clearInterval(this.sweepTimer);
+    await this.sweeping;
     const id = this.running;
     if (id && this.ctx) {
       // A graceful stop hands the job back to the queue: this or another instance resumes it.

@@ -67,11 +67,16 @@ export async function listUploads(
  * creating one), the jobs are checked again, and only then is it removed; if a job appeared
  * in between, the folder is put back and the delete refused.
  */
-async function remove(db: Db, dir: string, up: HerdUpload): Promise<"removed" | string> {
+async function remove(db: Db, dir: string, up: HerdUpload): Promise<"removed" | "gone" | string> {
   const before = (await uploadsInUse(db)).get(up.id);
   if (before) return before;
   const tomb = join(dir, `.del-${up.id}`);
-  renameSync(join(dir, up.id), tomb);
+  try {
+    renameSync(join(dir, up.id), tomb);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return "gone"; // removed meanwhile (a delete, a sweep)
+    throw e;
+  }
   const after = (await uploadsInUse(db)).get(up.id);
   if (after) {
     renameSync(tomb, join(dir, up.id));
@@ -87,6 +92,7 @@ export async function deleteUpload(db: Db, root: string | undefined, id: string)
   const up = dir ? readMeta(join(dir, id)) : undefined;
   if (!dir || !up || up.id !== id) throw ERR_NOT_FOUND(`no upload ${id}`);
   const r = await remove(db, dir, up);
+  if (r === "gone") throw ERR_NOT_FOUND(`no upload ${id}`);
   if (r !== "removed")
     throw ERR_ADAPT_UPLOAD_IN_USE(`upload ${id} is used by adapt job ${r}; cancel it or wait for it to end`, {
       job: r,
