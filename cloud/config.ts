@@ -101,6 +101,8 @@ export const cloudConfigSchema = z
           .min(1024)
           .max(2 ** 40)
           .default(2 ** 30),
+        /** Herd uploads older than this and used by no queued or running adapt job are removed; 0 keeps them. */
+        uploadRetention: duration().default(30 * 86_400_000),
       })
       .prefault({}),
     /** API bearer tokens. Give `sha256` (hex of the token) rather than `token` in production configs. */

@@ -71,7 +71,7 @@ export const commands: Array<LazyCommand | CommandSpec> = [
   ),
   lazy(
     "model",
-    "Pig-face models: synth, train, adapt, eval, enrol, claim, publish, install, rollback, current",
+    "Pig-face models: synth, train, adapt, upload, eval, enrol, claim, publish, install, rollback, current",
     () => import("./model.ts").then((m) => m.modelCommands),
   ),
 ];

@@ -10,6 +10,8 @@ import { args, type CommandSpec, need, out } from "../cli-kit.ts";
 import { agentConfigSchema } from "../config.ts";
 import { int, log, modelAdaptCmd, modelEvalCmd, modelTrainCmd, reportSkipped } from "./model-learn.ts";
 
+import { modelUploadCmd, modelUploadDeleteCmd, modelUploadsCmd } from "./model-upload.ts";
+
 export { modelAdaptCmd, modelEvalCmd, modelTrainCmd };
 
 const synthUsage = "barnlink model synth --out DIR [--pigs 30] [--per-pig 10] [--seed 1] [--size 96] [--qr]";
@@ -191,6 +193,9 @@ export const modelCommands: CommandSpec[] = [
   modelSynthCmd,
   modelTrainCmd,
   modelAdaptCmd,
+  modelUploadCmd,
+  modelUploadsCmd,
+  modelUploadDeleteCmd,
   modelEvalCmd,
   modelEnrolCmd,
   modelClaimCmd,

@@ -18,7 +18,8 @@ import {
 import { jobView } from "./adapt-store.ts";
 import type { AdaptInput, AdaptWorker } from "./adapt-worker.ts";
 import { ERR_ADAPT_TOO_LARGE } from "./errors.ts";
-import { receiveHerdArchive, resolveUpload } from "./herd-upload.ts";
+import { receiveHerdArchive, resolveUpload, UPLOAD_ID } from "./herd-upload.ts";
+import { deleteUpload, listUploads, UPLOAD_RETENTION_MS } from "./upload-store.ts";
 
 const VERSION = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const version = () => z.string().regex(VERSION, "a model version: letters, digits, . _ - (at most 64)");
@@ -70,6 +71,8 @@ export const adaptRequest = z.strictObject({
 });
 
 export const herdUploadQuery = z.strictObject({ herd: ident() });
+export const herdUploadListQuery = z.strictObject({ herd: ident().optional() });
+export const herdUploadParams = z.strictObject({ id: z.string().regex(UPLOAD_ID, "an upload id") });
 /** Media types the upload route reads as a raw stream (a gzip is recognised by its magic bytes). */
 export const ARCHIVE_TYPES = [
   "application/x-tar",
@@ -116,6 +119,17 @@ export function adaptRoutes(worker: AdaptWorker) {
       });
     });
 
+    app.get("/api/v1/models/herd-uploads", async (req) => {
+      const q = parseRequest(herdUploadListQuery, req.query, "query");
+      const retentionMs = worker.o.uploadRetention ?? UPLOAD_RETENTION_MS;
+      return { uploads: await listUploads(ctx.db, herdDataDir, { herd: q.herd, retentionMs }) };
+    });
+
+    app.delete("/api/v1/models/herd-uploads/:id", { preHandler: requireRole("officer") }, async (req) => {
+      const { id } = parseRequest(herdUploadParams, req.params, "params");
+      return { upload: await deleteUpload(ctx.db, herdDataDir, id) };
+    });
+
     app.post("/api/v1/models/adapt-jobs", { preHandler: requireRole("officer") }, async (req, reply) => {
       const b = parseRequest(adaptRequest, req.body);
       const busy = await worker.store.active(ctx.db, b.herd);
@@ -156,6 +170,16 @@ export function adaptRoutes(worker: AdaptWorker) {
         training: b.training,
       };
       const job = await worker.store.create(ctx.db, b.herd, input, req.principal?.name ?? "?", now);
+      // An upload deleted (or expired) while the job was being created: the job is withdrawn, not
+      // left to fail later (upload-store.ts renames before it checks, so one of the two sees the other).
+      if ("upload" in b.frames) {
+        try {
+          resolveUpload(herdDataDir, b.frames.upload, b.herd);
+        } catch (e) {
+          await worker.store.cancel(ctx.db, job.id, Date.now());
+          throw e;
+        }
+      }
       worker.kick();
       reply.code(202);
       return { job: jobView(job) };

@@ -17,6 +17,7 @@ import { type AdaptJob, AdaptStore } from "./adapt-store.ts";
 import { ERR_ADAPT_FAILED, ERR_ADAPT_INTERRUPTED, ERR_ADAPT_NO_FRAMES, ERR_ADAPT_TIMEOUT } from "./errors.ts";
 import { resolveUpload } from "./herd-upload.ts";
 import { publishModel } from "./publish.ts";
+import { expireUploads, UPLOAD_RETENTION_MS } from "./upload-store.ts";
 
 /** A job as requested (validated by the route): what to train on, from which model, with what. */
 export interface AdaptInput {
@@ -63,6 +64,10 @@ export interface AdaptWorkerOptions {
   pollMs?: number;
   /** Runs a job may take (restarts resume it from the start) before it is failed. */
   maxAttempts?: number;
+  /** Herd uploads older than this (ms) and used by no queued or running job are removed; 0 keeps them. */
+  uploadRetention?: number;
+  /** How often expired uploads are looked for (default hourly, and at start). */
+  uploadSweepMs?: number;
 }
 
 /**
@@ -100,6 +105,8 @@ export class AdaptWorker {
   private child: ChildProcess | undefined;
   private running: string | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
   private readonly staleMs: number;
   private readonly maxAttempts: number;
 
@@ -121,7 +128,27 @@ export class AdaptWorker {
     }, this.o.pollMs ?? 5000);
     this.timer.unref();
     first.catch((e) => ctx.log.error({ err: (e as Error).message }, "adapt queue start failed"));
+    this.sweepUploads();
+    this.sweepTimer = setInterval(() => this.sweepUploads(), this.o.uploadSweepMs ?? 3_600_000);
+    this.sweepTimer.unref();
     return { stop: () => this.stop() };
+  }
+
+  /** Retention of herd uploads (upload-store.ts expireUploads). */
+  private sweepUploads(): void {
+    const ctx = this.ctx;
+    if (!ctx || this.stopped || this.sweeping) return;
+    const retention = this.o.uploadRetention ?? UPLOAD_RETENTION_MS;
+    this.sweeping = expireUploads(ctx.db, this.o.herdDataDir, retention, Date.now())
+      .then(
+        (ids) => {
+          if (ids.length) ctx.log.info({ uploads: ids }, "expired herd uploads removed");
+        },
+        (e) => ctx.log.error({ err: (e as Error).message }, "herd upload retention sweep failed"),
+      )
+      .finally(() => {
+        this.sweeping = undefined;
+      });
   }
 
   /** Wakes the worker (a job was queued). */
@@ -140,6 +167,8 @@ export class AdaptWorker {
   private async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    clearInterval(this.sweepTimer);
+    await this.sweeping;
     const id = this.running;
     if (id && this.ctx) {
       // A graceful stop hands the job back to the queue: this or another instance resumes it.

@@ -41,3 +41,8 @@ export const ERR_ADAPT_TOO_LARGE = defineError(
   413,
   "An uploaded herd archive (or what it unpacks to) is larger than adapt.maxUploadBytes; nothing of it is kept.",
 );
+export const ERR_ADAPT_UPLOAD_IN_USE = defineError(
+  "BL_ADAPT_UPLOAD_IN_USE",
+  409,
+  "A herd upload cannot be deleted while an adapt job that trains on it is queued or running (cancel the job, or wait for it to end).",
+);

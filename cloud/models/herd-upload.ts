@@ -39,11 +39,11 @@ const tarStream = createRequire(import.meta.url)("tar-stream") as { extract(): T
 
 /** Folder of uploads under `adapt.herdDataDir`; a job names one as `frames: {upload: id}`. */
 export const UPLOADS = "uploads";
-const UPLOAD_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+export const UPLOAD_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 /** A pig id as every other herd input takes it (core/zod-helpers.ts ident). */
 const PIG = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const IMAGE = /\.(jpe?g|png|webp)$/i;
-const META = ".upload.json";
+export const META = ".upload.json";
 
 export interface HerdUpload {
   id: string;

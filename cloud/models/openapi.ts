@@ -6,6 +6,8 @@ import {
   adaptJobParams,
   adaptListQuery,
   adaptRequest,
+  herdUploadListQuery,
+  herdUploadParams,
   herdUploadQuery,
 } from "./adapt-routes.ts";
 import {
@@ -14,6 +16,7 @@ import {
   ERR_ADAPT_PATH,
   ERR_ADAPT_STATE,
   ERR_ADAPT_TOO_LARGE,
+  ERR_ADAPT_UPLOAD_IN_USE,
 } from "./errors.ts";
 import { rolloutBody, rolloutParams } from "./routes.ts";
 
@@ -58,6 +61,12 @@ export const herdUploadView = z.object({
     files: z.array(z.object({ file: z.string(), reason: z.string() })),
   }),
 });
+/** An upload as listed: the job that trains on it (queued or running) and when retention removes it. */
+export const herdUploadListed = herdUploadView.extend({
+  usedBy: z.string().nullable(),
+  /** uploadedAt + adapt.uploadRetention; null when uploads are kept (retention 0). */
+  expiresAt: z.number().nullable(),
+});
 const reads = ["admin", "officer", "auditor"];
 
 /** Model packages and herd adaptation jobs (routes.ts, adapt-routes.ts; docs/pig-faces.md). */
@@ -92,6 +101,23 @@ export const modelsOpenApi: OpenApiRoute[] = [
     status: 201,
     response: z.object({ upload: herdUploadView }),
     errors: [ERR_ADAPT_PATH, ERR_ADAPT_ARCHIVE, ERR_ADAPT_TOO_LARGE, ERR_ADAPT_NO_FRAMES],
+  },
+  {
+    path: "/api/v1/models/herd-uploads",
+    method: "get",
+    summary: "Herd uploads, newest first; ?herd= for one herd's (with the job using each and its expiry)",
+    roles: reads,
+    query: herdUploadListQuery,
+    response: z.object({ uploads: z.array(herdUploadListed) }),
+  },
+  {
+    path: "/api/v1/models/herd-uploads/{id}",
+    method: "delete",
+    summary: "Delete a herd upload (refused while a queued or running adapt job trains on it)",
+    roles: ["officer"],
+    params: herdUploadParams,
+    response: z.object({ upload: herdUploadView }),
+    errors: [ERR_NOT_FOUND, ERR_ADAPT_UPLOAD_IN_USE],
   },
   {
     path: "/api/v1/models/adapt-jobs",
