@@ -5,7 +5,7 @@ import { BarnlinkError, defineError, ERR_USAGE } from "../../core/errors.ts";
 import { need } from "../cli-kit.ts";
 
 /**
- * The cloud's HTTP API as a laptop's `barnlink` reaches it (`barnlink model upload`, `uploads`,
+ * The cloud's HTTP API as a laptop's `barnlink` reaches it (`barnlink fleet …`, `model upload`, `uploads`,
  * `upload-delete`): the URL and bearer token from flags or the environment, as `barnlink fleet`
  * takes them, JSON calls, and a file streamed as a request body (never read whole).
  */

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { ERR_CONFIG_READ, ERR_USAGE } from "../../core/errors.ts";
 import { args, type CommandSpec, need, out } from "../cli-kit.ts";
+import { call, conn } from "./cloud-http.ts";
 
 /**
  * `barnlink fleet …`: an installer's remote operations through the cloud's HTTP API (docs/fleet.md).
@@ -13,40 +14,6 @@ const common = {
   wait: { type: "boolean" },
   timeout: { type: "string" },
 } as const;
-
-interface Conn {
-  url: string;
-  token: string;
-}
-
-function conn(v: { url?: string; token?: string }, usage: string): Conn {
-  const url = (v.url ?? process.env.BARNLINK_URL ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
-  const token = need(v.token ?? process.env.BARNLINK_TOKEN, "--token TOKEN (or BARNLINK_TOKEN)", usage);
-  return { url, token };
-}
-
-async function call(c: Conn, method: string, path: string, body?: unknown) {
-  let r: Response;
-  try {
-    r = await fetch(`${c.url}${path}`, {
-      method,
-      headers: {
-        authorization: `Bearer ${c.token}`,
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-  } catch (e) {
-    throw ERR_USAGE(`cannot reach the cloud at ${c.url}: ${(e as Error).cause ?? (e as Error).message}`);
-  }
-  const json = (await r.json().catch(() => ({}))) as Record<string, unknown> & {
-    error?: { code: string; message: string };
-  };
-  if (!r.ok)
-    throw ERR_USAGE(`${method} ${path}: ${json.error?.code ?? r.status} ${json.error?.message ?? ""}`);
-  return json;
-}
 
 const seconds = (s: string | undefined, dflt: number, usage: string) => {
   if (s === undefined) return dflt;
