@@ -82,8 +82,11 @@ export async function startSubscriber(
         if (res.ack) client.publish(ackTopic(res.ack.device), JSON.stringify(res.ack), { qos: 1 });
       })
       .catch((e) => o.log.error({ err: (e as Error).message }, "ingest handler failed"));
-    if (!pipeline.full) done();
-    else void pipeline.whenNotFull().then(() => done());
+    // `done` lets MQTT.js handle the next packet at once (a nextTick chain, its decode and
+    // verification included), so it is deferred to setImmediate: HTTP and timers run between
+    // packets instead of after up to `maxInFlight` of them.
+    if (!pipeline.full) setImmediate(done);
+    else void pipeline.whenNotFull().then(() => setImmediate(done));
   };
   const stats = { reconnects: 0 };
   client.on("reconnect", () => stats.reconnects++);
