@@ -119,7 +119,8 @@ async function backlogRun(instances: number, out: BenchLine[]) {
 
 /**
  * A cloud restarted into a broker backlog at fleet scale (issue #19; test/e2e/backlog-restart.test.ts
- * checks the same at 2,000 batches): BENCH_BACKLOG_BATCHES (default 100,000) one-reading batches from
+ * checks the same at 2,000 batches, test/e2e/backlog-keepalive.test.ts a drain longer than 1.5 ×
+ * keep-alive, which dropped the link and ended the process before the fix): BENCH_BACKLOG_BATCHES (default 100,000) one-reading batches from
  * BENCH_BACKLOG_DEVICES gateways queue in the cloud's persistent session(s) while every instance is
  * down; then the instances (BENCH_BACKLOG_INSTANCES, default 1; `1,2` compares, on a shared
  * subscription) start from the production build. Time from spawn to the first /healthz answer, an

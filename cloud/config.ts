@@ -26,6 +26,8 @@ export const cloudConfigSchema = z
         /** Client certificate and key (PEM) for a broker that requires them (`barnlink certs`). */
         certFile: z.string().optional(),
         keyFile: z.string().optional(),
+        /** MQTT keep-alive: a silent link is declared dead after 1.5 × this (any packet from the broker counts as life). */
+        keepalive: duration().default(60_000),
       })
       .prefault({}),
     /** RabbitMQ (cluster) over AMQP 0-9-1, when `ingest.transport` is `amqp` (docs/scaling.md). */
