@@ -177,7 +177,7 @@ export class ModbusSource implements Source {
           t: t ?? ctx.clock.now(),
           points: b.points.map((p) => ({
             sensor: p.sensor,
-            value: scaled(decodeWords(words.slice(p.address - b.address), p), p),
+            value: scaled(decodeWords(words, p, p.address - b.address), p),
             unit: p.unit,
           })),
         };
