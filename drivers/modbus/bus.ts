@@ -3,6 +3,7 @@ import { Backoff, sleep } from "../common/backoff.ts";
 import { ERR_MODBUS_EXCEPTION, ERR_MODBUS_LINK } from "../errors.ts";
 import type { Table } from "./config.ts";
 import type { ModbusLink } from "./link.ts";
+import { sleeper } from "./sleeper.ts";
 
 export type FaultKind = "timeout" | "crc" | "exception" | "link";
 
@@ -38,6 +39,8 @@ export class ModbusBus {
   private link: ModbusLink | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private readonly abort = new AbortController();
+  /** The inter-frame silence: one abort listener for every wait, not one per request. */
+  private readonly quietSleep = sleeper(this.abort.signal);
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   /** performance.now() before which no frame may start (the inter-frame silence after the last one). */
@@ -124,7 +127,7 @@ export class ModbusBus {
       let last: unknown;
       for (let attempt = 0; attempt <= retries; attempt++) {
         const quiet = this.quietUntil - performance.now();
-        if (quiet > 0) await sleep(quiet, this.abort.signal);
+        if (quiet > 0) await this.quietSleep(quiet);
         if (this.abort.signal.aborted) throw ERR_MODBUS_LINK("bus stopped");
         const link = this.link;
         if (!link) {

@@ -1,12 +1,12 @@
 import { setMaxListeners } from "node:events";
 import type { CaptureTime } from "../../core/clock.ts";
-import { sleep } from "../common/backoff.ts";
 import type { ProbeResult, Reading, Source, SourceContext } from "../types.ts";
 import { ModbusBus } from "./bus.ts";
 import { decodeWords, scaled } from "./codec.ts";
 import type { DeviceConfig, ModbusConfig } from "./config.ts";
 import { type ModbusLink, modbusSerialLink, target } from "./link.ts";
 import { type Block, deviceRegisters, planBlocks } from "./plan.ts";
+import { sleeper } from "./sleeper.ts";
 
 interface DevicePlan {
   device: DeviceConfig;
@@ -33,6 +33,8 @@ export class ModbusSource implements Source {
   private bus: ModbusBus | undefined;
   private loops: Promise<void>[] = [];
   private readonly abort = new AbortController();
+  /** Between polls: one abort listener for every wait (sleeper.ts), not one per poll. */
+  private readonly pause = sleeper(this.abort.signal);
   private readonly offline = new Set<string>();
   private lastRecycle = -Infinity;
 
@@ -114,7 +116,7 @@ export class ModbusSource implements Source {
         });
       }
       if (offline) this.maybeRecycle(ctx);
-      await sleep(Math.max(0, device.interval - (ctx.clock.mono() - t0)), this.abort.signal);
+      await this.pause(Math.max(0, device.interval - (ctx.clock.mono() - t0)));
     }
   }
 
@@ -175,7 +177,7 @@ export class ModbusSource implements Source {
           t: t ?? ctx.clock.now(),
           points: b.points.map((p) => ({
             sensor: p.sensor,
-            value: scaled(decodeWords(words.slice(p.address - b.address), p), p),
+            value: scaled(decodeWords(words, p, p.address - b.address), p),
             unit: p.unit,
           })),
         };

@@ -1,5 +1,6 @@
 import { ERR_BAD_RECORD } from "../../core/errors.ts";
 import { bodyIssue, canonicalBody, canonicalReading, isKind, isPlainReading } from "../kinds.ts";
+import { canonicalPlainBlock } from "./canonical-block.ts";
 import type { AppendInput } from "./types.ts";
 
 /**
@@ -27,6 +28,14 @@ export function canonicalItems(items: AppendInput[], validate: boolean): string[
     if (it.kind === "reading" && isPlainReading(it.body)) {
       canonicals[i] = canonicalReading(it.body);
       continue;
+    }
+    // The register block fast path likewise (canonical-block.ts): valid, and its canonical text.
+    if (it.kind === "block") {
+      const text = canonicalPlainBlock(it.body);
+      if (text !== undefined) {
+        canonicals[i] = text;
+        continue;
+      }
     }
     if (validate) {
       const issue = bodyIssue(it.kind, it.body);

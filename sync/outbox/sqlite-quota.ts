@@ -43,14 +43,23 @@ export function makeRoom(
   const overQuota = quota !== undefined && ob.totalBytes + incoming > quota;
   const belowFloor = minFreeDisk !== undefined && ob.freeDisk - incoming < minFreeDisk;
   setFull(ob, overQuota || belowFloor);
-  if (!overQuota && !belowFloor) return;
-  // Refused alone: telemetry and media over quota, everything but alarms below the disk floor.
-  // Evidence and alarms in the same call are kept (they are never refused for quota).
-  const refused = new Set<number>();
-  for (let i = 0; i < items.length; i++) {
-    const p = priorityOf(items[i]!.kind);
-    if (p >= PRIORITY.telemetry || (belowFloor && p > PRIORITY.alarm)) refused.add(i);
+  // The disk is asked at most once a second (statfs and two pragmas): in between, what is stored
+  // comes off the figure, so the floor holds within the second too (the next check corrects it).
+  let kept = incoming;
+  let refused: Set<number> | undefined;
+  if (overQuota || belowFloor) {
+    // Refused alone: telemetry and media over quota, everything but alarms below the disk floor.
+    // Evidence and alarms in the same call are kept (they are never refused for quota).
+    refused = new Set<number>();
+    for (let i = 0; i < items.length; i++) {
+      const p = priorityOf(items[i]!.kind);
+      if (p >= PRIORITY.telemetry || (belowFloor && p > PRIORITY.alarm)) {
+        refused.add(i);
+        kept -= canonicals[i]!.length + 64;
+      }
+    }
   }
+  if (minFreeDisk !== undefined) ob.freeDisk -= kept;
   return refused;
 }
 
