@@ -72,8 +72,9 @@ export async function lockStream(
   trx: Transaction<DB>,
   device: string,
   stream: string,
-  pre?: Prefetched,
+  o: { pre?: Prefetched; plain?: boolean } = {},
 ): Promise<StreamState> {
+  const { pre, plain } = o;
   const k = pairKey(device, stream);
   const p = pre?.get(k);
   if (p) {
@@ -87,7 +88,7 @@ export async function lockStream(
     if (db.dialect === "postgres") q = q.forUpdate();
     return q.executeTakeFirst();
   };
-  const r = await read();
+  const r = plain ? undefined : await read();
   if (r) return stateOf(r);
   await trx
     .insertInto("streams")
@@ -198,6 +199,7 @@ export async function advanceCommitted(
   device: string,
   stream: string,
   st: StreamState,
+  plain = false,
 ): Promise<number> {
   let c = st.committed;
   const known = [...st.stored].sort((a, b) => a[0] - b[0]);
@@ -205,7 +207,7 @@ export async function advanceCommitted(
     for (const [from, to] of known) if (from <= c + 1 && to > c) c = to;
   };
   skipKnown();
-  if (c >= st.readMax && !st.gapsHere) return c;
+  if (!plain && c >= st.readMax && !st.gapsHere) return c;
   for (;;) {
     skipKnown();
     const rows = await trx
