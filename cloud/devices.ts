@@ -102,20 +102,26 @@ export class DeviceKeys {
     const c = this.cache.get(id);
     // Unknown ids are cached too (for a shorter time): junk under made-up ids costs no query each.
     if (c && now - c.at < (c.key ? this.ttlMs : Math.min(this.ttlMs, 1000))) return c;
-    const row = await this.db.kysely
+    // One statement: the device row and its retired keys (a row each, or one row of nulls).
+    const rows = await this.db.kysely
       .selectFrom("devices")
-      .select(["public_key", "revoked_at"])
-      .where("id", "=", id)
-      .executeTakeFirst();
+      .leftJoin("device_keys_retired as r", "r.device", "devices.id")
+      .select([
+        "devices.public_key",
+        "devices.revoked_at",
+        "r.public_key as retired_key",
+        "r.valid_until",
+      ])
+      .where("devices.id", "=", id)
+      .execute();
+    const row = rows[0];
     const key = row && row.revoked_at === null ? publicKeyFromB64(row.public_key) : null;
     const retired = key
-      ? (
-          await this.db.kysely
-            .selectFrom("device_keys_retired")
-            .select(["public_key", "valid_until"])
-            .where("device", "=", id)
-            .execute()
-        ).map((r) => ({ key: publicKeyFromB64(r.public_key), until: Number(r.valid_until) }))
+      ? rows.flatMap((r) =>
+          r.retired_key === null || r.valid_until === null
+            ? []
+            : [{ key: publicKeyFromB64(r.retired_key), until: Number(r.valid_until) }],
+        )
       : [];
     const e = { key, retired, at: now };
     this.cache.set(id, e);

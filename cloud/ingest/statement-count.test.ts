@@ -40,7 +40,11 @@ for (const dialect of ["sqlite", "postgres"] as const) {
       await commitGroup(c.db, group(2), 2);
       const steady = c.count() / devices.length;
       console.log(`${dialect}: statements per batch: first ${first}, steady ${steady}`, c.kinds());
-      expect(steady).toBeGreaterThan(0);
+      // Before #19's cuts: 10.03 on PostgreSQL (9 + the uncounted insert on SQLite), docs/performance.md.
+      // Now: the existing-records read (with the link before), the insert, the stream update; on
+      // PostgreSQL one statement locks and reads every stream row of the group (the 0.03).
+      expect(steady).toBeLessThanOrEqual(dialect === "postgres" ? 3 + 1 / devices.length : 3);
+      expect(c.kinds()).not.toHaveProperty("InsertQueryNode");
     });
   });
 }
