@@ -106,12 +106,7 @@ export class DeviceKeys {
     const rows = await this.db.kysely
       .selectFrom("devices")
       .leftJoin("device_keys_retired as r", "r.device", "devices.id")
-      .select([
-        "devices.public_key",
-        "devices.revoked_at",
-        "r.public_key as retired_key",
-        "r.valid_until",
-      ])
+      .select(["devices.public_key", "devices.revoked_at", "r.public_key as retired_key", "r.valid_until"])
       .where("devices.id", "=", id)
       .execute();
     const row = rows[0];

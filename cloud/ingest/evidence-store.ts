@@ -234,4 +234,3 @@ async function insertRecords(
   // Unreachable: openDb gives every SQLite Db its handle, and Dialect is "sqlite" | "postgres".
   return assert.fail(`no bulk insert for dialect ${db.dialect}`);
 }
-

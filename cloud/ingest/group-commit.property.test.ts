@@ -5,14 +5,26 @@ import { BarnlinkError } from "../../core/errors.ts";
 import { generateKeyPair } from "../../core/keys.ts";
 import type { Batch } from "../../sync/codec.ts";
 import { batchOf, StreamWriter } from "../../sync/stream-writer.ts";
-import type { Db } from "../db/connect.ts";
 import { freshDb, postgresAvailable } from "../../test/helpers/services.ts";
+import type { Db } from "../db/connect.ts";
 import { commitSegments } from "./evidence-store.ts";
 import { commitGroup, type GroupItem, type GroupOutcome } from "./group-commit.ts";
 import { verifyBatch } from "./verify.ts";
 
 const key = generateKeyPair();
-const OPS = ["next", "next", "next", "gap", "resend", "fork", "fork2", "restart", "stale", "two", "swap"] as const;
+const OPS = [
+  "next",
+  "next",
+  "next",
+  "gap",
+  "resend",
+  "fork",
+  "fork2",
+  "restart",
+  "stale",
+  "two",
+  "swap",
+] as const;
 type Op = { op: (typeof OPS)[number]; dev: number; stream: number; n: number };
 
 const recs = (from: number, n: number, v: number) =>
@@ -104,10 +116,25 @@ async function dump(db: Db, prefix: string) {
       .orderBy("stream")
       .orderBy("from_seq")
       .execute(),
-    streams: await k.selectFrom("streams").selectAll().where("device", "like", like).orderBy("device").orderBy("stream").execute(),
+    streams: await k
+      .selectFrom("streams")
+      .selectAll()
+      .where("device", "like", like)
+      .orderBy("device")
+      .orderBy("stream")
+      .execute(),
     restarts: await k
       .selectFrom("stream_restarts")
-      .select(["device", "stream", "generation", "seq_base", "old_generation", "old_committed", "old_max", "missing"])
+      .select([
+        "device",
+        "stream",
+        "generation",
+        "seq_base",
+        "old_generation",
+        "old_committed",
+        "old_max",
+        "missing",
+      ])
       .where("device", "like", like)
       .orderBy("device")
       .orderBy("stream")
@@ -171,12 +198,19 @@ for (const dialect of ["sqlite", "postgres"] as const) {
             for (const [r, group] of groups.entries()) {
               const a = await commitGroup(fast, group, 100 + r);
               const b = await commitGroup(careful, group, 100 + r, { optimistic: false });
-              const order = group.map((_, i) => i).sort((x, y) => (group[x]!.device < group[y]!.device ? -1 : group[x]!.device > group[y]!.device ? 1 : 0));
+              const order = group
+                .map((_, i) => i)
+                .sort((x, y) =>
+                  group[x]!.device < group[y]!.device ? -1 : group[x]!.device > group[y]!.device ? 1 : 0,
+                );
               const c: GroupOutcome[] = new Array(group.length);
               for (const i of order) {
                 const it = group[i]!;
                 try {
-                  c[i] = { ok: true, result: await commitSegments(plain, it.device, it.segments, 100 + r, { plain: true }) };
+                  c[i] = {
+                    ok: true,
+                    result: await commitSegments(plain, it.device, it.segments, 100 + r, { plain: true }),
+                  };
                 } catch (error) {
                   c[i] = { ok: false, error };
                 }
@@ -198,7 +232,15 @@ for (const dialect of ["sqlite", "postgres"] as const) {
             expect(await dump(careful, prefix)).toEqual(want);
           },
         ),
-        { numRuns: dialect === "sqlite" ? 60 : 30, examples: [[mid, [8]], [mid, [3, 5]], [afterGap, [1]], [afterGap, [3]]] },
+        {
+          numRuns: dialect === "sqlite" ? 60 : 30,
+          examples: [
+            [mid, [8]],
+            [mid, [3, 5]],
+            [afterGap, [1]],
+            [afterGap, [3]],
+          ],
+        },
       );
       // The scripts did reach the paths that matter: failures mid-group, resends, restarts.
       expect(seen.failed).toBeGreaterThan(0);

@@ -50,7 +50,10 @@ export async function commitGroup(
         const sp = sql.raw(`bl_g${n}`);
         await sql`SAVEPOINT ${sp}`.execute(trx);
         try {
-          out[i] = { ok: true, result: await commitSegmentsIn(db, trx, it.device, it.segments, now, { pre }) };
+          out[i] = {
+            ok: true,
+            result: await commitSegmentsIn(db, trx, it.device, it.segments, now, { pre }),
+          };
           await sql`RELEASE SAVEPOINT ${sp}`.execute(trx);
         } catch (error) {
           // A deadlock or serialisation failure is the database's, not the batch's: start over.
@@ -90,7 +93,10 @@ async function optimistic(
       for (const i of order) {
         const it = items[i]!;
         try {
-          out[i] = { ok: true, result: await commitSegmentsIn(db, trx, it.device, it.segments, now, { pre }) };
+          out[i] = {
+            ok: true,
+            result: await commitSegmentsIn(db, trx, it.device, it.segments, now, { pre }),
+          };
         } catch {
           throw new BatchFailed();
         }

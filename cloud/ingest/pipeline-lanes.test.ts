@@ -12,7 +12,10 @@ function gatedLanes(lanes: number) {
   const ingest: PipelineIngest = {
     lanes,
     prepare: async (topic, payload) =>
-      ({ kind: "done", result: { rejected: { code: `${topic}:${payload.toString()}`, reason: "" } } }) as Prepared,
+      ({
+        kind: "done",
+        result: { rejected: { code: `${topic}:${payload.toString()}`, reason: "" } },
+      }) as Prepared,
     complete: async (prepared) => {
       groups.push(prepared.map((p) => (p as { result: IngestResult }).result.rejected!.code));
       open++;
@@ -36,8 +39,7 @@ describe("IngestPipeline lanes", () => {
     expect(p.lanes).toBe(3);
     const devices = Array.from({ length: 12 }, (_, i) => `d${i}`);
     const all: Array<Promise<IngestResult>> = [];
-    for (let n = 0; n < 5; n++)
-      for (const d of devices) all.push(p.push(upTopic(d), Buffer.from(String(n))));
+    for (let n = 0; n < 5; n++) for (const d of devices) all.push(p.push(upTopic(d), Buffer.from(String(n))));
     while (p.depth > 0) {
       await g.releaseAll();
       await new Promise((r) => setImmediate(r));

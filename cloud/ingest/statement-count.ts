@@ -13,7 +13,12 @@ import type { Db } from "../db/connect.ts";
  * BEGIN/COMMIT, which Kysely's driver sends itself, nor better-sqlite3's prepared bulk insert).
  * For measuring round trips per batch (tests, benchmarks); never used on the production path.
  */
-export function countingDb(db: Db): { db: Db; count(): number; reset(): void; kinds(): Record<string, number> } {
+export function countingDb(db: Db): {
+  db: Db;
+  count(): number;
+  reset(): void;
+  kinds(): Record<string, number>;
+} {
   let n = 0;
   let kinds: Record<string, number> = {};
   const plugin: KyselyPlugin = {

@@ -19,7 +19,15 @@ export interface StreamState extends GenerationState {
 /** Stream rows read (and on PostgreSQL locked) for a whole group at once, by `device\nstream`; each is used once. */
 export type Prefetched = Map<string, StreamState>;
 
-const COLUMNS = ["committed_seq", "max_seq", "count", "head_seq", "head_hash", "generation", "seq_base"] as const;
+const COLUMNS = [
+  "committed_seq",
+  "max_seq",
+  "count",
+  "head_seq",
+  "head_hash",
+  "generation",
+  "seq_base",
+] as const;
 type Row = {
   committed_seq: number;
   max_seq: number;
@@ -51,7 +59,10 @@ export const pairKey = (device: string, stream: string) => `${device}\n${stream}
  * stream) order (two instances committing overlapping groups then wait for each other instead of
  * deadlocking) and read in the same statement. Rows not there yet are created by their batch.
  */
-export async function lockGroupStreams(trx: Transaction<DB>, pairs: Array<[string, string]>): Promise<Prefetched> {
+export async function lockGroupStreams(
+  trx: Transaction<DB>,
+  pairs: Array<[string, string]>,
+): Promise<Prefetched> {
   const devices = pairs.map((p) => p[0]);
   const streams = pairs.map((p) => p[1]);
   const res = await sql<Row & { device: string; stream: string }>`SELECT device, stream, ${sql.join(
@@ -84,7 +95,11 @@ export async function lockStream(
   // On PostgreSQL two instances may take batches of one stream at once: serialise on its row, and
   // read it under that lock.
   const read = () => {
-    let q = trx.selectFrom("streams").select(COLUMNS).where("device", "=", device).where("stream", "=", stream);
+    let q = trx
+      .selectFrom("streams")
+      .select(COLUMNS)
+      .where("device", "=", device)
+      .where("stream", "=", stream);
     if (db.dialect === "postgres") q = q.forUpdate();
     return q.executeTakeFirst();
   };
@@ -124,7 +139,8 @@ export async function checkNeighbours(
   let error: string | null = null;
   if (before !== undefined && before !== prev)
     error = `link at seq ${from - 1} differs from the prev of seq ${from}`;
-  if (after !== undefined && after !== hash) error = `link at seq ${to} differs from the prev of seq ${to + 1}`;
+  if (after !== undefined && after !== hash)
+    error = `link at seq ${to} differs from the prev of seq ${to + 1}`;
   if (error) {
     await trx
       .updateTable("streams")
