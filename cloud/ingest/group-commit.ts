@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { splitGeneration } from "../../sync/generation.ts";
 import type { Db } from "../db/connect.ts";
 import { type CommitResult, commitSegments, commitSegmentsIn } from "./evidence-store.ts";
+import { planAppends, writeAppends } from "./group-append.ts";
 import { lockGroupStreams, pairKey } from "./stream-rows.ts";
 import type { VerifiedSegment } from "./verify.ts";
 
@@ -19,7 +20,9 @@ export type GroupOutcome = { ok: true; result: CommitResult } | { ok: false; err
  * cheap.
  *
  * Optimistic first: the whole group in one transaction without savepoints (on PostgreSQL every
- * stream row of the group locked and read in one statement). Almost every group commits so. If any
+ * stream row of the group locked and read in one statement, and the devices that only append
+ * written in set form: one INSERT and one UPDATE for all of them, group-append.ts). Almost every
+ * group commits so. If any
  * batch fails (BL_SEQ_CONFLICT, BL_STALE_GENERATION, anything), that transaction is rolled back
  * whole and the group runs again the careful way: each batch behind its own savepoint, so one
  * batch's failure rolls back that batch alone and the others still commit. If that transaction
@@ -32,13 +35,13 @@ export async function commitGroup(
   db: Db,
   items: GroupItem[],
   now: number,
-  o: { optimistic?: boolean } = {},
+  o: { optimistic?: boolean; setForm?: boolean } = {},
 ): Promise<GroupOutcome[]> {
   if (items.length === 0) return [];
   if (items.length === 1) return [await single(db, items[0]!, now)];
   const order = items.map((_, i) => i).sort((a, b) => cmp(items[a]!.device, items[b]!.device));
   if (o.optimistic ?? true) {
-    const fast = await optimistic(db, items, order, now);
+    const fast = await optimistic(db, items, order, now, o.setForm ?? true);
     if (fast) return fast;
   }
   const out: GroupOutcome[] = new Array(items.length);
@@ -85,12 +88,20 @@ async function optimistic(
   items: GroupItem[],
   order: number[],
   now: number,
+  setForm: boolean,
 ): Promise<GroupOutcome[] | undefined> {
   const out: GroupOutcome[] = new Array(items.length);
   try {
     await db.kysely.transaction().execute(async (trx) => {
       const pre = db.dialect === "postgres" ? await lockGroupStreams(trx, pairsOf(items)) : undefined;
+      // PostgreSQL: every device that only appends, in set form (group-append.ts); the rest one by one.
+      const plan = pre && setForm ? planAppends(items, order, pre, now) : undefined;
+      if (plan) {
+        await writeAppends(db, trx, plan);
+        for (const [i, result] of plan.done) out[i] = { ok: true, result };
+      }
       for (const i of order) {
+        if (plan?.done.has(i)) continue;
         const it = items[i]!;
         try {
           out[i] = {

@@ -14,6 +14,8 @@ export interface StreamState extends GenerationState {
   readMax: number;
   /** A gap segment of this stream was stored by this transaction. */
   gapsHere?: boolean;
+  /** The hash of the record stored at max_seq, when the group read it (lockGroupStreams); null if none. */
+  linkAtMax?: string | null;
 }
 
 /** Stream rows read (and on PostgreSQL locked) for a whole group at once, by `device\nstream`; each is used once. */
@@ -65,11 +67,24 @@ export async function lockGroupStreams(
 ): Promise<Prefetched> {
   const devices = pairs.map((p) => p[0]);
   const streams = pairs.map((p) => p[1]);
-  const res = await sql<Row & { device: string; stream: string }>`SELECT device, stream, ${sql.join(
-    COLUMNS.map((c) => sql.ref(c)),
-  )} FROM streams WHERE (device, stream) IN (SELECT * FROM unnest(${devices}::text[], ${streams}::text[]))
-    ORDER BY device, stream FOR UPDATE`.execute(trx);
-  return new Map(res.rows.map((r) => [pairKey(r.device, r.stream), stateOf(r)]));
+  // With the row, the record stored at its max_seq (its link, for group-append.ts): a record's hash
+  // never changes, and its seq is checked against the row as locked.
+  const res = await sql<
+    Row & { device: string; stream: string; link_seq: number | null; link: string | null }
+  >`
+    SELECT s.device, s.stream, ${sql.join(COLUMNS.map((c) => sql.ref(`s.${c}`)))}, r.seq AS link_seq, r.hash AS link
+    FROM streams s LEFT JOIN records r ON r.device = s.device AND r.stream = s.stream AND r.seq = s.max_seq
+    WHERE (s.device, s.stream) IN (SELECT * FROM unnest(${devices}::text[], ${streams}::text[]))
+    ORDER BY s.device, s.stream FOR UPDATE OF s`.execute(trx);
+  return new Map(
+    res.rows.map((r) => [
+      pairKey(r.device, r.stream),
+      {
+        ...stateOf(r),
+        linkAtMax: r.link_seq !== null && Number(r.link_seq) === Number(r.max_seq) ? r.link : null,
+      },
+    ]),
+  );
 }
 
 /**
