@@ -93,7 +93,8 @@ async function optimistic(
   const out: GroupOutcome[] = new Array(items.length);
   try {
     await db.kysely.transaction().execute(async (trx) => {
-      const pre = db.dialect === "postgres" ? await lockGroupStreams(trx, pairsOf(items)) : undefined;
+      const pre =
+        db.dialect === "postgres" ? await lockGroupStreams(trx, pairsOf(items), setForm) : undefined;
       // PostgreSQL: every device that only appends, in set form (group-append.ts); the rest one by one.
       const plan = pre && setForm ? planAppends(items, order, pre, now) : undefined;
       if (plan) {

@@ -59,11 +59,14 @@ export const pairKey = (device: string, stream: string) => `${device}\n${stream}
 /**
  * PostgreSQL: the stream rows every batch of a group will lock, locked first and in (device,
  * stream) order (two instances committing overlapping groups then wait for each other instead of
- * deadlocking) and read in the same statement. Rows not there yet are created by their batch.
+ * deadlocking) and read in the same statement. Rows not there yet are created by their batch, or
+ * with `create` here, all in one statement, as each batch's lockStream would (only where the group
+ * is all or nothing: the optimistic transaction, in which every pair's batch would create it).
  */
 export async function lockGroupStreams(
   trx: Transaction<DB>,
   pairs: Array<[string, string]>,
+  create = false,
 ): Promise<Prefetched> {
   const devices = pairs.map((p) => p[0]);
   const streams = pairs.map((p) => p[1]);
@@ -76,7 +79,7 @@ export async function lockGroupStreams(
     FROM streams s LEFT JOIN records r ON r.device = s.device AND r.stream = s.stream AND r.seq = s.max_seq
     WHERE (s.device, s.stream) IN (SELECT * FROM unnest(${devices}::text[], ${streams}::text[]))
     ORDER BY s.device, s.stream FOR UPDATE OF s`.execute(trx);
-  return new Map(
+  const found: Prefetched = new Map(
     res.rows.map((r) => [
       pairKey(r.device, r.stream),
       {
@@ -85,6 +88,14 @@ export async function lockGroupStreams(
       },
     ]),
   );
+  const missing = pairs.filter(([d, st]) => !found.has(pairKey(d, st)));
+  if (!create || missing.length === 0) return found;
+  await sql`INSERT INTO streams(device, stream, committed_seq, max_seq, count, chain_ok)
+    SELECT u.device, u.stream, 0, 0, 0, 1 FROM unnest(${missing.map((m) => m[0])}::text[], ${missing.map((m) => m[1])}::text[])
+      AS u(device, stream) ORDER BY u.device, u.stream
+    ON CONFLICT (device, stream) DO NOTHING`.execute(trx);
+  for (const [k, v] of await lockGroupStreams(trx, missing)) found.set(k, v);
+  return found;
 }
 
 /**
