@@ -30,7 +30,7 @@ interface Row {
  * their records and one UPDATE of all their stream rows. Its outcome is what commitSegmentsIn
  * gives: no existing records to read (nothing is above max_seq), the link before is the one read,
  * no later neighbour, committed_seq moves to the end. A batch that does anything else (a gap, a
- * restart, a resend, a fork, a new stream, a link that differs) is left to commitSegmentsIn, and so
+ * restart, a resend, a fork, a stream row not read, a link that differs) is left to commitSegmentsIn, and so
  * is every other batch of its device in the group: a device is planned whole or not at all, so the
  * rows commitSegmentsIn reads for it are exactly as locked.
  */
