@@ -79,10 +79,13 @@ export async function listDevices(db: Db): Promise<DeviceRow[]> {
  * (`device_keys_retired`, docs/security.md "Rotation"): batches signed before the gateway switched
  * still verify until then, and only the new key after.
  */
+type KeyEntry = { key: KeyObject | null; retired: Array<{ key: KeyObject; until: number }>; at: number };
+
 export class DeviceKeys {
-  private readonly cache = new Map<
+  private readonly cache = new Map<string, KeyEntry>();
+  private readonly pending = new Map<
     string,
-    { key: KeyObject | null; retired: Array<{ key: KeyObject; until: number }>; at: number }
+    { promise: Promise<KeyEntry>; resolve(e: KeyEntry): void; reject(e: unknown): void; now: number }
   >();
   constructor(
     private readonly db: Db,
@@ -98,28 +101,77 @@ export class DeviceKeys {
     if (!e.key) return [];
     return [e.key, ...e.retired.filter((r) => r.until > at).map((r) => r.key)];
   }
-  private async entry(id: string, now: number) {
+  private async entry(id: string, now: number): Promise<KeyEntry> {
     const c = this.cache.get(id);
     // Unknown ids are cached too (for a shorter time): junk under made-up ids costs no query each.
     if (c && now - c.at < (c.key ? this.ttlMs : Math.min(this.ttlMs, 1000))) return c;
-    const row = await this.db.kysely
-      .selectFrom("devices")
-      .select(["public_key", "revoked_at"])
-      .where("id", "=", id)
-      .executeTakeFirst();
-    const key = row && row.revoked_at === null ? publicKeyFromB64(row.public_key) : null;
-    const retired = key
-      ? (
-          await this.db.kysely
-            .selectFrom("device_keys_retired")
-            .select(["public_key", "valid_until"])
-            .where("device", "=", id)
-            .execute()
-        ).map((r) => ({ key: publicKeyFromB64(r.public_key), until: Number(r.valid_until) }))
-      : [];
-    const e = { key, retired, at: now };
-    this.cache.set(id, e);
-    return e;
+    // Look-ups asked for in the same turn of the event loop go out as one statement: a fleet's keys
+    // expire together (they were first read together), and each would otherwise cost a round trip.
+    const waiting = this.pending.get(id);
+    if (waiting) return waiting.promise;
+    let resolve!: (e: KeyEntry) => void;
+    let reject!: (e: unknown) => void;
+    const promise = new Promise<KeyEntry>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    this.pending.set(id, { promise, resolve, reject, now });
+    if (this.pending.size === 1) setImmediate(() => void this.flush());
+    return promise;
+  }
+
+  /** One statement for every id waiting: the device rows and their retired keys (a row each, or one of nulls). */
+  private async flush(): Promise<void> {
+    const all = [...this.pending.entries()];
+    this.pending.clear();
+    // At most 500 ids a statement (a flood of made-up ids must not build one huge IN list).
+    for (let i = 0; i < all.length; i += 500) await this.lookup(all.slice(i, i + 500));
+  }
+
+  private async lookup(
+    batch: Array<[string, { resolve(e: KeyEntry): void; reject(e: unknown): void; now: number }]>,
+  ) {
+    try {
+      const rows = await this.db.kysely
+        .selectFrom("devices")
+        .leftJoin("device_keys_retired as r", "r.device", "devices.id")
+        .select([
+          "devices.id",
+          "devices.public_key",
+          "devices.revoked_at",
+          "r.public_key as retired_key",
+          "r.valid_until",
+        ])
+        .where(
+          "devices.id",
+          "in",
+          batch.map(([id]) => id),
+        )
+        .execute();
+      const byId = new Map<string, typeof rows>();
+      for (const r of rows) {
+        const list = byId.get(r.id);
+        if (list) list.push(r);
+        else byId.set(r.id, [r]);
+      }
+      for (const [id, p] of batch) {
+        const mine = byId.get(id) ?? [];
+        const row = mine[0];
+        const key = row && row.revoked_at === null ? publicKeyFromB64(row.public_key) : null;
+        const retired = key
+          ? mine.flatMap((r) =>
+              r.retired_key === null || r.valid_until === null
+                ? []
+                : [{ key: publicKeyFromB64(r.retired_key), until: Number(r.valid_until) }],
+            )
+          : [];
+        const e = { key, retired, at: p.now };
+        this.cache.set(id, e);
+        p.resolve(e);
+      }
+    } catch (err) {
+      for (const [, p] of batch) p.reject(err);
+    }
   }
   forget(id: string) {
     this.cache.delete(id);

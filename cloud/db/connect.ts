@@ -15,6 +15,8 @@ export interface Db {
   dialect: Dialect;
   /** PostgreSQL schema in use when not the default (tests use one each). */
   schema?: string;
+  /** PostgreSQL only: connections of the pool, at most (ingest commits that many groups at once, less one). */
+  poolSize?: number;
   /**
    * SQLite only: the better-sqlite3 handle under Kysely, for hot bulk statements. Use it only inside a
    * Kysely transaction (the connection is then held by that transaction, so the statements are part
@@ -36,13 +38,14 @@ export function dialectOf(url: string): Dialect {
 export function openDb(url: string, opts: { schema?: string; poolSize?: number } = {}): Db {
   const dialect = dialectOf(url);
   if (dialect === "postgres") {
+    const poolSize = opts.poolSize ?? 10;
     const pool = new pg.Pool({
       connectionString: url,
-      max: opts.poolSize ?? 10,
+      max: poolSize,
       ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
     });
     const kysely = new Kysely<DB>({ dialect: new ScopedPostgresDialect({ pool }, opts.schema) });
-    return { kysely, dialect, schema: opts.schema, close: () => kysely.destroy() };
+    return { kysely, dialect, schema: opts.schema, poolSize, close: () => kysely.destroy() };
   }
   const path = url.replace(/^sqlite:(\/\/)?/, "");
   const sqlite = new Database(path);

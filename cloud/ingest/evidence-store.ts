@@ -5,7 +5,16 @@ import { ERR_SEQ_CONFLICT } from "../../core/errors.ts";
 import { splitGeneration } from "../../sync/generation.ts";
 import type { Db } from "../db/connect.ts";
 import type { DB } from "../db/schema.ts";
-import { type GenerationState, placeSegment } from "./generations.ts";
+import { placeSegment } from "./generations.ts";
+import {
+  advanceCommitted,
+  checkNeighbours,
+  gapLink,
+  lockStream,
+  type Prefetched,
+  type StreamState,
+  updateHead,
+} from "./stream-rows.ts";
 import type { VerifiedRecord, VerifiedSegment } from "./verify.ts";
 
 export interface CommittedRange {
@@ -23,13 +32,15 @@ export interface CommitResult {
   segments: VerifiedSegment[];
 }
 
-/** A stream's row, read once under the lock and written once at the end of the transaction. */
-interface StreamState extends GenerationState {
-  count: number;
-  headSeq: number | null;
-  head?: { seq: number; hash: string; sig: string };
-  /** Ranges known stored after this transaction (verified records inserted or already there). */
-  stored: Array<[number, number]>;
+export interface CommitOptions {
+  /** The group's stream rows, read (and locked) already: group-commit.ts. */
+  pre?: Prefetched;
+  /**
+   * Without the round-trip shortcuts (read-first stream lock, the link before read with the
+   * existing records, the committed-seq advance without reads): the reference the property tests
+   * (group-commit.property.test.ts) compare the shortcuts with. Same results, more statements.
+   */
+  plain?: boolean;
 }
 
 /**
@@ -43,8 +54,9 @@ export async function commitSegments(
   device: string,
   segments: VerifiedSegment[],
   now: number,
+  o: CommitOptions = {},
 ): Promise<CommitResult> {
-  return db.kysely.transaction().execute((trx) => commitSegmentsIn(db, trx, device, segments, now));
+  return db.kysely.transaction().execute((trx) => commitSegmentsIn(db, trx, device, segments, now, o));
 }
 
 /**
@@ -58,7 +70,9 @@ export async function commitSegmentsIn(
   device: string,
   segments: VerifiedSegment[],
   now: number,
+  o: CommitOptions = {},
 ): Promise<CommitResult> {
+  const { pre, plain } = o;
   {
     let inserted = 0;
     let duplicates = 0;
@@ -66,13 +80,13 @@ export async function commitSegmentsIn(
     const storedSegments: VerifiedSegment[] = [];
     const touched = new Map<string, StreamState>();
     for (const name of [...new Set(segments.map((x) => splitGeneration(x.stream).name))].sort()) {
-      touched.set(name, await lockStream(db, trx, device, name));
+      touched.set(name, await lockStream(db, trx, device, name, { pre, plain }));
     }
     for (const wire of segments) {
       const name = splitGeneration(wire.stream).name;
       let st = touched.get(name);
       if (!st) {
-        st = await lockStream(db, trx, device, name);
+        st = await lockStream(db, trx, device, name, { pre, plain });
         touched.set(name, st);
       }
       // A generation's seqs are stored after the generations before it (generations.ts).
@@ -107,18 +121,26 @@ export async function commitSegmentsIn(
           .onConflict((oc) => oc.columns(["device", "stream", "from_seq"]).doNothing())
           .execute();
         await checkNeighbours(trx, st, device, s.stream, s.from, s.to, s.prev, s.hash, genStart);
+        st.gapsHere = true;
         updateHead(st, s.to, s.hash, s.sig, 0);
         continue;
       }
+      // The records already stored in the range, and in the same read the link before it (its
+      // neighbour check), when that is a record of this generation.
+      const withBefore = !plain && s.first - 1 > genStart;
       const existing = await trx
         .selectFrom("records")
         .select(["seq", "hash"])
         .where("device", "=", device)
         .where("stream", "=", s.stream)
-        .where("seq", ">=", s.first)
+        .where("seq", ">=", withBefore ? s.first - 1 : s.first)
         .where("seq", "<=", s.last)
         .execute();
       const have = new Map(existing.map((r) => [Number(r.seq), r.hash]));
+      const before = withBefore
+        ? { before: have.get(s.first - 1) ?? (await gapLink(trx, device, s.stream, s.first - 1, "hash")) }
+        : undefined;
+      have.delete(s.first - 1);
       const fresh: VerifiedRecord[] = [];
       for (const r of s.records) {
         const h = have.get(r.seq);
@@ -130,11 +152,11 @@ export async function commitSegmentsIn(
       if (fresh.length) inserted += await insertRecords(db, trx, device, s.stream, fresh, now);
       // Every seq of the segment is now stored (inserted, or already there with the same link).
       st.stored.push([s.first, s.last]);
-      await checkNeighbours(trx, st, device, s.stream, s.first, s.last, s.prev, s.hash, genStart);
+      await checkNeighbours(trx, st, device, s.stream, s.first, s.last, s.prev, s.hash, genStart, before);
       updateHead(st, s.last, s.hash, s.sig, fresh.length);
     }
     for (const [stream, st] of touched) {
-      const committed = await advanceCommitted(trx, device, stream, st);
+      const committed = await advanceCommitted(trx, device, stream, st, plain);
       await trx
         .updateTable("streams")
         .set({
@@ -211,161 +233,4 @@ async function insertRecords(
   }
   // Unreachable: openDb gives every SQLite Db its handle, and Dialect is "sqlite" | "postgres".
   return assert.fail(`no bulk insert for dialect ${db.dialect}`);
-}
-
-async function lockStream(
-  db: Db,
-  trx: Transaction<DB>,
-  device: string,
-  stream: string,
-): Promise<StreamState> {
-  await trx
-    .insertInto("streams")
-    .values({ device, stream, committed_seq: 0, max_seq: 0, count: 0, chain_ok: 1 })
-    .onConflict((oc) => oc.columns(["device", "stream"]).doNothing())
-    .execute();
-  // On PostgreSQL two instances may take batches of one stream at once: serialise on its row, and
-  // read it under that lock.
-  let q = trx
-    .selectFrom("streams")
-    .select(["committed_seq", "max_seq", "count", "head_seq", "head_hash", "generation", "seq_base"])
-    .where("device", "=", device)
-    .where("stream", "=", stream);
-  if (db.dialect === "postgres") q = q.forUpdate();
-  const r = await q.executeTakeFirstOrThrow();
-  return {
-    committed: Number(r.committed_seq),
-    maxSeq: Number(r.max_seq),
-    count: Number(r.count),
-    headSeq: r.head_seq === null ? null : Number(r.head_seq),
-    headHash: r.head_hash,
-    generation: Number(r.generation),
-    seqBase: Number(r.seq_base),
-    stored: [],
-  };
-}
-
-/** The link before `from` (within its generation) and after `to`, where stored, must agree with this range. */
-async function checkNeighbours(
-  trx: Transaction<DB>,
-  st: StreamState,
-  device: string,
-  stream: string,
-  from: number,
-  to: number,
-  prev: string,
-  hash: string,
-  genStart: number,
-) {
-  // A generation's seq 1 follows its genesis, not the closed generation's last link.
-  const before = from - 1 > genStart ? await linkAt(trx, device, stream, from - 1) : undefined;
-  // Nothing (no record, no gap) is stored above max_seq, so there is no later neighbour to check.
-  const after = st.maxSeq > to ? await prevAt(trx, device, stream, to + 1) : undefined;
-  let error: string | null = null;
-  if (before !== undefined && before !== prev)
-    error = `link at seq ${from - 1} differs from the prev of seq ${from}`;
-  if (after !== undefined && after !== hash)
-    error = `link at seq ${to} differs from the prev of seq ${to + 1}`;
-  if (error) {
-    await trx
-      .updateTable("streams")
-      .set({ chain_ok: 0, chain_error: error })
-      .where("device", "=", device)
-      .where("stream", "=", stream)
-      .execute();
-  }
-}
-
-/**
- * A neighbour's link as stored: `side: "hash"` is the link at `seq` (a record, or a gap ending
- * there); `side: "prev"` is the link before `seq` (a record, or a gap starting there).
- */
-async function storedLink(
-  trx: Transaction<DB>,
-  device: string,
-  stream: string,
-  seq: number,
-  side: "hash" | "prev",
-): Promise<string | undefined> {
-  if (seq < 1) return undefined;
-  const r = await trx
-    .selectFrom("records")
-    .select(side)
-    .where("device", "=", device)
-    .where("stream", "=", stream)
-    .where("seq", "=", seq)
-    .executeTakeFirst();
-  if (r) return (r as Record<string, string>)[side];
-  const g = await trx
-    .selectFrom("gaps")
-    .select(side)
-    .where("device", "=", device)
-    .where("stream", "=", stream)
-    .where(side === "hash" ? "to_seq" : "from_seq", "=", seq)
-    .executeTakeFirst();
-  return g ? (g as Record<string, string>)[side] : undefined;
-}
-
-const linkAt = (trx: Transaction<DB>, device: string, stream: string, seq: number) =>
-  storedLink(trx, device, stream, seq, "hash");
-const prevAt = (trx: Transaction<DB>, device: string, stream: string, seq: number) =>
-  storedLink(trx, device, stream, seq, "prev");
-
-function updateHead(st: StreamState, seq: number, hash: string, sig: string, added: number) {
-  st.count += added;
-  st.maxSeq = Math.max(st.maxSeq, seq);
-  const headSeq = st.head?.seq ?? st.headSeq;
-  if (headSeq === null || seq > headSeq) st.head = { seq, hash, sig };
-}
-
-/**
- * committed_seq: the highest seq such that every seq up to it is stored or covered by a recorded gap.
- * Ranges this transaction stored are skipped over without reading them back.
- */
-async function advanceCommitted(
-  trx: Transaction<DB>,
-  device: string,
-  stream: string,
-  st: StreamState,
-): Promise<number> {
-  let c = st.committed;
-  const known = [...st.stored].sort((a, b) => a[0] - b[0]);
-  const skipKnown = () => {
-    for (const [from, to] of known) if (from <= c + 1 && to > c) c = to;
-  };
-  for (;;) {
-    skipKnown();
-    const rows = await trx
-      .selectFrom("records")
-      .select("seq")
-      .where("device", "=", device)
-      .where("stream", "=", stream)
-      .where("seq", ">", c)
-      .orderBy("seq")
-      .limit(5000)
-      .execute();
-    let moved = false;
-    for (const r of rows) {
-      if (Number(r.seq) !== c + 1) break;
-      c++;
-      moved = true;
-    }
-    // A gap may start below c + 1: records evicted while in flight can arrive and be stored too.
-    const gap = await trx
-      .selectFrom("gaps")
-      .select("to_seq")
-      .where("device", "=", device)
-      .where("stream", "=", stream)
-      .where("from_seq", "<=", c + 1)
-      .where("to_seq", ">", c)
-      .orderBy("to_seq", "desc")
-      .executeTakeFirst();
-    if (gap) {
-      c = Number(gap.to_seq);
-      continue;
-    }
-    // The run may continue past this page only if the page was full.
-    if (!moved || rows.length < 5000) break;
-  }
-  return c;
 }

@@ -74,6 +74,15 @@ export class Ingest {
     this.rejects = new RejectLog(db, now, caps, log);
   }
 
+  /**
+   * Groups committed at once (pipeline.ts lanes): on PostgreSQL one per connection of the ingest's
+   * pool but one, which stays for device-key look-ups, the reject log and after-commit work; on
+   * SQLite 1 (one connection, one writer).
+   */
+  get lanes(): number {
+    return this.db.dialect === "postgres" ? Math.max(1, (this.db.poolSize ?? 2) - 1) : 1;
+  }
+
   /** Runs after each commit (outside its transaction), e.g. closing commands the device confirmed. */
   onCommitted?: (device: string, segments: VerifiedSegment[]) => Promise<void>;
 
