@@ -1,29 +1,15 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { createRequire } from "node:module";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateKeyPair } from "../../core/keys.ts";
-import { silentLogger } from "../../core/log.ts";
 import { generateDataset } from "../../models/synth/dataset.ts";
 import { cliInProcess } from "../../test/helpers/cli.ts";
-import { productionApi } from "../../test/helpers/cloud-api.ts";
-import { freshDb, tmpDir } from "../../test/helpers/services.ts";
 import { waitFor } from "../../test/helpers/wait-for.ts";
-import { hashToken } from "../api/auth.ts";
-import type { CloudContext } from "../context.ts";
-import { cloudModules, type ModuleOptions } from "../modules.ts";
+import { cloudModules } from "../modules.ts";
 import { expireUploads } from "./upload-store.ts";
-
-interface Pack {
-  entry(h: Record<string, unknown>, body?: Buffer | string): void;
-  finalize(): void;
-  on(e: "data", f: (c: Buffer) => void): void;
-  on(e: "end", f: () => void): void;
-}
-const tar = createRequire(import.meta.url)("tar-stream") as { pack(): Pack };
+import { tar, uploadFixture } from "./test/upload-kit.ts";
 
 /** A tar.gz of every `<pig>/<frame>` of a herd folder. */
 function tarGzOf(dir: string): Promise<Buffer> {
@@ -42,40 +28,20 @@ const TOKENS = { officer: "cli-upload-officer-01", auditor: "cli-upload-auditor-
 const DAY = 86_400_000;
 
 describe("barnlink model upload / uploads / upload-delete against the production API", async () => {
-  const fresh = await freshDb("sqlite");
-  const root = tmpDir("bl-upload-cli-");
-  const herdDataDir = join(root, "herds");
-  const uploads = join(herdDataDir, "uploads");
-  mkdirSync(herdDataDir, { recursive: true });
-  const ctx: CloudContext = {
-    db: fresh.db,
-    log: silentLogger,
-    key: generateKeyPair(),
-    now: Date.now,
-    sendCommand: async () => "cmd",
-  };
-  const adapt = {
-    workDir: join(root, "work"),
-    herdDataDir,
-    maxMinutes: 60,
-    maxUploadBytes: 1024 * 1024,
-    uploadRetention: 7 * DAY,
-    worker: "upload-cli-test",
-  };
-  const modules: ModuleOptions = { modelsDir: join(root, "models"), adapt };
-  let app: Awaited<ReturnType<typeof productionApi>>;
+  const { fresh, root, herdDataDir, uploads, ctx, modules, api } = await uploadFixture(
+    "upload-cli-test",
+    TOKENS,
+    {
+      maxUploadBytes: 1024 * 1024,
+      uploadRetention: 7 * DAY,
+    },
+  );
+  const adapt = modules.adapt!;
+  let app: Awaited<ReturnType<typeof api>>;
   let url = "";
   const good = join(root, "herd.tar.gz");
   beforeAll(async () => {
-    app = await productionApi(
-      ctx,
-      Object.entries(TOKENS).map(([role, t]) => ({
-        name: `${role}-1`,
-        role: role as "officer",
-        sha256: hashToken(t),
-      })),
-      { modules },
-    );
+    app = await api();
     await app.listen({ port: 0, host: "127.0.0.1" });
     url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
     const synth = join(root, "synth");

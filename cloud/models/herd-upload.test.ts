@@ -1,27 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { generateKeyPair } from "../../core/keys.ts";
-import { silentLogger } from "../../core/log.ts";
 import { fromRoot } from "../../core/paths.ts";
 import { generateDataset } from "../../models/synth/dataset.ts";
-import { productionApi } from "../../test/helpers/cloud-api.ts";
-import { freshDb, tmpDir } from "../../test/helpers/services.ts";
 import { waitFor } from "../../test/helpers/wait-for.ts";
-import { hashToken } from "../api/auth.ts";
-import type { CloudContext } from "../context.ts";
-import { cloudModules, type ModuleOptions } from "../modules.ts";
-
-/** tar-stream's packer (the same package the route parses with), building test archives. */
-interface Pack {
-  entry(h: Record<string, unknown>, body?: Buffer | string): void;
-  finalize(): void;
-  on(e: "data", f: (c: Buffer) => void): void;
-  on(e: "end", f: () => void): void;
-}
-const tar = createRequire(import.meta.url)("tar-stream") as { pack(): Pack };
+import { cloudModules } from "../modules.ts";
+import { tar, uploadFixture } from "./test/upload-kit.ts";
 
 type Entry = { name: string; body?: Buffer | string; type?: string; linkname?: string };
 
@@ -56,43 +41,20 @@ const END = ["succeeded", "refused", "failed", "cancelled"];
 const MAX = 2 * 1024 * 1024;
 
 describe("herd uploads (POST /api/v1/models/herd-uploads) through the production API", async () => {
-  const fresh = await freshDb("sqlite");
-  const root = tmpDir("bl-upload-");
-  const herdDataDir = join(root, "herds");
-  const uploads = join(herdDataDir, "uploads");
-  mkdirSync(herdDataDir, { recursive: true });
-  const ctx: CloudContext = {
-    db: fresh.db,
-    log: silentLogger,
-    key: generateKeyPair(),
-    now: Date.now,
-    sendCommand: async () => "cmd",
-  };
-  const modules: ModuleOptions = {
-    modelsDir: join(root, "models"),
-    adapt: {
-      workDir: join(root, "work"),
-      herdDataDir,
-      maxMinutes: 60,
+  const { fresh, root, herdDataDir, uploads, ctx, modules, api } = await uploadFixture(
+    "upload-test",
+    TOKENS,
+    {
       maxUploadBytes: MAX,
-      worker: "upload-test",
       command: [process.execPath, fromRoot("bin/barnlink.js")],
       pollMs: 300,
     },
-  };
-  let app: Awaited<ReturnType<typeof productionApi>>;
+  );
+  let app: Awaited<ReturnType<typeof api>>;
   let stop: Array<() => Promise<void> | void> = [];
   let good: Entry[];
   beforeAll(async () => {
-    app = await productionApi(
-      ctx,
-      Object.entries(TOKENS).map(([role, t]) => ({
-        name: `${role}-1`,
-        role: role as "officer",
-        sha256: hashToken(t),
-      })),
-      { modules },
-    );
+    app = await api();
     // The queue is in the database: a worker of the same modules runs what the API queued.
     stop = cloudModules(modules)
       .jobs.slice(0, 1)
