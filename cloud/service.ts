@@ -21,8 +21,10 @@ export interface CloudHandle {
   ctx: CloudContext;
   ingest: Ingest;
   pipeline: IngestPipeline;
-  /** The ingest subscriber's connection: connected now, reconnects since start, batches released as not ours (affine routing). */
-  mqtt(): { connected: boolean; reconnects: number; notOwner: number };
+  /** The ingest subscriber's connection: connected now, and reconnects since start. */
+  mqtt(): { connected: boolean; reconnects: number };
+  /** Up-batches released without ingest as another instance's (affine routing; 0 otherwise). */
+  notOwner(): number;
   /** Device-affine routing's membership (`ingest.routing: affine`), else undefined. */
   membership?: Membership;
   http: FastifyInstance;
@@ -131,11 +133,8 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     ctx,
     ingest,
     pipeline,
-    mqtt: () => ({
-      connected: mqttConnected(),
-      reconnects: sub?.stats.reconnects ?? 0,
-      notOwner: sub?.stats.notOwner ?? 0,
-    }),
+    mqtt: () => ({ connected: mqttConnected(), reconnects: sub?.stats.reconnects ?? 0 }),
+    notOwner: () => sub?.stats.notOwner ?? 0,
     membership,
     http,
     url,

@@ -71,9 +71,13 @@ export function registerCloudMetrics(
   );
   if (o.members) {
     const members = o.members;
-    gaugeFrom(reg, "ingest_members", "Live ingest instances in this instance's view (ingest.routing affine)", [], () => [
-      { value: members() },
-    ]);
+    gaugeFrom(
+      reg,
+      "ingest_members",
+      "Live ingest instances in this instance's view (ingest.routing affine)",
+      [],
+      () => [{ value: members() }],
+    );
   }
   const db = ctx.db.kysely;
   counterFrom(reg, "tranche_decisions_total", "Tranche decisions by outcome", ["outcome"], async () =>

@@ -5,7 +5,8 @@ import { liveMembers, Membership, Ownership, ownerOf } from "./affinity.ts";
 
 const devices = Array.from({ length: 6000 }, (_, i) => `barn-${i}`);
 const owners = (members: string[]) => new Map(devices.map((d) => [d, ownerOf(d, members)]));
-const count = (m: Map<string, string | undefined>, who: string) => [...m.values()].filter((o) => o === who).length;
+const count = (m: Map<string, string | undefined>, who: string) =>
+  [...m.values()].filter((o) => o === who).length;
 
 describe("ownerOf (rendezvous hashing)", () => {
   it("is stable: the same members in any order give the same owner", () => {
@@ -86,44 +87,53 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     const available = dialect === "sqlite" || (await postgresAvailable());
     const fresh = available ? await freshDb(dialect) : undefined;
     afterAll(() => fresh?.drop());
-    it.runIf(available)("a member that stops heartbeating expires after the window; a clean stop leaves at once", async () => {
-      let t = 1_000_000;
-      const now = () => t;
-      const mk = (instance: string) =>
-        new Membership(fresh!.db, { instance, heartbeatMs: 60_000, livenessMs: 15_000, now, log: silentLogger });
-      const a = mk("a");
-      const b = mk("b");
-      const c = mk("c");
-      await a.start();
-      await b.start();
-      await c.start();
-      await a.beat();
-      expect(a.ownership.view).toEqual(["a", "b", "c"]);
-      // b goes silent (a SIGKILL): still live within the window, gone after it.
-      t += 10_000;
-      await a.beat();
-      await c.beat();
-      t += 5_000;
-      await a.beat();
-      expect(a.ownership.view).toEqual(["a", "b", "c"]);
-      t += 1;
-      await a.beat();
-      await c.beat();
-      expect(a.ownership.view).toEqual(["a", "c"]);
-      expect(c.ownership.view).toEqual(["a", "c"]);
-      for (const d of devices.slice(0, 500)) expect(a.owns(d) !== c.owns(d), d).toBe(true);
-      // b comes back (a restart): its first heartbeat makes it live again.
-      await b.start();
-      await a.beat();
-      expect(a.ownership.view).toEqual(["a", "b", "c"]);
-      // c stops cleanly: its row is gone at once.
-      await c.stop();
-      await a.beat();
-      expect(a.ownership.view).toEqual(["a", "b"]);
-      const rows = await fresh!.db.kysely.selectFrom("ingest_members").select("instance").execute();
-      expect(rows.map((r) => r.instance).sort()).toEqual(["a", "b"]);
-      await a.stop();
-      await b.stop();
-    });
+    it.runIf(available)(
+      "a member that stops heartbeating expires after the window; a clean stop leaves at once",
+      async () => {
+        let t = 1_000_000;
+        const now = () => t;
+        const mk = (instance: string) =>
+          new Membership(fresh!.db, {
+            instance,
+            heartbeatMs: 60_000,
+            livenessMs: 15_000,
+            now,
+            log: silentLogger,
+          });
+        const a = mk("a");
+        const b = mk("b");
+        const c = mk("c");
+        await a.start();
+        await b.start();
+        await c.start();
+        await a.beat();
+        expect(a.ownership.view).toEqual(["a", "b", "c"]);
+        // b goes silent (a SIGKILL): still live within the window, gone after it.
+        t += 10_000;
+        await a.beat();
+        await c.beat();
+        t += 5_000;
+        await a.beat();
+        expect(a.ownership.view).toEqual(["a", "b", "c"]);
+        t += 1;
+        await a.beat();
+        await c.beat();
+        expect(a.ownership.view).toEqual(["a", "c"]);
+        expect(c.ownership.view).toEqual(["a", "c"]);
+        for (const d of devices.slice(0, 500)) expect(a.owns(d) !== c.owns(d), d).toBe(true);
+        // b comes back (a restart): its first heartbeat makes it live again.
+        await b.start();
+        await a.beat();
+        expect(a.ownership.view).toEqual(["a", "b", "c"]);
+        // c stops cleanly: its row is gone at once.
+        await c.stop();
+        await a.beat();
+        expect(a.ownership.view).toEqual(["a", "b"]);
+        const rows = await fresh!.db.kysely.selectFrom("ingest_members").select("instance").execute();
+        expect(rows.map((r) => r.instance).sort()).toEqual(["a", "b"]);
+        await a.stop();
+        await b.stop();
+      },
+    );
   });
 }

@@ -61,7 +61,12 @@ export interface MemberRow {
 }
 
 /** The live members at `now`: a heartbeat within `livenessMs`, always including `self`; sorted. */
-export function liveMembers(rows: readonly MemberRow[], self: string, now: number, livenessMs: number): string[] {
+export function liveMembers(
+  rows: readonly MemberRow[],
+  self: string,
+  now: number,
+  livenessMs: number,
+): string[] {
   const live = new Set(rows.filter((r) => now - Number(r.heartbeat_at) <= livenessMs).map((r) => r.instance));
   live.add(self);
   return [...live].sort();
@@ -163,13 +168,18 @@ export class Membership {
       .insertInto("ingest_members")
       .values({ instance: this.o.instance, heartbeat_at: t, started_at: t })
       .onConflict((oc) =>
-        oc.column("instance").doUpdateSet(starting ? { heartbeat_at: t, started_at: t } : { heartbeat_at: t }),
+        oc
+          .column("instance")
+          .doUpdateSet(starting ? { heartbeat_at: t, started_at: t } : { heartbeat_at: t }),
       )
       .execute();
   }
 
   private async refresh(): Promise<void> {
-    const rows = await this.db.kysely.selectFrom("ingest_members").select(["instance", "heartbeat_at"]).execute();
+    const rows = await this.db.kysely
+      .selectFrom("ingest_members")
+      .select(["instance", "heartbeat_at"])
+      .execute();
     const members = liveMembers(rows, this.o.instance, this.now(), this.o.livenessMs);
     if (this.ownership.set(members)) {
       this.stats.changes++;
@@ -185,7 +195,10 @@ export class Membership {
     try {
       await this.db.kysely.deleteFrom("ingest_members").where("instance", "=", this.o.instance).execute();
     } catch (e) {
-      this.o.log.warn({ err: (e as Error).message }, "ingest membership row not removed (expires with the window)");
+      this.o.log.warn(
+        { err: (e as Error).message },
+        "ingest membership row not removed (expires with the window)",
+      );
     }
   }
 }

@@ -12,9 +12,9 @@ import { evidence0001 } from "./0001-evidence.ts";
 import { bootClocks0002 } from "./0002-boot-clocks.ts";
 import { commands0003 } from "./0003-commands.ts";
 import { streamGenerations0004 } from "./0004-stream-generations.ts";
-import { ingestMembers0500 } from "./0500-ingest-members.ts";
 import { brokerCredentials0020 } from "./0020-broker-credentials.ts";
 import { rejectSamples0021 } from "./0021-reject-samples.ts";
+import { ingestMembers0500 } from "./0500-ingest-members.ts";
 
 /**
  * Every module's migrations, by name. Names sort in apply order: 00xx evidence and ingest,
