@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../core/log.ts";
 import { freshDb, postgresAvailable } from "../../test/helpers/services.ts";
+import { cloudConfigSchema } from "../config.ts";
 import { liveMembers, Membership, Ownership, ownerOf } from "./affinity.ts";
 
 const devices = Array.from({ length: 6000 }, (_, i) => `barn-${i}`);
@@ -66,6 +67,30 @@ describe("ownerOf (rendezvous hashing)", () => {
     expect(o.view).toEqual(["cloud-1", "cloud-2"]);
     o.set(["cloud-2", "cloud-3"]);
     for (const d of devices) expect(o.owns(d)).toBe(ownerOf(d, ["cloud-2", "cloud-3"]) === "cloud-2");
+  });
+});
+
+describe("ingest.routing in the config", () => {
+  const pg = { url: "postgres://barnlink@db/barnlink" };
+  const parse = (c: object) => cloudConfigSchema.safeParse(c);
+  it("defaults to broker routing, unchanged", () => {
+    expect(cloudConfigSchema.parse({}).ingest).toMatchObject({
+      routing: "broker",
+      heartbeat: 3000,
+      liveness: 15_000,
+    });
+  });
+  it("takes affine on PostgreSQL over MQTT without a shared group", () => {
+    expect(parse({ database: pg, ingest: { routing: "affine" } }).success).toBe(true);
+  });
+  it("refuses affine on SQLite, over AMQP, with mqtt.sharedGroup, or with a window under two heartbeats", () => {
+    const bad = [
+      { ingest: { routing: "affine" } },
+      { database: pg, ingest: { routing: "affine", transport: "amqp" }, amqp: { urls: ["amqp://x"] } },
+      { database: pg, ingest: { routing: "affine" }, mqtt: { sharedGroup: "g" } },
+      { database: pg, ingest: { routing: "affine", heartbeat: "10s", liveness: "15s" } },
+    ];
+    for (const c of bad) expect(parse(c).success, JSON.stringify(c)).toBe(false);
   });
 });
 
