@@ -91,8 +91,10 @@ export async function startSubscriber(
     if (t?.channel === "up" && o.owns && !o.owns(t.device)) {
       // Not ours: safe to drop, the owner has the same message in its own session and the gateway
       // resends until a signed commit ack (affinity.ts says why this loses and duplicates nothing).
-      stats.notOwner++;
-      done();
+      // Released in a nextTick chain, but yielding to I/O every 64 (a backlog of others' batches
+      // must not starve HTTP, as below).
+      if (++stats.notOwner % 64 === 0) setImmediate(done);
+      else done();
       return;
     }
     pipeline
