@@ -54,11 +54,15 @@ export async function startSubscriber(
   o: SubscriberOptions,
 ): Promise<{ client: MqttClient; stats: SubscriberStats; stop(): Promise<void> }> {
   const shared = o.sharedGroup !== undefined;
+  // Shared and affine sessions expire an hour after their instance is gone (MQTT 5): an instance
+  // removed for good must not leave a session queueing every device's batches on the broker (with
+  // `max_queued_messages 0`, without bound); its devices are the others' by then.
+  const v5 = shared || o.owns !== undefined;
   const client = mqtt.connect(o.url, {
     clientId: `barnlink-${o.instance}`,
     clean: false,
-    protocolVersion: shared ? 5 : 4,
-    ...(shared ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+    protocolVersion: v5 ? 5 : 4,
+    ...(v5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
     reconnectPeriod: 2000,
     keepalive: Math.max(1, Math.round((o.keepalive ?? 60_000) / 1000)),
     queueQoSZero: false,
