@@ -119,7 +119,19 @@ async function fleetRun(
       onWindow: cpu.on,
     });
     const exited = d.clouds.filter((c) => c.child.exitCode !== null).length;
-    return { r, cpu: cpu.result(), exited };
+    // Each instance's committed and released (not its devices) batches, from its /metrics.
+    const split = await Promise.all(
+      d.clouds.map(async (c) => {
+        const text = await fetch(`http://127.0.0.1:${c.port}/metrics`).then(
+          (x) => x.text(),
+          () => "",
+        );
+        const v = (name: string) =>
+          Number(new RegExp(`^barnlink_${name} (\\S+)$`, "m").exec(text)?.[1] ?? -1);
+        return { batches: v("ingest_batches_total"), notOwner: v("ingest_not_owner_total") };
+      }),
+    );
+    return { r, cpu: cpu.result(), exited, split };
   } finally {
     await d.stop();
   }
@@ -135,7 +147,7 @@ async function fleetRun(
  */
 export async function benchFleet(): Promise<BenchLine[]> {
   const out: BenchLine[] = [];
-  const ceiling = await brokerCeiling(20_000);
+  const ceiling = await brokerCeiling(Number(process.env.BENCH_FLEET_CEILING_BATCHES ?? 20_000));
   out.push(line("broker ceiling (QoS 1 relay, same payloads)", ceiling, "batches/s"));
   const parts = (label: string, c: ReturnType<ReturnType<typeof cpuSampler>["result"]>, exited: number) => {
     out.push(line(`${label}: cloud CPU`, c.cloud, "cores"));
@@ -157,7 +169,7 @@ export async function benchFleet(): Promise<BenchLine[]> {
   }
   const sat: number[] = [];
   for (const k of INSTANCES) {
-    const { r, cpu, exited } = await fleetRun(k.n, SAT_DEVICES, SAT_RATE, 1000 / SAT_RATE, k.affine);
+    const { r, cpu, exited, split } = await fleetRun(k.n, SAT_DEVICES, SAT_RATE, 1000 / SAT_RATE, k.affine);
     const bps = r.windowBatchesPerSecond;
     sat.push(bps);
     const label = `saturation, ${k.n} instance(s)${k.n > 1 ? (k.affine ? " affine" : " shared") : ""}`;
@@ -169,6 +181,11 @@ export async function benchFleet(): Promise<BenchLine[]> {
       line(`${label}: PostgreSQL CPU per 1,000 batches`, (cpu.pg / Math.max(bps, 1)) * 1000, "core-s"),
     );
     out.push(line(`${label}: cloud CPU per 1,000 batches`, (cpu.cloud / Math.max(bps, 1)) * 1000, "core-s"));
+    for (const [i, m] of split.entries()) {
+      out.push(line(`${label}: instance ${i + 1} committed batches (whole run)`, m.batches, "batches"));
+      if (k.affine)
+        out.push(line(`${label}: instance ${i + 1} released as not its own`, m.notOwner, "batches"));
+    }
     parts(label, cpu, exited);
   }
   // Every run against the first (one instance), measured in the same bench run.
