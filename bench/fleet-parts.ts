@@ -100,13 +100,15 @@ export async function waitHealthy(port: number, timeoutMs = 60_000): Promise<num
 
 /**
  * A Mosquitto of its own (no queue limit), a fresh PostgreSQL schema, N cloud instances as processes
- * (the production build, on a shared subscription when N > 1). `extra` is merged into each config.
+ * (the production build, on a shared subscription when N > 1, or each on every device with
+ * `routing: "affine"`). `extra` is merged into each config.
  */
 export async function deploy(
   instances: number,
   extra: Record<string, unknown> = {},
-  o: { start?: boolean } = {},
+  o: { start?: boolean; routing?: "broker" | "affine" } = {},
 ): Promise<Deployment> {
+  const affine = o.routing === "affine";
   const broker = await startMosquitto(["max_queued_messages 0", "max_inflight_messages 0"]);
   const fresh = await freshDb("postgres");
   const dir = tmpDir("barnlink-fleet-");
@@ -127,10 +129,11 @@ export async function deploy(
       stringify({
         instance: `fleet-${i}`,
         database: { url },
-        mqtt: { url: broker.url, ...(instances > 1 ? { sharedGroup: "fleet" } : {}) },
+        mqtt: { url: broker.url, ...(instances > 1 && !affine ? { sharedGroup: "fleet" } : {}) },
         http: { port },
         keyFile,
         ...extra,
+        ...(affine ? { ingest: { ...((extra.ingest as object) ?? {}), routing: "affine" } } : {}),
       }),
     );
     const child = spawn(process.execPath, [...CLOUD_FLAGS, entry, "cloud", "run", "--config", config], {

@@ -15,7 +15,11 @@ const SIZES = (process.env.BENCH_FLEET_SIZES ?? "100,1000").split(",").filter(Bo
 const SECONDS = Number(process.env.BENCH_FLEET_SECONDS ?? 30);
 const SAT_DEVICES = Number(process.env.BENCH_FLEET_SAT_DEVICES ?? 400);
 const SAT_RATE = Number(process.env.BENCH_FLEET_SAT_RATE ?? 20);
-const INSTANCES = (process.env.BENCH_FLEET_INSTANCES ?? "1,2").split(",").filter(Boolean).map(Number);
+/** Saturation runs: `N` instances (a shared subscription when N > 1) or `Na`: N instances on `ingest.routing: affine`. */
+const INSTANCES = (process.env.BENCH_FLEET_INSTANCES ?? "1,2,2a")
+  .split(",")
+  .filter(Boolean)
+  .map((k) => ({ n: Number.parseInt(k, 10), affine: k.endsWith("a") }));
 
 /** The broker's own ceiling with the same payloads: one publisher, one subscriber, QoS 1, no database. */
 async function brokerCeiling(batches: number): Promise<number> {
@@ -90,8 +94,14 @@ function cpuSampler(clouds: number[], broker: number) {
   };
 }
 
-async function fleetRun(instances: number, devices: number, rate: number, batchEveryMs: number) {
-  const d = await deploy(instances);
+async function fleetRun(
+  instances: number,
+  devices: number,
+  rate: number,
+  batchEveryMs: number,
+  affine = false,
+) {
+  const d = await deploy(instances, {}, { routing: affine ? "affine" : "broker" });
   try {
     const cpu = cpuSampler(
       d.clouds.map((c) => c.child.pid!),
@@ -103,13 +113,25 @@ async function fleetRun(instances: number, devices: number, rate: number, batchE
       rate,
       batchEveryMs,
       durationMs: SECONDS * 1000,
-      prefix: `f${instances}x${devices}`,
+      prefix: `f${instances}${affine ? "a" : ""}x${devices}`,
       cloudKey: undefined,
       register: d.register,
       onWindow: cpu.on,
     });
     const exited = d.clouds.filter((c) => c.child.exitCode !== null).length;
-    return { r, cpu: cpu.result(), exited };
+    // Each instance's committed and released (not its devices) batches, from its /metrics.
+    const split = await Promise.all(
+      d.clouds.map(async (c) => {
+        const text = await fetch(`http://127.0.0.1:${c.port}/metrics`).then(
+          (x) => x.text(),
+          () => "",
+        );
+        const v = (name: string) =>
+          Number(new RegExp(`^barnlink_${name} (\\S+)$`, "m").exec(text)?.[1] ?? -1);
+        return { batches: v("ingest_batches_total"), notOwner: v("ingest_not_owner_total") };
+      }),
+    );
+    return { r, cpu: cpu.result(), exited, split };
   } finally {
     await d.stop();
   }
@@ -119,13 +141,13 @@ async function fleetRun(instances: number, devices: number, rate: number, batchE
  * The cloud under a fleet of gateways (sync/fleet.ts, as `barnlink loadgen`): each of BENCH_FLEET_SIZES
  * gateways sends one reading a second for BENCH_FLEET_SECONDS; committed batches/s and send → signed
  * commit ack lag. Then a saturating run (BENCH_FLEET_SAT_DEVICES gateways, a batch every 50 ms each)
- * with 1 and 2 instances on shared subscriptions. The ratio is to the broker's own throughput with the
+ * with 1 instance, 2 on a shared subscription and 2 on affine routing (BENCH_FLEET_INSTANCES). The ratio is to the broker's own throughput with the
  * same payloads, measured in the same run. Cloud and PostgreSQL CPU are cores busy on average
  * (PostgreSQL: every postgres process on the machine). Needs PostgreSQL and the mosquitto binary.
  */
 export async function benchFleet(): Promise<BenchLine[]> {
   const out: BenchLine[] = [];
-  const ceiling = await brokerCeiling(20_000);
+  const ceiling = await brokerCeiling(Number(process.env.BENCH_FLEET_CEILING_BATCHES ?? 20_000));
   out.push(line("broker ceiling (QoS 1 relay, same payloads)", ceiling, "batches/s"));
   const parts = (label: string, c: ReturnType<ReturnType<typeof cpuSampler>["result"]>, exited: number) => {
     out.push(line(`${label}: cloud CPU`, c.cloud, "cores"));
@@ -147,10 +169,10 @@ export async function benchFleet(): Promise<BenchLine[]> {
   }
   const sat: number[] = [];
   for (const k of INSTANCES) {
-    const { r, cpu, exited } = await fleetRun(k, SAT_DEVICES, SAT_RATE, 1000 / SAT_RATE);
+    const { r, cpu, exited, split } = await fleetRun(k.n, SAT_DEVICES, SAT_RATE, 1000 / SAT_RATE, k.affine);
     const bps = r.windowBatchesPerSecond;
     sat.push(bps);
-    const label = `saturation, ${k} instance(s)`;
+    const label = `saturation, ${k.n} instance(s)${k.n > 1 ? (k.affine ? " affine" : " shared") : ""}`;
     out.push(line(`${label}: offered`, SAT_DEVICES * SAT_RATE, "batches/s"));
     out.push(line(`${label}: committed (steady window)`, bps, "batches/s", ceiling));
     out.push(line(`${label}: lag p99`, r.latencyP99Ms ?? -1, "ms"));
@@ -158,9 +180,19 @@ export async function benchFleet(): Promise<BenchLine[]> {
     out.push(
       line(`${label}: PostgreSQL CPU per 1,000 batches`, (cpu.pg / Math.max(bps, 1)) * 1000, "core-s"),
     );
+    out.push(line(`${label}: cloud CPU per 1,000 batches`, (cpu.cloud / Math.max(bps, 1)) * 1000, "core-s"));
+    for (const [i, m] of split.entries()) {
+      out.push(line(`${label}: instance ${i + 1} committed batches (whole run)`, m.batches, "batches"));
+      if (k.affine)
+        out.push(line(`${label}: instance ${i + 1} released as not its own`, m.notOwner, "batches"));
+    }
     parts(label, cpu, exited);
   }
-  if (sat.length > 1)
-    out.push(line(`${INSTANCES.at(-1)} vs ${INSTANCES[0]} instance(s)`, sat.at(-1)!, "batches/s", sat[0]!));
+  // Every run against the first (one instance), measured in the same bench run.
+  const name = (k: (typeof INSTANCES)[number]) => `${k.n}${k.affine ? " affine" : k.n > 1 ? " shared" : ""}`;
+  for (let i = 1; i < sat.length; i++)
+    out.push(
+      line(`${name(INSTANCES[i]!)} vs ${name(INSTANCES[0]!)} instance(s)`, sat[i]!, "batches/s", sat[0]!),
+    );
   return out;
 }

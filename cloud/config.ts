@@ -54,6 +54,12 @@ export const cloudConfigSchema = z
         maxGroup: z.number().int().min(1).max(10_000).default(64),
         /** PostgreSQL connections of the ingest's own pool (separate from the API's). */
         poolSize: z.number().int().min(1).max(100).default(4),
+        /** `broker`: the broker decides which instance takes a batch (one subscription, shared with `mqtt.sharedGroup`). `affine`: every instance hears every device and commits only the devices it owns (cloud/ingest/affinity.ts). */
+        routing: z.enum(["broker", "affine"]).default("broker"),
+        /** Affine routing: how often each instance writes its heartbeat into `ingest_members`. */
+        heartbeat: duration().default(3000),
+        /** Affine routing: an instance without a heartbeat for this long loses its devices to the others. */
+        liveness: duration().default(15_000),
       })
       .prefault({}),
     http: z
@@ -146,6 +152,20 @@ export const cloudConfigSchema = z
   .refine((c) => c.ingest.transport !== "amqp" || c.amqp.urls.length > 0, {
     message: "ingest.transport amqp needs amqp.urls (the cluster's nodes)",
     path: ["amqp", "urls"],
+  })
+  .refine((c) => c.ingest.routing !== "affine" || /^postgres(ql)?:\/\//.test(c.database.url), {
+    message:
+      "ingest.routing affine needs PostgreSQL (database.url postgres://): on SQLite there is one instance, use the default routing",
+    path: ["ingest", "routing"],
+  })
+  .refine((c) => c.ingest.routing !== "affine" || (c.ingest.transport === "mqtt" && !c.mqtt.sharedGroup), {
+    message:
+      "ingest.routing affine subscribes every instance to every device: use it with ingest.transport mqtt and without mqtt.sharedGroup",
+    path: ["ingest", "routing"],
+  })
+  .refine((c) => c.ingest.routing !== "affine" || c.ingest.liveness >= 2 * c.ingest.heartbeat, {
+    message: "ingest.liveness must be at least twice ingest.heartbeat (a live instance must never look dead)",
+    path: ["ingest", "liveness"],
   });
 
 export type CloudConfig = z.output<typeof cloudConfigSchema>;

@@ -10,6 +10,7 @@ import { registerCloudMetrics } from "./dashboard/metrics.ts";
 import { openDb } from "./db/connect.ts";
 import { migrateToLatest } from "./db/migrate.ts";
 import { registerDevice } from "./devices.ts";
+import { Membership } from "./ingest/affinity.ts";
 import { startAmqpIngest } from "./ingest/amqp.ts";
 import { Ingest } from "./ingest/ingest.ts";
 import { IngestPipeline } from "./ingest/pipeline.ts";
@@ -22,6 +23,10 @@ export interface CloudHandle {
   pipeline: IngestPipeline;
   /** The ingest subscriber's connection: connected now, and reconnects since start. */
   mqtt(): { connected: boolean; reconnects: number };
+  /** Up-batches released without ingest as another instance's (affine routing; 0 otherwise). */
+  notOwner(): number;
+  /** Device-affine routing's membership (`ingest.routing: affine`), else undefined. */
+  membership?: Membership;
   http: FastifyInstance;
   url: string;
   publicKey: string;
@@ -90,6 +95,18 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     role: t.role,
     sha256: t.sha256 ?? hashToken(t.token!),
   }));
+  // Affine routing: this instance's heartbeat and view of the live instances, before the first batch.
+  const membership =
+    config.ingest.routing === "affine"
+      ? new Membership(ingestDb, {
+          instance: config.instance,
+          heartbeatMs: config.ingest.heartbeat,
+          livenessMs: config.ingest.liveness,
+          now,
+          log,
+        })
+      : undefined;
+  await membership?.start();
   let sub: Transport | undefined;
   const mqttConnected = () => sub?.connected() ?? false;
   const http = await serviceApi(config, ctx, tokens, ingest.keys, {
@@ -101,13 +118,15 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     pipeline,
     mqttConnected,
     mqttReconnects: () => sub?.stats.reconnects ?? 0,
+    notOwner: () => sub?.stats.notOwner ?? 0,
+    members: membership ? () => membership.ownership.view.length : undefined,
     token: process.env.BARNLINK_METRICS_TOKEN,
   });
   // The API listens before the subscriber connects: a restart into a broker backlog serves health,
   // metrics and reads at once while the backlog drains behind it.
   const url = await http.listen({ host: config.http.host, port: config.http.port });
   log.info({ url }, "cloud API listening");
-  sub = await startTransport(config, pipeline, log, (device) => commands.online(device));
+  sub = await startTransport(config, pipeline, log, (device) => commands.online(device), membership);
   subscribed(sub);
   const jobs = (opts.jobs ?? []).map((j) => j(ctx));
   return {
@@ -115,12 +134,16 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
     ingest,
     pipeline,
     mqtt: () => ({ connected: mqttConnected(), reconnects: sub?.stats.reconnects ?? 0 }),
+    notOwner: () => sub?.stats.notOwner ?? 0,
+    membership,
     http,
     url,
     publicKey: key.publicKeyB64,
     async stop() {
       for (const j of jobs) await j.stop();
       await http.close();
+      // Its row goes first, so the others take its devices while it drains (both owning is safe).
+      await membership?.stop();
       await sub?.stop();
       await pipeline.drain();
       if (ingestDb !== db) await ingestDb.close();
@@ -132,7 +155,7 @@ export async function startCloud(config: CloudConfig, opts: CloudOptions = {}): 
 /** Where up-batches come from and acks and commands go: one MQTT subscription, or a RabbitMQ queue over AMQP. */
 interface Transport {
   connected(): boolean;
-  stats: { reconnects: number };
+  stats: { reconnects: number; notOwner?: number };
   publish(topic: string, payload: string | Buffer): Promise<void>;
   stop(): Promise<void>;
 }
@@ -142,6 +165,7 @@ async function startTransport(
   pipeline: IngestPipeline,
   log: Logger,
   onOnline: (device: string) => Promise<unknown>,
+  membership?: Membership,
 ): Promise<Transport> {
   if (config.ingest.transport === "amqp")
     return startAmqpIngest(pipeline, {
@@ -152,7 +176,13 @@ async function startTransport(
       onOnline,
     });
   const m = config.mqtt;
-  const s = await startSubscriber(pipeline, { ...m, instance: config.instance, log, onOnline });
+  const s = await startSubscriber(pipeline, {
+    ...m,
+    instance: config.instance,
+    log,
+    onOnline,
+    ...(membership ? { owns: (device: string) => membership.owns(device) } : {}),
+  });
   return {
     connected: () => s.client.connected,
     stats: s.stats,

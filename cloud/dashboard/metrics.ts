@@ -20,6 +20,10 @@ export function registerCloudMetrics(
     pipeline?: IngestPipeline;
     mqttConnected: () => boolean;
     mqttReconnects?: () => number;
+    /** Up-batches released as another instance's (affine routing). */
+    notOwner?: () => number;
+    /** Live ingest instances in this instance's view (affine routing only). */
+    members?: () => number;
     token?: string;
   },
 ): void {
@@ -58,6 +62,23 @@ export function registerCloudMetrics(
   gaugeFrom(reg, "mqtt_connected", "1 when the ingest subscriber is connected", [], () => [
     { value: o.mqttConnected() ? 1 : 0 },
   ]);
+  counterFrom(
+    reg,
+    "ingest_not_owner_total",
+    "Up-batches released without ingest because another instance owns their device (ingest.routing affine)",
+    [],
+    () => [{ value: o.notOwner?.() ?? 0 }],
+  );
+  if (o.members) {
+    const members = o.members;
+    gaugeFrom(
+      reg,
+      "ingest_members",
+      "Live ingest instances in this instance's view (ingest.routing affine)",
+      [],
+      () => [{ value: members() }],
+    );
+  }
   const db = ctx.db.kysely;
   counterFrom(reg, "tranche_decisions_total", "Tranche decisions by outcome", ["outcome"], async () =>
     (

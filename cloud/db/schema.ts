@@ -122,6 +122,13 @@ export interface BrokerCredentialsTable {
   revoked_at: number | null;
 }
 
+/** An instance of a cloud in device-affine ingest routing, and its last heartbeat (migration 0500). */
+export interface IngestMembersTable {
+  instance: string;
+  heartbeat_at: number;
+  started_at: number;
+}
+
 export interface DB
   extends LendingTables,
     QualityTables,
@@ -138,4 +145,5 @@ export interface DB
   gaps: GapsTable;
   rejects: RejectsTable;
   boot_clocks: BootClocksTable;
+  ingest_members: IngestMembersTable;
 }

@@ -16,8 +16,19 @@ export interface SubscriberOptions {
   /** Keep-alive in milliseconds (default 60 s). */
   keepalive?: number;
   log: Logger;
+  /**
+   * Device-affine routing (cloud/ingest/affinity.ts): an up-batch of a device this instance does not
+   * own is released at once (PUBACK, nothing else) and counted in `stats.notOwner`; its owner takes it.
+   */
+  owns?: (device: string) => boolean;
   /** Called when a device publishes `online` on its state topic. */
   onOnline?: (device: string) => Promise<unknown>;
+}
+
+export interface SubscriberStats {
+  reconnects: number;
+  /** Up-batches released without ingest because another instance owns their device (affine routing). */
+  notOwner: number;
 }
 
 /**
@@ -41,13 +52,17 @@ export interface SubscriberOptions {
 export async function startSubscriber(
   pipeline: IngestPipeline,
   o: SubscriberOptions,
-): Promise<{ client: MqttClient; stats: { reconnects: number }; stop(): Promise<void> }> {
+): Promise<{ client: MqttClient; stats: SubscriberStats; stop(): Promise<void> }> {
   const shared = o.sharedGroup !== undefined;
+  // Shared and affine sessions expire an hour after their instance is gone (MQTT 5): an instance
+  // removed for good must not leave a session queueing every device's batches on the broker (with
+  // `max_queued_messages 0`, without bound); its devices are the others' by then.
+  const v5 = shared || o.owns !== undefined;
   const client = mqtt.connect(o.url, {
     clientId: `barnlink-${o.instance}`,
     clean: false,
-    protocolVersion: shared ? 5 : 4,
-    ...(shared ? { properties: { sessionExpiryInterval: 3600 } } : {}),
+    protocolVersion: v5 ? 5 : 4,
+    ...(v5 ? { properties: { sessionExpiryInterval: 3600 } } : {}),
     reconnectPeriod: 2000,
     keepalive: Math.max(1, Math.round((o.keepalive ?? 60_000) / 1000)),
     queueQoSZero: false,
@@ -57,6 +72,7 @@ export async function startSubscriber(
     ...(o.certFile ? { cert: readFileSync(o.certFile) } : {}),
     ...(o.keyFile ? { key: readFileSync(o.keyFile) } : {}),
   });
+  const stats: SubscriberStats = { reconnects: 0, notOwner: 0 };
   client.handleMessage = (packet, done) => {
     const topic = packet.topic;
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
@@ -76,6 +92,15 @@ export async function startSubscriber(
       }
       return;
     }
+    if (t?.channel === "up" && o.owns && !o.owns(t.device)) {
+      // Not ours: safe to drop, the owner has the same message in its own session and the gateway
+      // resends until a signed commit ack (affinity.ts says why this loses and duplicates nothing).
+      // Released in a nextTick chain, but yielding to I/O every 64 (a backlog of others' batches
+      // must not starve HTTP, as below).
+      if (++stats.notOwner % 64 === 0) setImmediate(done);
+      else done();
+      return;
+    }
     pipeline
       .push(topic, payload)
       .then((res) => {
@@ -88,7 +113,6 @@ export async function startSubscriber(
     if (!pipeline.full) setImmediate(done);
     else void pipeline.whenNotFull().then(() => setImmediate(done));
   };
-  const stats = { reconnects: 0 };
   client.on("reconnect", () => stats.reconnects++);
   client.on("error", (e) => o.log.warn({ err: e.message }, "mqtt error"));
   liveOnAnyPacket(client);

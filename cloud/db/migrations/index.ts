@@ -14,10 +14,13 @@ import { commands0003 } from "./0003-commands.ts";
 import { streamGenerations0004 } from "./0004-stream-generations.ts";
 import { brokerCredentials0020 } from "./0020-broker-credentials.ts";
 import { rejectSamples0021 } from "./0021-reject-samples.ts";
+import { ingestMembers0500 } from "./0500-ingest-members.ts";
 
 /**
  * Every module's migrations, by name. Names sort in apply order: 00xx evidence and ingest,
- * 01xx lending, 02xx models and faces, 03xx dashboard and fleet operations, 04xx patrol. Never edit a shipped migration: add one.
+ * 01xx lending, 02xx models and faces, 03xx dashboard and fleet operations, 04xx patrol, 05xx
+ * ingest routing (after 0400 although it is ingest: a migration must sort after every one an existing
+ * database has applied, or Kysely refuses it as out of order). Never edit a shipped migration: add one.
  */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -35,5 +38,6 @@ export function migrations(dialect: Dialect): Record<string, Migration> {
     "0200_model_adapt_jobs": models0200(dialect),
     "0300_fleet_requests": fleet0300(dialect),
     "0400_patrol_reviews": patrol0400(dialect),
+    "0500_ingest_members": ingestMembers0500(dialect),
   };
 }
