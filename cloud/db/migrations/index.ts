@@ -19,8 +19,9 @@ import { ingestMembers0500 } from "./0500-ingest-members.ts";
 /**
  * Every module's migrations, by name. Names sort in apply order: 00xx evidence and ingest,
  * 01xx lending, 02xx models and faces, 03xx dashboard and fleet operations, 04xx patrol, 05xx
- * ingest routing (after 0400 although it is ingest: a migration must sort after every one an existing
- * database has applied, or Kysely refuses it as out of order). Never edit a shipped migration: add one.
+ * ingest routing (after 0400 although it is ingest: a new migration should sort after every one an
+ * existing database has applied; one that does not, like 0004, is still applied late, see
+ * migrate.ts and migrate.test.ts). Never edit a shipped migration: add one.
  */
 export function migrations(dialect: Dialect): Record<string, Migration> {
   return {
