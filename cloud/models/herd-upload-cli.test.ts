@@ -8,8 +8,8 @@ import { generateDataset } from "../../models/synth/dataset.ts";
 import { cliInProcess } from "../../test/helpers/cli.ts";
 import { waitFor } from "../../test/helpers/wait-for.ts";
 import { cloudModules } from "../modules.ts";
-import { expireUploads } from "./upload-store.ts";
 import { tar, uploadFixture } from "./test/upload-kit.ts";
+import { expireUploads } from "./upload-store.ts";
 
 /** A tar.gz of every `<pig>/<frame>` of a herd folder. */
 function tarGzOf(dir: string): Promise<Buffer> {
