@@ -11,7 +11,14 @@ export type { BenchLine };
 
 const line = lineOf("fleet");
 
-const SIZES = (process.env.BENCH_FLEET_SIZES ?? "100,1000").split(",").filter(Boolean).map(Number);
+/** Fleet runs: `N` gateways at one reading a second each, or `N@R`: N gateways at R readings a second each (R < 1: one every 1/R s, e.g. `5000@0.2`). */
+const SIZES = (process.env.BENCH_FLEET_SIZES ?? "100,1000")
+  .split(",")
+  .filter(Boolean)
+  .map((k) => {
+    const [n, r] = k.split("@");
+    return { n: Number(n), rate: r === undefined ? 1 : Number(r) };
+  });
 const SECONDS = Number(process.env.BENCH_FLEET_SECONDS ?? 30);
 const SAT_DEVICES = Number(process.env.BENCH_FLEET_SAT_DEVICES ?? 400);
 const SAT_RATE = Number(process.env.BENCH_FLEET_SAT_RATE ?? 20);
@@ -139,7 +146,7 @@ async function fleetRun(
 
 /**
  * The cloud under a fleet of gateways (sync/fleet.ts, as `barnlink loadgen`): each of BENCH_FLEET_SIZES
- * gateways sends one reading a second for BENCH_FLEET_SECONDS; committed batches/s and send → signed
+ * gateways sends one reading a second (or its `@R` rate) for BENCH_FLEET_SECONDS; committed batches/s and send → signed
  * commit ack lag. Then a saturating run (BENCH_FLEET_SAT_DEVICES gateways, a batch every 50 ms each)
  * with 1 instance, 2 on a shared subscription and 2 on affine routing (BENCH_FLEET_INSTANCES). The ratio is to the broker's own throughput with the
  * same payloads, measured in the same run. Cloud and PostgreSQL CPU are cores busy on average
@@ -158,10 +165,10 @@ export async function benchFleet(): Promise<BenchLine[]> {
     out.push(line(`${label}: cloud instances that exited`, exited, ""));
     process.stderr.write(`${label}: load average ${c.load}\n`);
   };
-  for (const n of SIZES) {
-    const { r, cpu, exited } = await fleetRun(1, n, 1, 1000);
-    const label = `${n} gateways x 1 rec/s`;
-    out.push(line(`${label}: committed (steady window)`, r.windowBatchesPerSecond, "batches/s", n));
+  for (const { n, rate } of SIZES) {
+    const { r, cpu, exited } = await fleetRun(1, n, rate, 1000 / rate);
+    const label = `${n} gateways x ${rate} rec/s`;
+    out.push(line(`${label}: committed (steady window)`, r.windowBatchesPerSecond, "batches/s", n * rate));
     out.push(line(`${label}: lag p50`, r.latencyP50Ms ?? -1, "ms"));
     out.push(line(`${label}: lag p99`, r.latencyP99Ms ?? -1, "ms", 2000));
     out.push(line(`${label}: unacked at end`, r.batchesSent - r.batchesAcked, "batches"));
