@@ -7,6 +7,7 @@ import { reserveDueIn } from "../reserve-batch.ts";
 import { freshDb } from "./fresh-db.ts";
 import { DIALECTS, dialectsHere, testCtx } from "./helpers.ts";
 import {
+  COVERING,
   dueOf,
   injectFailure,
   itemsOf,
@@ -86,7 +87,7 @@ for (const dialect of DIALECTS)
             expect(cmdA).toEqual(cmdB);
             seen.releases += after.orders.length;
           }),
-          { numRuns: RUNS || (dialect === "postgres" ? 12 : 25) },
+          { numRuns: RUNS || (dialect === "postgres" ? 12 : 25), examples: COVERING.map((r) => [r]) },
         );
         // The runs must have reached both the set path and the fallback, holds for the limit and releases.
         expect(seen.setReserve).toBeGreaterThan(0);
