@@ -10,6 +10,7 @@ import { type Db, openDb } from "../../cloud/db/connect.ts";
 import { registerDevice } from "../../cloud/devices.ts";
 import { ownerOf } from "../../cloud/ingest/affinity.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
+import { expectExactlyOnce } from "../helpers/exactly-once.ts";
 import {
   freePort,
   type MosquittoHandle,
@@ -250,24 +251,7 @@ describe.runIf(ready)("two cloud instances, device-affine routing, one PostgreSQ
       );
     });
 
-    const rows = (
-      await sql<{ device: string; stream: string; n: string; distinct_seqs: string; max_seq: string }>`
-        select device, stream, count(*) as n, count(distinct seq) as distinct_seqs, max(seq) as max_seq
-        from records group by device, stream`.execute(db.kysely)
-    ).rows;
-    const inDb = new Map(rows.map((r) => [`${r.device}/${r.stream}`, r]));
-    let total = 0;
-    for (const a of agents)
-      for (const s of a.outbox.status()) {
-        const r = inDb.get(`${a.config.device}/${s.stream}`);
-        expect(r, `${a.config.device}/${s.stream}`).toBeDefined();
-        // 0 lost: 1..lastSeq all there; 0 duplicated: each seq once.
-        expect(
-          { n: Number(r!.n), distinct: Number(r!.distinct_seqs), max: Number(r!.max_seq) },
-          `${a.config.device}/${s.stream}`,
-        ).toEqual({ n: s.lastSeq, distinct: s.lastSeq, max: s.lastSeq });
-        total += s.lastSeq;
-      }
+    const total = await expectExactlyOnce(db, agents);
     expect(total).toBe(written * AGENTS);
     expect(await db.kysely.selectFrom("rejects").select(["device", "code", "reason"]).execute()).toEqual([]);
     // The killed instance's row is still there (it only expired); the survivor's is live.

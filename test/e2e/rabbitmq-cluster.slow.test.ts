@@ -9,6 +9,7 @@ import { agentConfigSchema } from "../../agent/config.ts";
 import { type Db, openDb } from "../../cloud/db/connect.ts";
 import { registerDevice } from "../../cloud/devices.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
+import { expectExactlyOnce } from "../helpers/exactly-once.ts";
 import { freePort } from "../helpers/mosquitto.ts";
 import { type RabbitCluster, rabbitmqAvailable, startRabbitCluster } from "../helpers/rabbitmq-cluster.ts";
 import { freshDb, postgresAvailable, tmpDir } from "../helpers/services.ts";
@@ -197,24 +198,7 @@ describe.runIf(ready)("RabbitMQ cluster: kill a broker node and a cloud instance
       throw new Error(`${(e as Error).message}\n${await leftOver()}`);
     });
 
-    const rows = (
-      await sql<{ device: string; stream: string; n: string; distinct_seqs: string; max_seq: string }>`
-        select device, stream, count(*) as n, count(distinct seq) as distinct_seqs, max(seq) as max_seq
-        from records group by device, stream`.execute(db.kysely)
-    ).rows;
-    const inDb = new Map(rows.map((r) => [`${r.device}/${r.stream}`, r]));
-    let total = 0;
-    for (const a of agents)
-      for (const s of a.outbox.status()) {
-        const r = inDb.get(`${a.config.device}/${s.stream}`);
-        expect(r, `${a.config.device}/${s.stream}`).toBeDefined();
-        // 0 lost: 1..lastSeq all there; 0 duplicated: each seq once.
-        expect(
-          { n: Number(r!.n), distinct: Number(r!.distinct_seqs), max: Number(r!.max_seq) },
-          `${a.config.device}/${s.stream}`,
-        ).toEqual({ n: s.lastSeq, distinct: s.lastSeq, max: s.lastSeq });
-        total += s.lastSeq;
-      }
+    const total = await expectExactlyOnce(db, agents);
     expect(total).toBeGreaterThan(atKill);
     const rejected = await db.kysely.selectFrom("rejects").select(["device", "code", "reason"]).execute();
     expect(rejected).toEqual([]);
