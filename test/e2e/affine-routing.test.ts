@@ -1,16 +1,20 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { Agent } from "../../agent/agent.ts";
-import { agentConfigSchema } from "../../agent/config.ts";
+import type { Agent } from "../../agent/agent.ts";
 import { type Db, openDb } from "../../cloud/db/connect.ts";
-import { registerDevice } from "../../cloud/devices.ts";
 import { ownerOf } from "../../cloud/ingest/affinity.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { expectExactlyOnce } from "../helpers/exactly-once.ts";
+import {
+  allAcked,
+  committedRecords,
+  emitReadings,
+  startLoad,
+  startLoadAgent,
+} from "../helpers/load-agents.ts";
 import {
   freePort,
   type MosquittoHandle,
@@ -151,45 +155,26 @@ describe.runIf(ready)("two cloud instances, device-affine routing, one PostgreSQ
           break;
         }
       }
-    for (const id of ids) {
-      const a = new Agent(
-        agentConfigSchema().parse({
-          device: id,
-          dataDir: join(dir, id),
-          cloud: { mqtt: { url: broker.url, keepalive: "5s" }, publicKey: cloudKey.publicKeyB64 },
-          sync: {
-            linger: 10,
-            batchMaxRecords: 50,
-            window: 8,
-            ackTimeout: 5000,
-            reconnectBase: 100,
-            reconnectCap: 1000,
-          },
-          http: { enabled: false },
-          clock: { synced: "always" },
+    for (const device of ids)
+      agents.push(
+        await startLoadAgent({
+          dir,
+          device,
+          db,
+          publicKey: cloudKey.publicKeyB64,
+          mqtt: { url: broker.url, keepalive: "5s" },
+          linger: 10,
+          batchMaxRecords: 50,
+          window: 8,
+          reconnectBase: 100,
         }),
       );
-      await a.start();
-      await registerDevice(db, id, a.key.publicKeyB64, null, Date.now());
-      agents.push(a);
-    }
     expect(agents).toHaveLength(AGENTS);
     await waitFor(() => agents.every((a) => a.status().link.connected), "agents connected", LONG);
-    const emit = (n: number, from: number) => {
-      for (const a of agents)
-        a.emit(
-          Array.from({ length: n }, (_, j) => ({
-            stream: `env.t${j % 2}`,
-            kind: "reading",
-            body: { value: from + j, unit: "degC" },
-          })),
-        );
-    };
-    const allAcked = () => agents.every((a) => a.outbox.status().every((s) => s.pending === 0));
 
     // Phase 1: both instances up. Each batch reaches both; exactly one commits it, the other releases it.
-    for (let i = 0; i < 2000; i += 200) emit(200, i);
-    await waitFor(allAcked, "phase 1 acknowledged", LONG);
+    for (let i = 0; i < 2000; i += 200) emitReadings(agents, 200, i);
+    await waitFor(() => allAcked(agents), "phase 1 acknowledged", LONG);
     const split = await waitFor(
       async () => {
         const [m1, m2] = await Promise.all(clouds.map(metrics));
@@ -208,19 +193,8 @@ describe.runIf(ready)("two cloud instances, device-affine routing, one PostgreSQ
     }
 
     // Phase 2: load flowing, SIGKILL instance 2 (no clean leave: its row only expires after 20 s).
-    const committed = async () =>
-      Number(
-        (await sql<{ n: string }>`select count(*) as n from records`.execute(db!.kysely)).rows[0]?.n ?? 0,
-      );
-    let writing = true;
-    let written = 2000;
-    const load = (async () => {
-      while (writing) {
-        emit(10, written);
-        written += 10;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
+    const committed = () => committedRecords(db!);
+    const load = startLoad(agents, 2000);
     try {
       const before = await committed();
       await waitFor(async () => (await committed()) >= before + 600, "phase 2 load flowing", LONG);
@@ -242,17 +216,16 @@ describe.runIf(ready)("two cloud instances, device-affine routing, one PostgreSQ
       );
       expect(await committed()).toBeGreaterThan(atTakeOver);
     } finally {
-      writing = false;
-      await load;
+      await load.stop();
     }
-    await waitFor(allAcked, "every outbox acknowledged", LONG).catch((e) => {
+    await waitFor(() => allAcked(agents), "every outbox acknowledged", LONG).catch((e) => {
       throw new Error(
         `${(e as Error).message}\n${JSON.stringify(agents.map((a) => a.outbox.status()))}\n${logs()}`,
       );
     });
 
     const total = await expectExactlyOnce(db, agents);
-    expect(total).toBe(written * AGENTS);
+    expect(total).toBe(load.written() * AGENTS);
     expect(await db.kysely.selectFrom("rejects").select(["device", "code", "reason"]).execute()).toEqual([]);
     // The killed instance's row is still there (it only expired); the survivor's is live.
     const members = await db.kysely.selectFrom("ingest_members").select("instance").execute();

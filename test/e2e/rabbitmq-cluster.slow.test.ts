@@ -1,15 +1,13 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { Agent } from "../../agent/agent.ts";
-import { agentConfigSchema } from "../../agent/config.ts";
+import type { Agent } from "../../agent/agent.ts";
 import { type Db, openDb } from "../../cloud/db/connect.ts";
-import { registerDevice } from "../../cloud/devices.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { expectExactlyOnce } from "../helpers/exactly-once.ts";
+import { allAcked, committedRecords, startLoad, startLoadAgent } from "../helpers/load-agents.ts";
 import { freePort } from "../helpers/mosquitto.ts";
 import { type RabbitCluster, rabbitmqAvailable, startRabbitCluster } from "../helpers/rabbitmq-cluster.ts";
 import { freshDb, postgresAvailable, tmpDir } from "../helpers/services.ts";
@@ -103,53 +101,27 @@ describe.runIf(ready)("RabbitMQ cluster: kill a broker node and a cloud instance
 
     // Agents on different nodes, each with the others as failover.
     for (let i = 0; i < AGENTS; i++) {
-      const id = uniqueDevice("rmq");
       const order = [...nodes.slice(i % 3), ...nodes.slice(0, i % 3)].map((x) => x.mqttUrl);
-      const a = new Agent(
-        agentConfigSchema().parse({
-          device: id,
-          dataDir: join(dir, id),
-          cloud: {
-            mqtt: { url: order[0], failover: order.slice(1), keepalive: "5s" },
-            publicKey: cloudKey.publicKeyB64,
-          },
-          sync: {
-            linger: 20,
-            batchMaxRecords: 50,
-            window: 8,
-            ackTimeout: 5000,
-            reconnectBase: 200,
-            reconnectCap: 1000,
-          },
-          http: { enabled: false },
-          clock: { synced: "always" },
+      agents.push(
+        await startLoadAgent({
+          dir,
+          device: uniqueDevice("rmq"),
+          db,
+          publicKey: cloudKey.publicKeyB64,
+          mqtt: { url: order[0]!, failover: order.slice(1), keepalive: "5s" },
+          linger: 20,
+          batchMaxRecords: 50,
+          window: 8,
+          reconnectBase: 200,
         }),
       );
-      await a.start();
-      await registerDevice(db, id, a.key.publicKeyB64, null, Date.now());
-      agents.push(a);
     }
     await waitFor(() => agents.every((a) => a.status().link.connected), "agents connected", {
       timeoutMs: 600_000,
     });
 
     // Load: every agent writes records continuously until told to stop.
-    let writing = true;
-    let written = 0;
-    const load = (async () => {
-      while (writing) {
-        for (const a of agents)
-          a.emit(
-            Array.from({ length: 10 }, (_, j) => ({
-              stream: `env.t${j % 2}`,
-              kind: "reading",
-              body: { value: written + j, unit: "degC" },
-            })),
-          );
-        written += 10;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-    })();
+    const load = startLoad(agents);
     // What was left, for a failure report: each agent's link and outbox, the queues, the clouds' logs.
     const leftOver = async () => {
       const queues = await cluster!
@@ -162,10 +134,7 @@ describe.runIf(ready)("RabbitMQ cluster: kill a broker node and a cloud instance
       });
       return `${JSON.stringify(left)}\n${queues}\n${logs.join("\n")}`;
     };
-    const committed = async () =>
-      Number(
-        (await sql<{ n: string }>`select count(*) as n from records`.execute(db!.kysely)).rows[0]?.n ?? 0,
-      );
+    const committed = () => committedRecords(db!);
     await waitFor(async () => (await committed()) >= 2_000, "load flowing", { timeoutMs: 600_000 }).catch(
       async (e) => {
         throw new Error(`${(e as Error).message} (committed ${await committed()})\n${await leftOver()}`);
@@ -187,16 +156,13 @@ describe.runIf(ready)("RabbitMQ cluster: kill a broker node and a cloud instance
         );
       });
     } finally {
-      writing = false;
-      await load;
+      await load.stop();
     }
-    await waitFor(
-      () => agents.every((a) => a.outbox.status().every((s) => s.pending === 0)),
-      "every outbox acknowledged",
-      { timeoutMs: 300_000 },
-    ).catch(async (e) => {
-      throw new Error(`${(e as Error).message}\n${await leftOver()}`);
-    });
+    await waitFor(() => allAcked(agents), "every outbox acknowledged", { timeoutMs: 300_000 }).catch(
+      async (e) => {
+        throw new Error(`${(e as Error).message}\n${await leftOver()}`);
+      },
+    );
 
     const total = await expectExactlyOnce(db, agents);
     expect(total).toBeGreaterThan(atKill);

@@ -1,11 +1,10 @@
 import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Agent } from "../../agent/agent.ts";
-import { agentConfigSchema } from "../../agent/config.ts";
+import type { Agent } from "../../agent/agent.ts";
 import { cloudConfigSchema } from "../../cloud/config.ts";
-import { registerDevice } from "../../cloud/devices.ts";
 import { type CloudHandle, startCloud } from "../../cloud/service.ts";
+import { allAcked, emitReadings, startLoadAgent } from "../helpers/load-agents.ts";
 import {
   freshDb,
   MOSQUITTO_URL,
@@ -55,44 +54,27 @@ describe.runIf(ready)("two cloud instances, shared subscription, one PostgreSQL"
   });
 
   it("commits every record of every device exactly once, whichever instance takes a batch", async () => {
-    for (let d = 0; d < DEVICES; d++) {
-      const id = uniqueDevice("scale");
-      const a = new Agent(
-        agentConfigSchema().parse({
-          device: id,
-          dataDir: join(dir, id),
-          cloud: { mqtt: { url: MOSQUITTO_URL }, publicKey: clouds[0]!.publicKey },
-          // Small batches and a wide window: many batches of one stream in flight on both instances.
-          sync: {
-            linger: 10,
-            batchMaxRecords: 200,
-            window: 16,
-            ackTimeout: 5000,
-            reconnectBase: 100,
-            reconnectCap: 1000,
-          },
-          http: { enabled: false },
-          clock: { synced: "always" },
+    // Small batches and a wide window: many batches of one stream in flight on both instances.
+    for (let d = 0; d < DEVICES; d++)
+      agents.push(
+        await startLoadAgent({
+          dir,
+          device: uniqueDevice("scale"),
+          db: clouds[0]!.ctx.db,
+          publicKey: clouds[0]!.publicKey,
+          mqtt: { url: MOSQUITTO_URL },
+          linger: 10,
+          batchMaxRecords: 200,
+          window: 16,
+          reconnectBase: 100,
         }),
       );
-      await a.start();
-      await registerDevice(clouds[0]!.ctx.db, id, a.key.publicKeyB64, null, Date.now());
-      agents.push(a);
-    }
-    for (let i = 0; i < PER_DEVICE; i += 500)
-      for (const a of agents)
-        a.emit(
-          Array.from({ length: 500 }, (_, j) => ({
-            stream: `env.t${j % 2}`,
-            kind: "reading",
-            body: { value: i + j, unit: "degC" },
-          })),
-        );
+    for (let i = 0; i < PER_DEVICE; i += 500) emitReadings(agents, 500, i);
     for (const a of agents)
       a.emit([
         { stream: "census", kind: "census", body: { barn: "a", from: 0, to: 1, count: 9, method: "manual" } },
       ]);
-    await waitFor(() => agents.every((a) => a.outbox.status().every((s) => s.pending === 0)), "all acked");
+    await waitFor(() => allAcked(agents), "all acked");
     for (const a of agents) {
       const r = await fetch(`${clouds[1]!.url}/api/v1/devices/${a.config.device}`, {
         headers: { authorization: `Bearer ${TEST_TOKEN}` },
