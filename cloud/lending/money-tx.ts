@@ -1,4 +1,5 @@
 import { type Kysely, PostgresAdapter, type Selectable, sql, type Transaction } from "kysely";
+import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import type { DB } from "../db/schema.ts";
 
 type Q = Kysely<DB> | Transaction<DB>;
@@ -109,6 +110,13 @@ export async function lockedRows<T extends Lockable>(
   >`select r.* from unnest(${sorted}::text[]) with ordinality as u(id, n)
     join ${sql.table(table)} r on r.id = u.id order by u.n for update of r`.execute(q);
   return rows.rows;
+}
+
+/** One batch, locked for the rest of the transaction as lockRows locks it; `BL_NOT_FOUND` when there is none. */
+export async function lockedBatch(q: Q, batchId: string): Promise<Selectable<DB["lending_batches"]>> {
+  const [b] = await lockedRows(q, "lending_batches", [batchId]);
+  if (!b) throw ERR_NOT_FOUND(`no batch ${batchId}`);
+  return b;
 }
 
 /** A unique-key violation on either dialect (PostgreSQL 23505, SQLite SQLITE_CONSTRAINT_UNIQUE / PRIMARYKEY). */

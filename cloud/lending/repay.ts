@@ -1,12 +1,11 @@
 import type { Kysely } from "kysely";
-import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import type { DB } from "../db/schema.ts";
 import { postInterest } from "./accrual.ts";
 import { closeBatch } from "./close-batch.ts";
 import { ERR_LENDING_DUPLICATE, ERR_LENDING_PAYOFF, ERR_LENDING_STATE } from "./errors.ts";
 import { balances, type Line, postTx } from "./ledger.ts";
 import { adjustCommitted } from "./limit.ts";
-import { lockRows, moneyTx } from "./money-tx.ts";
+import { lockedBatch, moneyTx } from "./money-tx.ts";
 import { postPenalty } from "./penalty.ts";
 import type { Waterfall } from "./thresholds.ts";
 
@@ -47,13 +46,7 @@ export async function repayBatch(
   opts: { payoff?: boolean } = {},
 ) {
   return moneyTx(db, async (trx) => {
-    await lockRows(trx, "lending_batches", [batchId]);
-    const b = await trx
-      .selectFrom("lending_batches")
-      .selectAll()
-      .where("id", "=", batchId)
-      .executeTakeFirst();
-    if (!b) throw ERR_NOT_FOUND(`no batch ${batchId}`);
+    const b = await lockedBatch(trx, batchId);
     if (b.status !== "open") throw ERR_LENDING_STATE(`batch ${batchId} is ${b.status}`);
     const ref = `repay:${batchId}:${reference}`;
     const dup = await trx

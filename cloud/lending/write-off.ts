@@ -1,12 +1,11 @@
 import type { Kysely } from "kysely";
-import { ERR_NOT_FOUND } from "../../core/errors.ts";
 import type { DB } from "../db/schema.ts";
 import { postInterest } from "./accrual.ts";
 import { closeBatch } from "./close-batch.ts";
 import { ERR_LENDING_DUPLICATE, ERR_LENDING_STATE } from "./errors.ts";
 import { balances, postTx } from "./ledger.ts";
 import { adjustCommitted } from "./limit.ts";
-import { lockRows, moneyTx } from "./money-tx.ts";
+import { lockedBatch, moneyTx } from "./money-tx.ts";
 import { postPenalty } from "./penalty.ts";
 
 /**
@@ -17,13 +16,7 @@ import { postPenalty } from "./penalty.ts";
  */
 export async function writeOffBatch(db: Kysely<DB>, batchId: string, reason: string, by: string, at: number) {
   return moneyTx(db, async (trx) => {
-    await lockRows(trx, "lending_batches", [batchId]);
-    const b = await trx
-      .selectFrom("lending_batches")
-      .selectAll()
-      .where("id", "=", batchId)
-      .executeTakeFirst();
-    if (!b) throw ERR_NOT_FOUND(`no batch ${batchId}`);
+    const b = await lockedBatch(trx, batchId);
     if (b.status !== "open")
       throw ERR_LENDING_STATE(`batch ${batchId} is ${b.status}; only an open batch is written off`);
     await postInterest(trx, batchId, at);
@@ -69,13 +62,7 @@ export async function recoverBatch(
   at: number,
 ) {
   return moneyTx(db, async (trx) => {
-    await lockRows(trx, "lending_batches", [batchId]);
-    const b = await trx
-      .selectFrom("lending_batches")
-      .selectAll()
-      .where("id", "=", batchId)
-      .executeTakeFirst();
-    if (!b) throw ERR_NOT_FOUND(`no batch ${batchId}`);
+    const b = await lockedBatch(trx, batchId);
     if (b.status !== "written_off")
       throw ERR_LENDING_STATE(`batch ${batchId} is ${b.status}, not written off`);
     const ref = `recover:${batchId}:${reference}`;
