@@ -9,9 +9,8 @@
 // runs; the agent resizes them to 640×360. The herd is enrolled in each run's gallery beforehand
 // (3 synthetic photos per pig, as the faces driver's synthetic demo does). Three agents in turn, same
 // run: Modbus only (the baseline), + the 2 cameras without faces, + the faces pipeline (the big barn).
-// Prints CPU % of one core (from /proc), CPU per frame and per reading, RSS median and peak.
-// BENCH_BIG_BARN_WINDOW (s, default 60), BENCH_BIG_BARN_WARMUP (s, default 25), BENCH_BIG_BARN_ROUNDS
-// (default 1), BENCH_BIG_BARN_PROF=DIR writes a --cpu-prof of the big-barn agent into DIR.
+// Prints CPU % of one core (from /proc), CPU per frame and per reading, RSS median and peak. Knobs:
+// bench/README.md (BENCH_BIG_BARN_WINDOW, _WARMUP, _ROUNDS, _PROF, _BEFORE, _ONLY, _AGENT_ENV).
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -67,7 +66,7 @@ const ROOT = join(import.meta.dirname, "..");
 type Variant = "modbus" | "cameras" | "faces" | "faces720" | "before" | "before720";
 /** An agent bundle (`…-agent.mjs`) built from another commit: its big barn is measured too, as "before". */
 const BEFORE = process.env.BENCH_BIG_BARN_BEFORE;
-/** BENCH_BIG_BARN_ONLY=modbus,faces runs those agents alone (the lines needing the others read 0 or NaN). */
+/** BENCH_BIG_BARN_ONLY=modbus,faces runs those agents alone (lines needing the others are not printed). */
 const ONLY = process.env.BENCH_BIG_BARN_ONLY?.split(",");
 const VARIANTS = (
   [
@@ -324,7 +323,10 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
       unit,
       ...(baseline !== undefined ? { baseline, ratio: baseline ? value / baseline : undefined } : {}),
     });
-  const base = (v: Variant, k: keyof Result) => (v === "modbus" ? undefined : pick("modbus", k));
+  // A line needing a variant left out by BENCH_BIG_BARN_ONLY is not printed (it would read 0, NaN or −∞).
+  const ran = (...vs: Variant[]) => vs.every((v) => (results[v] ?? []).length > 0);
+  const base = (v: Variant, k: keyof Result) =>
+    v === "modbus" || !ran("modbus") ? undefined : pick("modbus", k);
   for (const v of VARIANTS) line(`CPU, ${LABEL[v]}`, pick(v, "cpuPct"), "% of one core", base(v, "cpuPct"));
   for (const v of VARIANTS) {
     line(`RSS median, ${LABEL[v]}`, pick(v, "rssMedian"), "MB", base(v, "rssMedian"));
@@ -333,57 +335,61 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
   // % of a core × 10 = ms of CPU per second; per frame and per reading at the rates measured.
   const msPerS = (v: Variant) => pick(v, "cpuPct") * 10;
   const perFrame = (v: Variant, minus: Variant) => (msPerS(v) - msPerS(minus)) / pick(v, "frames");
-  line(
-    "readings/s captured and committed, big barn (Modbus only: baseline)",
-    pick("faces", "readings"),
-    "/s",
-    pick("modbus", "readings"),
-  );
-  line(
-    "frames/s grabbed, big barn (cameras without faces: baseline)",
-    pick("faces", "frames"),
-    "/s",
-    pick("cameras", "frames"),
-  );
-  line("sightings/s committed, big barn", pick("faces", "sightings"), "/s");
-  line("of which unknown (pig null)", pick("faces", "unknown"), "/s");
-  line("CPU per reading, Modbus-only agent", msPerS("modbus") / pick("modbus", "readings"), "ms");
-  line(
-    "CPU per reading, big barn (whole agent)",
-    msPerS("faces") / pick("faces", "readings"),
-    "ms",
-    msPerS("modbus") / pick("modbus", "readings"),
-  );
-  line(
-    "CPU per frame, camera path (cameras without faces − Modbus only)",
-    perFrame("cameras", "modbus"),
-    "ms",
-  );
-  line(
-    "CPU per frame, big barn (− Modbus only; camera path: baseline)",
-    perFrame("faces", "modbus"),
-    "ms",
-    perFrame("cameras", "modbus"),
-  );
-  line(
-    "CPU per frame, 1280×720 cameras (− Modbus only; 640×360: baseline)",
-    perFrame("faces720", "modbus"),
-    "ms",
-    perFrame("faces", "modbus"),
-  );
-  if (BEFORE) {
+  const opt = (v: Variant, k: keyof Result) => (ran(v) ? pick(v, k) : undefined);
+  if (ran("faces")) {
+    const readings = "readings/s captured and committed, big barn (Modbus only: baseline)";
+    line(readings, pick("faces", "readings"), "/s", opt("modbus", "readings"));
+    const frames = "frames/s grabbed, big barn (cameras without faces: baseline)";
+    line(frames, pick("faces", "frames"), "/s", opt("cameras", "frames"));
+    line("sightings/s committed, big barn", pick("faces", "sightings"), "/s");
+    line("of which unknown (pig null)", pick("faces", "unknown"), "/s");
+  }
+  if (ran("modbus"))
+    line("CPU per reading, Modbus-only agent", msPerS("modbus") / pick("modbus", "readings"), "ms");
+  if (ran("faces"))
     line(
-      "CPU per frame, big barn, this build (− Modbus only; before: baseline)",
+      "CPU per reading, big barn (whole agent)",
+      msPerS("faces") / pick("faces", "readings"),
+      "ms",
+      ran("modbus") ? msPerS("modbus") / pick("modbus", "readings") : undefined,
+    );
+  const cameraPath = "CPU per frame, camera path (cameras without faces − Modbus only)";
+  if (ran("cameras", "modbus")) line(cameraPath, perFrame("cameras", "modbus"), "ms");
+  if (ran("faces", "modbus"))
+    line(
+      "CPU per frame, big barn (− Modbus only; camera path: baseline)",
       perFrame("faces", "modbus"),
       "ms",
-      perFrame("before", "modbus"),
+      ran("cameras") ? perFrame("cameras", "modbus") : undefined,
     );
+  if (ran("faces720", "modbus"))
     line(
-      "CPU per frame, 1280×720, this build (− Modbus only; before: baseline)",
+      "CPU per frame, 1280×720 cameras (− Modbus only; 640×360: baseline)",
       perFrame("faces720", "modbus"),
       "ms",
-      perFrame("before720", "modbus"),
+      ran("faces") ? perFrame("faces", "modbus") : undefined,
     );
+  if (BEFORE && ran("faces", "before")) {
+    const vs = "big barn, this build (before: baseline)";
+    line(`CPU, ${vs}`, pick("faces", "cpuPct"), "% of one core", pick("before", "cpuPct"));
+    line(`RSS median, ${vs}`, pick("faces", "rssMedian"), "MB", pick("before", "rssMedian"));
+    line(`sightings/s, ${vs}`, pick("faces", "sightings"), "/s", pick("before", "sightings"));
+  }
+  if (BEFORE) {
+    if (ran("faces", "before", "modbus"))
+      line(
+        "CPU per frame, big barn, this build (− Modbus only; before: baseline)",
+        perFrame("faces", "modbus"),
+        "ms",
+        perFrame("before", "modbus"),
+      );
+    if (ran("faces720", "before720", "modbus"))
+      line(
+        "CPU per frame, 1280×720, this build (− Modbus only; before: baseline)",
+        perFrame("faces720", "modbus"),
+        "ms",
+        perFrame("before720", "modbus"),
+      );
   }
   line("load average (1 min) before the runs", load0[0]!, "");
   line("load average (1 min) after the runs", load1[0]!, "");
