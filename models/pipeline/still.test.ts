@@ -29,7 +29,12 @@ async function setup(threshold = 0.5) {
   const cam = new SyntheticCamera({ camera: "c", clock, herd: { seed: 5, pigs: 1 }, maxVisit: 1 });
   const embeds = { n: 0 };
   const counting = Object.create(emb, {
-    embed: { value: (px: Uint8Array, n: number) => (embeds.n++, emb.embed(px, n)) },
+    embed: {
+      value: (px: Uint8Array, n: number) => {
+        embeds.n++;
+        return emb.embed(px, n);
+      },
+    },
   }) as Embedder;
   const first = (await cam.next()).frame;
   const px = await decodeArea(first.jpeg, { left: 0, top: 0, width: first.width, height: first.height });
@@ -87,6 +92,7 @@ describe("still gate: a face box that held still keeps its identity", () => {
       frameSha256: copy.sha256,
       carriedFrom: first.sha256,
     });
+    expect(kinds.sighting.schema.safeParse(s1).success).toBe(true);
   }, 60_000);
 
   it("embeds afresh when the box changes, after stillMaxAge, and never carries an unknown face", async () => {
