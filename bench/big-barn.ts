@@ -9,33 +9,24 @@
 // runs; the agent resizes them to 640×360. The herd is enrolled in each run's gallery beforehand
 // (3 synthetic photos per pig, as the faces driver's synthetic demo does). Three agents in turn, same
 // run: Modbus only (the baseline), + the 2 cameras without faces, + the faces pipeline (the big barn).
-// Prints CPU % of one core (from /proc), CPU per frame and per reading, RSS median and peak.
-// BENCH_BIG_BARN_WINDOW (s, default 60), BENCH_BIG_BARN_WARMUP (s, default 25), BENCH_BIG_BARN_ROUNDS
-// (default 1), BENCH_BIG_BARN_PROF=DIR writes a --cpu-prof of the big-barn agent into DIR.
+// Prints CPU % of one core (from /proc), CPU per frame and per reading, RSS median and peak. Knobs:
+// bench/README.md (BENCH_BIG_BARN_WINDOW, _WARMUP, _ROUNDS, _PROF, _BEFORE, _ONLY, _AGENT_ENV).
 import { type ChildProcess, spawn } from "node:child_process";
 import { copyFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
 import { join } from "node:path";
-import sharp from "sharp";
 import { buildCli } from "../bin/build.js";
 import { cloudConfigSchema } from "../cloud/config.ts";
 import { registerDevice } from "../cloud/devices.ts";
 import { startCloud } from "../cloud/service.ts";
-import { systemClock } from "../core/clock.ts";
 import { loadOrCreateKey } from "../core/keys.ts";
 import { openPtyPair } from "../drivers/common/pty-pair.ts";
 import { startSlaveProcess } from "../drivers/modbus-sim/slave-process.ts";
-import { loadEmbedder } from "../models/embed/embedder.ts";
-import { decodeFace } from "../models/embed/preprocess.ts";
-import { Gallery } from "../models/gallery/gallery.ts";
-import { PRETRAINED_DIR } from "../models/pipeline/model-dir.ts";
-import { ensureRuntime } from "../models/runtime.ts";
-import { SyntheticCamera } from "../models/synth/camera.ts";
-import { faceJpeg } from "../models/synth/dataset.ts";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { tmpDir } from "../test/helpers/services.ts";
+import { CAMERAS, enrolledGallery, ROI, renderFrames } from "./big-barn-parts.ts";
 import { measure, unitNodeFlags } from "./peer-parts.ts";
 
 interface BenchLine {
@@ -55,25 +46,21 @@ const BUSES = 4;
 const UNITS = 5;
 const REGISTERS = 5;
 const POLL_S = 2;
-const CAMERAS = 2;
 const FPS = 1;
-const HERD = { seed: 7, pigs: 20 };
-/** Frames rendered per camera, served in a loop (half a minute's worth at 1 frame/s). */
-const POOL = 30;
-const ROI = { left: 96, top: 40, width: 128, height: 128 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ROOT = join(import.meta.dirname, "..");
 
-type Variant = "modbus" | "cameras" | "faces" | "faces720" | "before" | "before720";
+type Variant = "modbus" | "cameras" | "faces" | "still" | "faces720" | "before" | "before720";
 /** An agent bundle (`…-agent.mjs`) built from another commit: its big barn is measured too, as "before". */
 const BEFORE = process.env.BENCH_BIG_BARN_BEFORE;
-/** BENCH_BIG_BARN_ONLY=modbus,faces runs those agents alone (the lines needing the others read 0 or NaN). */
+/** BENCH_BIG_BARN_ONLY=modbus,faces runs those agents alone (lines needing the others are not printed). */
 const ONLY = process.env.BENCH_BIG_BARN_ONLY?.split(",");
 const VARIANTS = (
   [
     "modbus",
     "cameras",
     "faces",
+    "still",
     "faces720",
     ...(BEFORE ? (["before", "before720"] as const) : []),
   ] as Variant[]
@@ -89,63 +76,13 @@ const LABEL: Record<Variant, string> = {
   modbus: "Modbus only (4 buses, 100 readings / 10 s)",
   cameras: "+ 2 cameras at 1 frame/s (640×360), no faces",
   faces: "+ the faces pipeline on both (the big barn)",
+  still: "the big barn, pigs standing still (each scene 4 snapshots, re-encoded)",
   faces720: "the big barn, cameras sending 1280×720 (resized by the agent)",
   before: "the big barn, agent built from BENCH_BIG_BARN_BEFORE",
   before720: "the big barn, 1280×720 cameras, agent built from BENCH_BIG_BARN_BEFORE",
 };
-const faces = (v: Variant) => v.startsWith("faces") || v.startsWith("before");
+const faces = (v: Variant) => v.startsWith("faces") || v.startsWith("before") || v === "still";
 const hd = (v: Variant) => v.endsWith("720");
-
-/**
- * Renders each camera's frames at 1280×720, the face in a 256 px box that a resize to 640×360 makes
- * the ROI; and the same frames at 640×360 (a camera's substream set to the size the pipeline needs).
- */
-async function renderFrames(): Promise<{ hd: Buffer[][]; sd: Buffer[][] }> {
-  const clock = systemClock("always");
-  const pools: Buffer[][] = [];
-  for (let c = 0; c < CAMERAS; c++) {
-    const cam = new SyntheticCamera({
-      camera: `cam${c + 1}`,
-      clock,
-      herd: HERD,
-      strangers: 2,
-      strangerRate: 0.05,
-      tagRate: 0.1,
-      maxVisit: 4,
-      roi: { x: ROI.left * 2, y: ROI.top * 2, w: ROI.width * 2, h: ROI.height * 2 },
-      width: 1280,
-      height: 720,
-      seed: 100 + c,
-    });
-    const pool: Buffer[] = [];
-    for (let i = 0; i < POOL; i++) pool.push((await cam.next()).frame.jpeg);
-    pools.push(pool);
-  }
-  const sd = await Promise.all(
-    pools.map((pool) =>
-      Promise.all(pool.map((j) => sharp(j).resize(640, 360).jpeg({ quality: 90 }).toBuffer())),
-    ),
-  );
-  return { hd: pools, sd };
-}
-
-/** A gallery holding the herd, 3 synthetic photos per pig (what startSyntheticFeeder enrols). */
-async function enrolledGallery(path: string): Promise<void> {
-  await ensureRuntime({});
-  const emb = await loadEmbedder(PRETRAINED_DIR);
-  const gallery = new Gallery(path, { dim: emb.dim, modelVersion: emb.version });
-  const herd = new SyntheticCamera({ camera: "x", clock: systemClock("always"), herd: HERD }).herd;
-  for (const pig of herd) {
-    const templates = [];
-    for (let k = 0; k < 3; k++) {
-      const crop = await decodeFace(await faceJpeg(pig, HERD.seed + 1000, k, { size: 128 }), emb.size);
-      templates.push({ vec: emb.embed(crop, 1), crop });
-    }
-    gallery.enrol(pig.id, templates, "synthetic", Date.now());
-  }
-  gallery.close();
-  emb.dispose();
-}
 
 export async function benchBigBarn(): Promise<BenchLine[]> {
   const dir = tmpDir("barnlink-big-barn-");
@@ -156,9 +93,9 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
   await enrolledGallery(galleryTemplate);
   const served = Array.from({ length: CAMERAS }, () => 0);
   const http = createServer((req, res) => {
-    const m = /^\/(hd|sd)\/cam(\d+)\.jpg$/.exec(req.url ?? "");
+    const m = /^\/(hd|sd|still)\/cam(\d+)\.jpg$/.exec(req.url ?? "");
     const c = Number(m?.[2] ?? 0) - 1;
-    const pool = (m?.[1] === "hd" ? pools.hd : pools.sd)[c];
+    const pool = pools[(m?.[1] ?? "sd") as "hd" | "sd" | "still"][c];
     if (!pool) return void res.writeHead(404).end();
     const jpeg = pool[served[c]! % pool.length]!;
     served[c]!++;
@@ -201,7 +138,7 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
       })),
     })),
   }));
-  const cameras = (size: "hd" | "sd") =>
+  const cameras = (size: "hd" | "sd" | "still") =>
     Array.from({ length: CAMERAS }, (_, c) => ({
       driver: "camera",
       name: `cam${c + 1}`,
@@ -244,7 +181,7 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
     });
     const sources = [
       ...modbus,
-      ...(variant === "modbus" ? [] : cameras(hd(variant) ? "hd" : "sd")),
+      ...(variant === "modbus" ? [] : cameras(hd(variant) ? "hd" : variant === "still" ? "still" : "sd")),
       ...(faces(variant) ? facesSources : []),
     ];
     const config = join(dir, `${device}.yaml`);
@@ -290,7 +227,8 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
       const readings = per(await committed(device, "block", w0, w1));
       const sightings = per(await committed(device, "sighting", w0, w1));
       const unknown = per(await committed(device, "sighting", w0, w1, '%"pig":null%'));
-      return { ...m, frames: variant === "modbus" ? 0 : frames, readings, sightings, unknown };
+      const carried = per(await committed(device, "sighting", w0, w1, '%"carriedFrom"%'));
+      return { ...m, frames: variant === "modbus" ? 0 : frames, readings, sightings, unknown, carried };
     } finally {
       agent.kill(PROF ? "SIGTERM" : "SIGKILL");
       await new Promise((r) => (agent.exitCode !== null ? r(null) : agent.once("exit", r)));
@@ -324,7 +262,10 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
       unit,
       ...(baseline !== undefined ? { baseline, ratio: baseline ? value / baseline : undefined } : {}),
     });
-  const base = (v: Variant, k: keyof Result) => (v === "modbus" ? undefined : pick("modbus", k));
+  // A line needing a variant left out by BENCH_BIG_BARN_ONLY is not printed (it would read 0, NaN or −∞).
+  const ran = (...vs: Variant[]) => vs.every((v) => (results[v] ?? []).length > 0);
+  const base = (v: Variant, k: keyof Result) =>
+    v === "modbus" || !ran("modbus") ? undefined : pick("modbus", k);
   for (const v of VARIANTS) line(`CPU, ${LABEL[v]}`, pick(v, "cpuPct"), "% of one core", base(v, "cpuPct"));
   for (const v of VARIANTS) {
     line(`RSS median, ${LABEL[v]}`, pick(v, "rssMedian"), "MB", base(v, "rssMedian"));
@@ -333,57 +274,72 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
   // % of a core × 10 = ms of CPU per second; per frame and per reading at the rates measured.
   const msPerS = (v: Variant) => pick(v, "cpuPct") * 10;
   const perFrame = (v: Variant, minus: Variant) => (msPerS(v) - msPerS(minus)) / pick(v, "frames");
-  line(
-    "readings/s captured and committed, big barn (Modbus only: baseline)",
-    pick("faces", "readings"),
-    "/s",
-    pick("modbus", "readings"),
-  );
-  line(
-    "frames/s grabbed, big barn (cameras without faces: baseline)",
-    pick("faces", "frames"),
-    "/s",
-    pick("cameras", "frames"),
-  );
-  line("sightings/s committed, big barn", pick("faces", "sightings"), "/s");
-  line("of which unknown (pig null)", pick("faces", "unknown"), "/s");
-  line("CPU per reading, Modbus-only agent", msPerS("modbus") / pick("modbus", "readings"), "ms");
-  line(
-    "CPU per reading, big barn (whole agent)",
-    msPerS("faces") / pick("faces", "readings"),
-    "ms",
-    msPerS("modbus") / pick("modbus", "readings"),
-  );
-  line(
-    "CPU per frame, camera path (cameras without faces − Modbus only)",
-    perFrame("cameras", "modbus"),
-    "ms",
-  );
-  line(
-    "CPU per frame, big barn (− Modbus only; camera path: baseline)",
-    perFrame("faces", "modbus"),
-    "ms",
-    perFrame("cameras", "modbus"),
-  );
-  line(
-    "CPU per frame, 1280×720 cameras (− Modbus only; 640×360: baseline)",
-    perFrame("faces720", "modbus"),
-    "ms",
-    perFrame("faces", "modbus"),
-  );
-  if (BEFORE) {
+  const opt = (v: Variant, k: keyof Result) => (ran(v) ? pick(v, k) : undefined);
+  if (ran("faces")) {
+    const readings = "readings/s captured and committed, big barn (Modbus only: baseline)";
+    line(readings, pick("faces", "readings"), "/s", opt("modbus", "readings"));
+    const frames = "frames/s grabbed, big barn (cameras without faces: baseline)";
+    line(frames, pick("faces", "frames"), "/s", opt("cameras", "frames"));
+    line("sightings/s committed, big barn", pick("faces", "sightings"), "/s");
+    line("of which unknown (pig null)", pick("faces", "unknown"), "/s");
+  }
+  if (ran("still")) {
+    const [cpu, sightings] = [pick("still", "cpuPct"), pick("still", "sightings")];
+    line("CPU, pigs standing still (the big barn: baseline)", cpu, "% of one core", opt("faces", "cpuPct"));
     line(
-      "CPU per frame, big barn, this build (− Modbus only; before: baseline)",
+      "sightings/s committed, pigs standing still (the big barn: baseline)",
+      sightings,
+      "/s",
+      opt("faces", "sightings"),
+    );
+    line("of which carried from an earlier frame (carriedFrom)", pick("still", "carried"), "/s");
+  }
+  if (ran("modbus"))
+    line("CPU per reading, Modbus-only agent", msPerS("modbus") / pick("modbus", "readings"), "ms");
+  if (ran("faces"))
+    line(
+      "CPU per reading, big barn (whole agent)",
+      msPerS("faces") / pick("faces", "readings"),
+      "ms",
+      ran("modbus") ? msPerS("modbus") / pick("modbus", "readings") : undefined,
+    );
+  const cameraPath = "CPU per frame, camera path (cameras without faces − Modbus only)";
+  if (ran("cameras", "modbus")) line(cameraPath, perFrame("cameras", "modbus"), "ms");
+  if (ran("faces", "modbus"))
+    line(
+      "CPU per frame, big barn (− Modbus only; camera path: baseline)",
       perFrame("faces", "modbus"),
       "ms",
-      perFrame("before", "modbus"),
+      ran("cameras") ? perFrame("cameras", "modbus") : undefined,
     );
+  if (ran("faces720", "modbus"))
     line(
-      "CPU per frame, 1280×720, this build (− Modbus only; before: baseline)",
+      "CPU per frame, 1280×720 cameras (− Modbus only; 640×360: baseline)",
       perFrame("faces720", "modbus"),
       "ms",
-      perFrame("before720", "modbus"),
+      ran("faces") ? perFrame("faces", "modbus") : undefined,
     );
+  if (BEFORE && ran("faces", "before")) {
+    const vs = "big barn, this build (before: baseline)";
+    line(`CPU, ${vs}`, pick("faces", "cpuPct"), "% of one core", pick("before", "cpuPct"));
+    line(`RSS median, ${vs}`, pick("faces", "rssMedian"), "MB", pick("before", "rssMedian"));
+    line(`sightings/s, ${vs}`, pick("faces", "sightings"), "/s", pick("before", "sightings"));
+  }
+  if (BEFORE) {
+    if (ran("faces", "before", "modbus"))
+      line(
+        "CPU per frame, big barn, this build (− Modbus only; before: baseline)",
+        perFrame("faces", "modbus"),
+        "ms",
+        perFrame("before", "modbus"),
+      );
+    if (ran("faces720", "before720", "modbus"))
+      line(
+        "CPU per frame, 1280×720, this build (− Modbus only; before: baseline)",
+        perFrame("faces720", "modbus"),
+        "ms",
+        perFrame("before720", "modbus"),
+      );
   }
   line("load average (1 min) before the runs", load0[0]!, "");
   line("load average (1 min) after the runs", load1[0]!, "");

@@ -111,6 +111,14 @@ export const kinds = {
       box: z.array(finite()).length(4).optional(),
       /** Set when ground truth named the pig (an ear-tag QR read in this frame), not the matcher: herd adaptation trains on these. */
       labelledBy: z.enum(["tag"]).optional(),
+      /**
+       * Set when the face box held still since an earlier frame (models/pipeline/still.ts): pig and
+       * score were carried from that frame (its SHA-256), this frame's pixels were only compared.
+       */
+      carriedFrom: z
+        .string()
+        .regex(/^[0-9a-f]{64}$/)
+        .optional(),
     }),
   },
   /** A claim check for a dead animal's photo. */

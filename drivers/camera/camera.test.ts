@@ -128,6 +128,30 @@ describe("HTTP snapshot camera", () => {
       await new Promise((r) => server.close(r));
     }
   });
+  it("follows a redirect and keeps one connection across snapshots", async () => {
+    const jpeg = await renderPen(0, 200, 100, 2);
+    const sockets = new Set<unknown>();
+    const server: Server = createServer((req, res) => {
+      sockets.add(req.socket);
+      if (req.url === "/snap.jpg") return void res.writeHead(302, { location: "/real.jpg" }).end();
+      res.writeHead(200, { "content-type": "image/jpeg", "content-length": jpeg.length }).end(jpeg);
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const { port } = server.address() as { port: number };
+    const { make } = camera({ mode: "http", url: `http://127.0.0.1:${port}/snap.jpg`, fps: 20 });
+    const src = make();
+    const ctx = new RecordingContext();
+    await src.start(ctx);
+    try {
+      await ctx.until(() => ctx.total("camera_frames_total") >= 4, "frames");
+      expect(src.frames?.latest()?.sha256).toBe(sha(jpeg));
+      expect(sockets.size).toBe(1);
+    } finally {
+      await src.stop();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
 });
 
 describe("FramePublisher", () => {

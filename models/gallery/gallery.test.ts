@@ -1,3 +1,4 @@
+import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { isCode } from "../../core/errors.ts";
 import { rng } from "../synth/rng.ts";
@@ -84,5 +85,35 @@ describe("Gallery", () => {
     expect(g.templateModel).toBe("m2");
     expect(g.match(fixed, 2).map((c) => c.score)).toEqual([1, 1]);
     expect(isCode(new Error("x"), "BL_MODEL_GALLERY")).toBe(false);
+  });
+
+  it("writes last-seen times at most once a minute, all pending ones together, and never loses the newest", () => {
+    const r = rng(5);
+    const file = path();
+    const g = new Gallery(file, { dim: 8, modelVersion: "m1" });
+    g.enrol("a", [{ vec: unit(r) }], "cli", 0);
+    g.enrol("b", [{ vec: unit(r) }], "cli", 0);
+    const stored = () => {
+      const db = new Database(file, { readonly: true });
+      const rows = db.prepare("SELECT id, last_seen AS t FROM pigs").all() as {
+        id: string;
+        t: number | null;
+      }[];
+      db.close();
+      return Object.fromEntries(rows.map((p) => [p.id, p.t]));
+    };
+    g.markSeen("a", 1000); // the first is written at once
+    g.markSeen("a", 2000);
+    g.markSeen("b", 30_000);
+    expect(stored()).toEqual({ a: 1000, b: null }); // a commit per sighting before (issue #15)
+    g.markSeen("a", 61_000); // a minute on: everything pending goes in one transaction
+    expect(stored()).toEqual({ a: 61_000, b: 30_000 });
+    g.markSeen("b", 70_000);
+    expect(g.pigs().find((p) => p.id === "b")?.lastSeen).toBe(70_000); // read back: flushed first
+    g.markSeen("a", 80_000);
+    expect(g.unseenSince(75_000)).toEqual(["b"]);
+    g.markSeen("b", 90_000);
+    g.close();
+    expect(stored()).toEqual({ a: 80_000, b: 90_000 }); // close writes what is pending
   });
 });

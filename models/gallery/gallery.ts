@@ -15,6 +15,12 @@ export interface GalleryOptions {
   refreshEveryMs?: number;
   /** …and only if it differs from the pig's templates (cosine below this): new looks, not duplicates. */
   refreshMaxSimilarity?: number;
+  /**
+   * Sightings' last-seen times are written to SQLite at most this often (ms; each pig's newest is
+   * kept in memory meanwhile and read back by pigs() and unseenSince()): "unseen" counts in days,
+   * and a write per sighting was a commit per frame (issue #15). A crash loses at most this much of it.
+   */
+  seenWriteEveryMs?: number;
 }
 
 export interface TemplateInput {
@@ -33,6 +39,11 @@ export class Gallery {
   readonly db: Database.Database;
   private matrix: TemplateMatrix;
   private readonly o: Required<GalleryOptions>;
+  /** Prepared once: better-sqlite3 compiles a statement on every prepare(). */
+  private readonly stmts = new Map<string, Database.Statement>();
+  /** Last-seen times not yet written (markSeen), and when they were last written. */
+  private readonly seen = new Map<string, number>();
+  private seenWrittenAt = Number.NEGATIVE_INFINITY;
 
   constructor(path: string, o: GalleryOptions) {
     this.o = {
@@ -40,6 +51,7 @@ export class Gallery {
       halfLifeDays: 45,
       refreshEveryMs: 6 * 3_600_000,
       refreshMaxSimilarity: 0.95,
+      seenWriteEveryMs: 60_000,
       ...o,
     };
     this.db = new Database(path);
@@ -55,18 +67,14 @@ export class Gallery {
   }
 
   meta(key: string): string | undefined {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
-      | { value: string }
-      | undefined;
+    const row = this.sql("SELECT value FROM meta WHERE key = ?").get(key) as { value: string } | undefined;
     return row?.value;
   }
 
   private setMeta(key: string, value: string): void {
-    this.db
-      .prepare(
-        "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-      )
-      .run(key, value);
+    this.sql(
+      "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    ).run(key, value);
   }
 
   /** The model version that made the stored templates (differs from the running one after a rollout). */
@@ -76,7 +84,7 @@ export class Gallery {
 
   private load(): TemplateMatrix {
     const m = new TemplateMatrix(this.o.dim, 1024);
-    const rows = this.db.prepare("SELECT pig, vec FROM templates ORDER BY id").all() as {
+    const rows = this.sql("SELECT pig, vec FROM templates ORDER BY id").all() as {
       pig: string;
       vec: Buffer;
     }[];
@@ -90,13 +98,14 @@ export class Gallery {
   }
 
   pigs(): { id: string; enrolledAt: number; lastSeen: number | null; source: string }[] {
-    return this.db
-      .prepare("SELECT id, enrolled_at AS enrolledAt, last_seen AS lastSeen, source FROM pigs ORDER BY id")
-      .all() as { id: string; enrolledAt: number; lastSeen: number | null; source: string }[];
+    this.flushSeen();
+    return this.sql(
+      "SELECT id, enrolled_at AS enrolledAt, last_seen AS lastSeen, source FROM pigs ORDER BY id",
+    ).all() as { id: string; enrolledAt: number; lastSeen: number | null; source: string }[];
   }
 
   has(pig: string): boolean {
-    return this.db.prepare("SELECT 1 FROM pigs WHERE id = ?").get(pig) !== undefined;
+    return this.sql("SELECT 1 FROM pigs WHERE id = ?").get(pig) !== undefined;
   }
 
   /** Enrols a pig (or adds to it) with labelled templates. */
@@ -113,15 +122,15 @@ export class Gallery {
   private insert(pig: string, t: TemplateInput, source: string, score: number, now: number): void {
     const vec = Buffer.from(t.vec.buffer, t.vec.byteOffset, t.vec.byteLength);
     const crop = t.crop ? deflateSync(t.crop, { level: 1 }) : null;
-    this.db
-      .prepare("INSERT INTO templates(pig, vec, crop, created_at, source, score) VALUES (?, ?, ?, ?, ?, ?)")
-      .run(pig, vec, crop, now, source, score);
+    this.sql(
+      "INSERT INTO templates(pig, vec, crop, created_at, source, score) VALUES (?, ?, ?, ?, ?, ?)",
+    ).run(pig, vec, crop, now, source, score);
     this.matrix.add(pig, Float32Array.from(t.vec));
   }
 
   /** Drops the lowest-weighted templates beyond the cap; weight halves every halfLifeDays. */
   private cap(pig: string, now: number): void {
-    const rows = this.db.prepare("SELECT id, created_at AS t FROM templates WHERE pig = ?").all(pig) as {
+    const rows = this.sql("SELECT id, created_at AS t FROM templates WHERE pig = ?").all(pig) as {
       id: number;
       t: number;
     }[];
@@ -129,7 +138,7 @@ export class Gallery {
     if (extra <= 0) return;
     const weight = (t: number) => 0.5 ** ((now - t) / (this.o.halfLifeDays * DAY));
     rows.sort((a, b) => weight(a.t) - weight(b.t) || a.id - b.id);
-    const del = this.db.prepare("DELETE FROM templates WHERE id = ?");
+    const del = this.sql("DELETE FROM templates WHERE id = ?");
     for (const r of rows.slice(0, extra)) del.run(r.id);
     this.matrix = this.load();
   }
@@ -153,7 +162,7 @@ export class Gallery {
    * and it differs from what is stored, so the gallery follows the pig as it grows.
    */
   refresh(pig: string, t: TemplateInput, score: number, now: number): boolean {
-    const last = this.db.prepare("SELECT MAX(created_at) AS t FROM templates WHERE pig = ?").get(pig) as {
+    const last = this.sql("SELECT MAX(created_at) AS t FROM templates WHERE pig = ?").get(pig) as {
       t: number | null;
     };
     if (last.t !== null && now - last.t < this.o.refreshEveryMs) return false;
@@ -165,31 +174,54 @@ export class Gallery {
     return true;
   }
 
+  /** Notes a sighting of the pig (written with the others at most every seenWriteEveryMs). */
   markSeen(pig: string, now: number): void {
-    this.db.prepare("UPDATE pigs SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?").run(now, pig);
+    this.seen.set(pig, Math.max(now, this.seen.get(pig) ?? now));
+    if (now - this.seenWrittenAt >= this.o.seenWriteEveryMs) this.flushSeen(now);
+  }
+
+  /** Writes the pending last-seen times in one transaction. */
+  flushSeen(now = Date.now()): void {
+    this.seenWrittenAt = now;
+    if (this.seen.size === 0) return;
+    const upd = this.sql("UPDATE pigs SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?");
+    this.db.transaction(() => {
+      for (const [pig, t] of this.seen) upd.run(t, pig);
+    })();
+    this.seen.clear();
+  }
+
+  private sql(source: string): Database.Statement {
+    let st = this.stmts.get(source);
+    if (!st) {
+      st = this.db.prepare(source);
+      this.stmts.set(source, st);
+    }
+    return st;
   }
 
   /** Enrolled pigs not seen since `cutoff` (never-seen pigs count from their enrolment). */
   unseenSince(cutoff: number): string[] {
-    const rows = this.db
-      .prepare("SELECT id FROM pigs WHERE COALESCE(last_seen, enrolled_at) < ? ORDER BY id")
-      .all(cutoff) as { id: string }[];
+    this.flushSeen();
+    const rows = this.sql("SELECT id FROM pigs WHERE COALESCE(last_seen, enrolled_at) < ? ORDER BY id").all(
+      cutoff,
+    ) as { id: string }[];
     return rows.map((r) => r.id);
   }
 
   /** Re-embeds every template from its stored crop with a new model (after a model rollout). */
   reembed(embed: (crop: Uint8Array) => Float32Array, modelVersion: string): number {
-    const rows = this.db.prepare("SELECT id, crop FROM templates WHERE crop IS NOT NULL").all() as {
+    const rows = this.sql("SELECT id, crop FROM templates WHERE crop IS NOT NULL").all() as {
       id: number;
       crop: Buffer;
     }[];
-    const upd = this.db.prepare("UPDATE templates SET vec = ? WHERE id = ?");
+    const upd = this.sql("UPDATE templates SET vec = ? WHERE id = ?");
     this.db.transaction(() => {
       for (const r of rows) {
         const v = embed(new Uint8Array(inflateSync(r.crop)));
         upd.run(Buffer.from(v.buffer, v.byteOffset, v.byteLength), r.id);
       }
-      this.db.prepare("DELETE FROM templates WHERE crop IS NULL").run();
+      this.sql("DELETE FROM templates WHERE crop IS NULL").run();
       this.setMeta("model", modelVersion);
     })();
     this.matrix = this.load();
@@ -197,6 +229,7 @@ export class Gallery {
   }
 
   close(): void {
+    if (this.db.open) this.flushSeen();
     this.db.close();
   }
 }

@@ -41,6 +41,14 @@ export const facesConfig = z.strictObject({
    * the match threshold. Default: the threshold minus 0.25 (measured on real faces: docs/pig-faces.md).
    */
   visitSimilarity: z.number().min(-1).max(1).optional(),
+  /**
+   * A known pig's face box whose 16×16 grey thumbnail differs from the frame it was last embedded
+   * in by less than this (mean absolute grey level, 0–255) keeps that identity without a new
+   * embedding or tag scan; its sighting says `carriedFrom`. 0 = embed every frame.
+   */
+  stillDiff: z.number().min(0).max(255).default(2),
+  /** A held-still identity is re-checked (embedded afresh) at least this often. */
+  stillMaxAge: duration().default(10_000),
   censusWindow: duration().default(86_400_000),
   /**
    * Keep the frame of an ear-tag-labelled face as a media record (what the cloud's herd adaptation

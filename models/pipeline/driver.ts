@@ -141,6 +141,7 @@ export class FacesSource implements Source {
       unknownAfter: c.unknownAfter,
       visitGapMs: c.visitGap,
       visitSimilarity: c.visitSimilarity ?? threshold - 0.25,
+      still: { diff: c.stillDiff, maxAgeMs: c.stillMaxAge },
       censusWindowMs: c.censusWindow,
       keepLabelledMs: c.keepLabelled,
       unseenDays: c.unseenDays,

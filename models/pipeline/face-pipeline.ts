@@ -10,6 +10,7 @@ import { type Box, clampBox, type FaceDetector } from "./detector.ts";
 import { EarTagReader, scanRegion } from "./ear-tag.ts";
 import { FaceAlarms } from "./face-alarms.ts";
 import { assessQuality, type QualityOptions, type QualityResult } from "./quality.ts";
+import { StillGate, type StillOptions } from "./still.ts";
 import type { OperatingPoint } from "./threshold.ts";
 import { VisitTracker } from "./visit.ts";
 
@@ -40,6 +41,8 @@ export interface PipelineOptions {
   keepLabelledMs?: number;
   /** Enrolled pigs unseen this long are reported as possibly dead or sold. */
   unseenDays: number;
+  /** Carry a known pig's identity while its face box holds still (still.ts); unset: every face is embedded. */
+  still?: StillOptions;
   detector?: FaceDetector;
 }
 
@@ -59,6 +62,8 @@ export interface FaceResult {
   tag?: string;
   /** Frames fused into the decision (the visit so far). */
   frames: number;
+  /** Set when the face box held still: identity carried from this earlier frame (its SHA-256), not embedded. */
+  carriedFrom?: string;
 }
 
 const DAY = 86_400_000;
@@ -97,6 +102,8 @@ export class FacePipeline {
   private readonly keptAt = new Map<string, number>();
   /** The ear-tag QR scan, gated to the ROIs and to frames where it can find something (ear-tag.ts). */
   readonly tags = new EarTagReader();
+  /** Face boxes that held still since their last embedding (still.ts). */
+  readonly still: StillGate;
 
   constructor(
     private readonly embedder: Embedder,
@@ -106,6 +113,7 @@ export class FacePipeline {
   ) {
     this.window = new CensusWindow(o.censusWindowMs, sink.clock.now().wall);
     this.alarms = new FaceAlarms(o.camera, o.barn, o.unseenDays, (a: AlarmInput) => sink.alarm(a));
+    this.still = new StillGate(o.still ?? { diff: 0, maxAgeMs: 0 });
   }
 
   async process(frame: Frame): Promise<FaceResult[]> {
@@ -116,67 +124,90 @@ export class FacePipeline {
     if (!area) return [];
     const { data, width, height } = await decodeArea(frame.jpeg, area);
     const inArea = (b: Box) => shift(b, -area.left, -area.top);
-    const tag = this.o.qr
-      ? this.tags.read(
-          data,
-          width,
-          height,
-          this.o.rois.map(inArea),
-          frame.t.mono,
-          this.gallery.templateCount === 0,
-        )
-      : null;
-    const results: FaceResult[] = [];
-    const readings: Reading[] = [];
+    // Every face that passes the gate, and whether its box held still since it was last embedded.
+    const faces = [];
     for (const [ri, roi] of this.o.rois.entries()) {
       const fr = clampBox(roi, frame.width, frame.height);
       if (!fr) continue;
       const r = inArea(fr);
       const boxes = this.o.detector ? await this.o.detector.detect(data, width, height, r) : [r];
-      for (const local of boxes) {
-        const box = shift(local, area.left, area.top);
+      for (const [bi, local] of boxes.entries()) {
         const quality = assessQuality(data, width, local, this.o.quality);
         if (!quality.ok) {
           this.sink.count?.("faces_rejected", { camera: this.o.camera, reason: quality.reason! });
           continue;
         }
-        const crop = await cropRaw(data, width, height, local, this.embedder.size);
-        const t0 = performance.now();
-        const vec = this.embedder.embed(crop, 1);
-        // Inference time for /metrics: the mean per face is inference_ms_total / inference_frames_total.
-        this.sink.count?.("inference_ms_total", { camera: this.o.camera }, performance.now() - t0);
-        this.sink.count?.("inference_frames_total", { camera: this.o.camera });
-        const visit = this.visit(ri).add(vec, frame.t.mono);
-        const best = this.gallery.match(visit.fused, 1)[0];
-        let pig: string | null = best && best.score >= this.o.threshold ? best.pig : null;
-        const score = best?.score ?? -1;
-        if (tag) {
-          // The ear tag is ground truth for this frame: enrol a new pig, or refresh a known one.
-          if (!this.gallery.has(tag)) this.gallery.enrol(tag, [{ vec, crop }], "qr", now);
-          else this.gallery.refresh(tag, { vec, crop }, this.ownScore(vec, tag), now);
-          pig = tag;
-        } else if (pig && score >= this.o.refreshThreshold) {
-          this.gallery.refresh(pig, { vec, crop }, this.ownScore(vec, pig), now);
-        }
-        const b = [box.left, box.top, box.width, box.height];
-        readings.push({
-          stream: `faces.${this.o.camera}`,
-          kind: "sighting",
-          t: frame.t,
-          body: {
-            camera: this.o.camera,
-            pig,
-            score,
-            frameSha256: frame.sha256,
-            ...(frame.phash ? { framePhash: frame.phash } : {}),
-            box: b,
-            ...(tag ? { labelledBy: "tag" as const } : {}),
-          },
-        });
-        if (tag) this.keepLabelled(tag, frame, frame.width, frame.height, readings);
-        this.note(pig, score, frame, visit.frames, now);
-        results.push({ box, quality, pig, score, frames: visit.frames, ...(tag ? { tag } : {}) });
+        const key = `${ri}/${bi}`;
+        const carried = this.still.carry(key, data, width, local, frame.t.mono);
+        faces.push({ ri, key, local, box: shift(local, area.left, area.top), quality, carried });
       }
+    }
+    // Nothing new to identify (every face held still): no tag scan either.
+    const tag =
+      this.o.qr && faces.some((f) => !f.carried)
+        ? this.tags.read(
+            data,
+            width,
+            height,
+            this.o.rois.map(inArea),
+            frame.t.mono,
+            this.gallery.templateCount === 0,
+          )
+        : null;
+    const results: FaceResult[] = [];
+    const readings: Reading[] = [];
+    const sighting = (pig: string | null, score: number, box: Box, extra: object): Reading => ({
+      stream: `faces.${this.o.camera}`,
+      kind: "sighting",
+      t: frame.t,
+      body: {
+        camera: this.o.camera,
+        pig,
+        score,
+        frameSha256: frame.sha256,
+        ...(frame.phash ? { framePhash: frame.phash } : {}),
+        box: [box.left, box.top, box.width, box.height],
+        ...extra,
+      },
+    });
+    for (const { ri, key, local, box, quality, carried } of faces) {
+      if (carried) {
+        // What the record claims is what was computed: this frame's pixels were only compared.
+        const { pig, score, frameSha256: from } = carried;
+        this.sink.count?.("faces_carried_total", { camera: this.o.camera });
+        readings.push(sighting(pig, score, box, { carriedFrom: from }));
+        this.note(pig, score, frame, 1, now);
+        results.push({ box, quality, pig, score, frames: 1, carriedFrom: from });
+        continue;
+      }
+      const crop = await cropRaw(data, width, height, local, this.embedder.size);
+      const t0 = performance.now();
+      const vec = this.embedder.embed(crop, 1);
+      // Inference time for /metrics: the mean per face is inference_ms_total / inference_frames_total.
+      this.sink.count?.("inference_ms_total", { camera: this.o.camera }, performance.now() - t0);
+      this.sink.count?.("inference_frames_total", { camera: this.o.camera });
+      const visit = this.visit(ri).add(vec, frame.t.mono);
+      const best = this.gallery.match(visit.fused, 1)[0];
+      let pig: string | null = best && best.score >= this.o.threshold ? best.pig : null;
+      const score = best?.score ?? -1;
+      if (tag) {
+        // The ear tag is ground truth for this frame: enrol a new pig, or refresh a known one.
+        if (!this.gallery.has(tag)) this.gallery.enrol(tag, [{ vec, crop }], "qr", now);
+        else this.gallery.refresh(tag, { vec, crop }, this.ownScore(vec, tag), now);
+        pig = tag;
+      } else if (pig && score >= this.o.refreshThreshold) {
+        this.gallery.refresh(pig, { vec, crop }, this.ownScore(vec, pig), now);
+      }
+      readings.push(sighting(pig, score, box, tag ? { labelledBy: "tag" } : {}));
+      this.still.remember(key, data, width, local, frame.t.mono, {
+        vec,
+        pig,
+        score,
+        frameSha256: frame.sha256,
+      });
+      if (tag) this.keepLabelled(tag, frame, frame.width, frame.height, readings);
+      this.note(pig, score, frame, visit.frames, now);
+      results.push({ box, quality, pig, score, frames: visit.frames, ...(tag ? { tag } : {}) });
     }
     if (readings.length > 0) this.sink.emit(readings);
     return results;

@@ -24,6 +24,9 @@ export interface QualityResult {
   clipped: number;
 }
 
+/** Grey levels of the last box, reused: a face a frame allocated 64 KB for nothing (issue #15). */
+let scratch = new Float32Array(0);
+
 /**
  * A cheap gate before the network: a blurred, dark or tiny face gives an unreliable embedding,
  * and an unreliable embedding is what raises false unknown-pig alarms.
@@ -35,7 +38,8 @@ export function assessQuality(
   o: QualityOptions = defaultQuality,
 ): QualityResult {
   const { left, top, width: w, height: h } = box;
-  const grey = new Float32Array(w * h);
+  if (scratch.length < w * h) scratch = new Float32Array(w * h);
+  const grey = scratch;
   let sum = 0;
   let clip = 0;
   for (let y = 0; y < h; y++) {
