@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { generateKeyPair } from "../core/keys.ts";
 import { freshDb, postgresAvailable } from "../test/helpers/services.ts";
+import { waitFor } from "../test/helpers/wait-for.ts";
 import { DeviceKeys, registerDevice, revokeDevice } from "./devices.ts";
 import { countingDb } from "./ingest/statement-count.ts";
 
@@ -30,12 +31,48 @@ for (const dialect of ["sqlite", "postgres"] as const) {
       expect(got[4]).toEqual([]); // revoked
       expect(got[5]).toHaveLength(1);
       expect(got[6]).toEqual([]); // unknown
-      // Cached within the TTL; a revocation is seen once it expires.
+      // Cached within the TTL (no read-ahead before half of it); a revocation is seen once it expires.
       await revokeDevice(fresh!.db, "dk-1", 20);
-      expect(await dk.verifiers("dk-1", 10, 4_000)).toHaveLength(1);
+      expect(await dk.verifiers("dk-1", 10, 2_000)).toHaveLength(1);
       expect(c.count()).toBe(1);
-      expect(await dk.verifiers("dk-1", 10, 5_011)).toEqual([]);
+      expect(await new DeviceKeys(c.db, 5_000).verifiers("dk-1", 10, 10)).toEqual([]);
       expect(c.count()).toBe(2);
     });
+
+    it.runIf(available)(
+      "reads the keys of active devices ahead in bulk, so a batch every TTL finds its key fresh (#19)",
+      async () => {
+        const keys = Array.from({ length: 3 }, () => generateKeyPair());
+        for (const [i, k] of keys.entries())
+          await registerDevice(fresh!.db, `ra-${i}`, k.publicKeyB64, null, 1);
+        const c = countingDb(fresh!.db);
+        const dk = new DeviceKeys(c.db, 5_000);
+        const ids = keys.map((_, i) => `ra-${i}`);
+        const all = (now: number) => Promise.all(ids.map((id) => dk.verifiers(id, 10, now)));
+        await all(0);
+        expect(dk.stats).toEqual({ lookups: 1, readAheads: 0 });
+        // Half the TTL on, one batch's look-up starts a read-ahead of all three (one statement).
+        await dk.verifiers("ra-0", 10, 3_000);
+        await waitFor(() => dk.stats.readAheads === 1, "the read-ahead");
+        await revokeDevice(fresh!.db, "ra-2", 3_500);
+        // One TTL after the first read, every key was read again at 3 s: no look-up on demand.
+        // The look-up at 6 s starts the next read-ahead, which sees the revocation.
+        expect((await all(6_000)).map((k) => k.length)).toEqual([1, 1, 1]);
+        await waitFor(() => dk.stats.readAheads === 2, "the second read-ahead");
+        expect(await dk.verifiers("ra-2", 10, 6_100)).toEqual([]);
+        expect(dk.stats.lookups).toBe(1);
+        expect(c.count()).toBe(3);
+        // A read-ahead never undoes a forget that came after it started.
+        await dk.verifiers("ra-0", 10, 9_000);
+        dk.forget("ra-1");
+        await waitFor(() => dk.stats.readAheads === 3, "the third read-ahead");
+        expect(dk.size).toBe(2);
+        expect(c.count()).toBe(4);
+        // Devices not seen within `activeMs` are neither read ahead nor kept once expired.
+        await dk.verifiers("nobody", 10, 100_000);
+        expect(dk.size).toBe(1);
+        expect(c.count()).toBe(5);
+      },
+    );
   });
 }
