@@ -51,19 +51,23 @@ for (const dialect of ["sqlite", "postgres"] as const) {
         const all = (now: number) => Promise.all(ids.map((id) => dk.verifiers(id, 10, now)));
         await all(0);
         expect(dk.stats).toEqual({ lookups: 1, readAheads: 0 });
-        // Half the TTL on, one batch's look-up starts a read-ahead of all three (one statement).
-        await dk.verifiers("ra-0", 10, 3_000);
+        const first = await dk.verifiers("ra-0", 10, 0);
+        // 3/4 of the TTL on, one batch's look-up starts a read-ahead of all three (one statement).
+        await dk.verifiers("ra-0", 10, 4_000);
         await waitFor(() => dk.stats.readAheads === 1, "the read-ahead");
         await revokeDevice(fresh!.db, "ra-2", 3_500);
-        // One TTL after the first read, every key was read again at 3 s: no look-up on demand.
-        // The look-up at 6 s starts the next read-ahead, which sees the revocation.
-        expect((await all(6_000)).map((k) => k.length)).toEqual([1, 1, 1]);
+        // Past the first read's TTL, every key was read again at 4 s: no look-up on demand, and an
+        // unchanged key is the same KeyObject (not parsed again). The look-up at 8 s starts the next
+        // read-ahead, which sees the revocation.
+        const again = await all(8_000);
+        expect(again.map((k) => k.length)).toEqual([1, 1, 1]);
+        expect(again[0]![0]).toBe(first[0]);
         await waitFor(() => dk.stats.readAheads === 2, "the second read-ahead");
-        expect(await dk.verifiers("ra-2", 10, 6_100)).toEqual([]);
+        expect(await dk.verifiers("ra-2", 10, 8_100)).toEqual([]);
         expect(dk.stats.lookups).toBe(1);
         expect(c.count()).toBe(3);
         // A read-ahead never undoes a forget that came after it started.
-        await dk.verifiers("ra-0", 10, 9_000);
+        await dk.verifiers("ra-0", 10, 12_000);
         dk.forget("ra-1");
         await waitFor(() => dk.stats.readAheads === 3, "the third read-ahead");
         expect(dk.size).toBe(2);
