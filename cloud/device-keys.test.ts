@@ -80,3 +80,30 @@ for (const dialect of ["sqlite", "postgres"] as const) {
     );
   });
 }
+
+// PostgreSQL only: there a look-up spans turns of the event loop (on SQLite each resolves in the turn it starts).
+describe("DeviceKeys look-ups in flight on postgres", async () => {
+  const available = await postgresAvailable();
+  const fresh = available ? await freshDb("postgres") : undefined;
+  afterAll(() => fresh?.drop());
+  it.runIf(available)(
+    "batches look-ups asked for while one is in flight into the next statement",
+    async () => {
+      const keys = Array.from({ length: 6 }, () => generateKeyPair());
+      for (const [i, k] of keys.entries())
+        await registerDevice(fresh!.db, `fl-${i}`, k.publicKeyB64, null, 1);
+      const dk = new DeviceKeys(fresh!.db, 5_000);
+      const first = dk.verifiers("fl-0", 10, 10);
+      // Each in a later turn of the event loop, as the subscriber hands packets over.
+      const later: Array<Promise<unknown>> = [];
+      for (let i = 1; i < 6; i++) {
+        await new Promise((r) => setImmediate(r));
+        later.push(dk.verifiers(`fl-${i}`, 10, 10));
+      }
+      const got = await Promise.all([first, ...later]);
+      expect(got.map((k) => (k as unknown[]).length)).toEqual([1, 1, 1, 1, 1, 1]);
+      // The first statement, then at most a few for the five asked for while one was in flight.
+      expect(dk.stats.lookups).toBeLessThan(6);
+    },
+  );
+});

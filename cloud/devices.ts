@@ -103,6 +103,7 @@ export class DeviceKeys {
   private readonly cache = new Map<string, KeyEntry>();
   private readonly pending = new Map<string, Waiter & { promise: Promise<KeyEntry> }>();
   private lastSweep = Number.NEGATIVE_INFINITY;
+  private flushing = false;
   /** Statements: look-ups a batch waited for, read-aheads done (for tests and benchmarks). */
   readonly stats = { lookups: 0, readAheads: 0 };
   constructor(
@@ -139,18 +140,28 @@ export class DeviceKeys {
       reject = rej;
     });
     this.pending.set(id, { promise, resolve, reject, now });
-    if (this.pending.size === 1) setImmediate(() => void this.flush());
+    if (this.pending.size === 1 && !this.flushing) setImmediate(() => void this.flush());
     return promise;
   }
 
   /** One statement for every id waiting: the device rows and their retired keys (a row each, or one of nulls). */
   private async flush(): Promise<void> {
-    const all = [...this.pending.entries()];
-    this.pending.clear();
-    // At most 500 ids a statement (a flood of made-up ids must not build one huge IN list).
-    for (let i = 0; i < all.length; i += 500) {
-      this.stats.lookups++;
-      await this.lookup(all.slice(i, i + 500));
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      // One look-up in flight at a time: ids asked for meanwhile (a fleet's first batches after a
+      // start arrive one a turn) wait for it and go out together in the next.
+      while (this.pending.size > 0) {
+        const all = [...this.pending.entries()];
+        this.pending.clear();
+        // At most 500 ids a statement (a flood of made-up ids must not build one huge IN list).
+        for (let i = 0; i < all.length; i += 500) {
+          this.stats.lookups++;
+          await this.lookup(all.slice(i, i + 500));
+        }
+      }
+    } finally {
+      this.flushing = false;
     }
   }
 
