@@ -65,9 +65,11 @@ export interface FleetReport {
  * batch, the interval stretched so the average stays `rate` (1.5/s: 2 every 1,333 ms, not 2 a second).
  */
 export function fleetPacing(rate: number, batchEveryMs?: number): { every: number; perBatch: number } {
-  const every = Math.max(1, Math.round(Math.max(batchEveryMs ?? 1000, 1000 / rate)));
-  const perBatch = Math.max(1, Math.ceil((rate * every) / 1000 - 1e-9));
-  return { every: Math.max(every, Math.round((perBatch * 1000) / rate)), perBatch };
+  // From the unrounded interval: 0.15/s is one reading every 6,666.7 ms, and rounding to 6,667
+  // first made that 1.00005 readings, so 2 every 13.3 s (half the batches asked for).
+  const raw = Math.max(batchEveryMs ?? 1000, 1000 / rate);
+  const perBatch = Math.max(1, Math.ceil((rate * raw) / 1000 - 1e-9));
+  return { every: Math.max(1, Math.round(Math.max(raw, (perBatch * 1000) / rate))), perBatch };
 }
 
 /**
