@@ -171,6 +171,8 @@ export async function benchFleet(): Promise<BenchLine[]> {
     out.push(line(`${label}: committed (steady window)`, r.windowBatchesPerSecond, "batches/s", n * rate));
     out.push(line(`${label}: lag p50`, r.latencyP50Ms ?? -1, "ms"));
     out.push(line(`${label}: lag p99`, r.latencyP99Ms ?? -1, "ms", 2000));
+    out.push(line(`${label}: send to commit p50 (the ack's time)`, r.commitP50Ms ?? -1, "ms"));
+    out.push(line(`${label}: send to commit p99`, r.commitP99Ms ?? -1, "ms"));
     out.push(line(`${label}: unacked at end`, r.batchesSent - r.batchesAcked, "batches"));
     parts(label, cpu, exited);
   }

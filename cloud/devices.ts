@@ -78,18 +78,38 @@ export async function listDevices(db: Db): Promise<DeviceRow[]> {
  * `ttlMs`. `verifiers` also gives the keys a device rotated away from while their overlap lasts
  * (`device_keys_retired`, docs/security.md "Rotation"): batches signed before the gateway switched
  * still verify until then, and only the new key after.
+ *
+ * Read ahead in bulk (issue #19): a fleet whose gateways send every 5 s or less often found every
+ * key expired at every batch, a statement per batch (look-ups coalesce only within one turn of the
+ * event loop, and the subscriber hands over one packet a turn). So every `ttlMs / 4` the keys of
+ * devices seen within `activeMs` that are 3/4 of their TTL old are read again, 500 to a statement,
+ * and a known device's batch finds its key fresh. No key is ever used more than `ttlMs` after it
+ * was read, so revocation still takes effect within the TTL. Entries neither fresh nor used within
+ * `activeMs` are dropped (made-up ids do not pile up).
  */
-type KeyEntry = { key: KeyObject | null; retired: Array<{ key: KeyObject; until: number }>; at: number };
+type KeyEntry = {
+  key: KeyObject | null;
+  retired: Array<{ key: KeyObject; until: number }>;
+  /** The parsed keys by their base64, reused when a look-up reads them again unchanged. */
+  b64: Map<string, KeyObject>;
+  /** When it was read (its age counts from here). */
+  at: number;
+  /** When a batch last asked for it. */
+  used: number;
+};
+type Waiter = { resolve(e: KeyEntry): void; reject(e: unknown): void; now: number; replaces?: KeyEntry };
 
 export class DeviceKeys {
   private readonly cache = new Map<string, KeyEntry>();
-  private readonly pending = new Map<
-    string,
-    { promise: Promise<KeyEntry>; resolve(e: KeyEntry): void; reject(e: unknown): void; now: number }
-  >();
+  private readonly pending = new Map<string, Waiter & { promise: Promise<KeyEntry> }>();
+  private lastSweep = Number.NEGATIVE_INFINITY;
+  private flushing = false;
+  /** Statements: look-ups a batch waited for, read-aheads done (for tests and benchmarks). */
+  readonly stats = { lookups: 0, readAheads: 0 };
   constructor(
     private readonly db: Db,
     private readonly ttlMs = 5_000,
+    private readonly activeMs = 12 * ttlMs,
   ) {}
   /** The device's current key; null when unknown or revoked. */
   async get(id: string, now = Date.now()): Promise<KeyObject | null> {
@@ -102,9 +122,13 @@ export class DeviceKeys {
     return [e.key, ...e.retired.filter((r) => r.until > at).map((r) => r.key)];
   }
   private async entry(id: string, now: number): Promise<KeyEntry> {
+    if (now - this.lastSweep >= this.ttlMs / 4) this.sweep(now);
     const c = this.cache.get(id);
     // Unknown ids are cached too (for a shorter time): junk under made-up ids costs no query each.
-    if (c && now - c.at < (c.key ? this.ttlMs : Math.min(this.ttlMs, 1000))) return c;
+    if (c && now - c.at < (c.key ? this.ttlMs : Math.min(this.ttlMs, 1000))) {
+      c.used = Math.max(c.used, now);
+      return c;
+    }
     // Look-ups asked for in the same turn of the event loop go out as one statement: a fleet's keys
     // expire together (they were first read together), and each would otherwise cost a round trip.
     const waiting = this.pending.get(id);
@@ -116,21 +140,54 @@ export class DeviceKeys {
       reject = rej;
     });
     this.pending.set(id, { promise, resolve, reject, now });
-    if (this.pending.size === 1) setImmediate(() => void this.flush());
+    if (this.pending.size === 1 && !this.flushing) setImmediate(() => void this.flush());
     return promise;
   }
 
   /** One statement for every id waiting: the device rows and their retired keys (a row each, or one of nulls). */
   private async flush(): Promise<void> {
-    const all = [...this.pending.entries()];
-    this.pending.clear();
-    // At most 500 ids a statement (a flood of made-up ids must not build one huge IN list).
-    for (let i = 0; i < all.length; i += 500) await this.lookup(all.slice(i, i + 500));
+    if (this.flushing) return;
+    this.flushing = true;
+    try {
+      // One look-up in flight at a time: ids asked for meanwhile (a fleet's first batches after a
+      // start arrive one a turn) wait for it and go out together in the next.
+      while (this.pending.size > 0) {
+        const all = [...this.pending.entries()];
+        this.pending.clear();
+        // At most 500 ids a statement (a flood of made-up ids must not build one huge IN list).
+        for (let i = 0; i < all.length; i += 500) {
+          this.stats.lookups++;
+          await this.lookup(all.slice(i, i + 500));
+        }
+      }
+    } finally {
+      this.flushing = false;
+    }
   }
 
-  private async lookup(
-    batch: Array<[string, { resolve(e: KeyEntry): void; reject(e: unknown): void; now: number }]>,
-  ) {
+  /**
+   * The read-ahead: known devices used within `activeMs` whose entry is at least 3/4 of its TTL
+   * old are read again in the background (a failure leaves them to expire and be read on demand).
+   */
+  private sweep(now: number): void {
+    this.lastSweep = now;
+    const due: Array<[string, Waiter]> = [];
+    for (const [id, e] of this.cache) {
+      const recent = now - e.used <= this.activeMs;
+      if (e.key && recent && now - e.at >= (this.ttlMs * 3) / 4 && !this.pending.has(id))
+        due.push([id, { resolve() {}, reject() {}, now, replaces: e }]);
+      else if (!recent && now - e.at >= this.ttlMs) this.cache.delete(id);
+    }
+    if (due.length === 0) return;
+    void (async () => {
+      for (let i = 0; i < due.length; i += 500) {
+        await this.lookup(due.slice(i, i + 500));
+        this.stats.readAheads++;
+      }
+    })();
+  }
+
+  private async lookup(batch: Array<[string, Waiter]>) {
     try {
       const rows = await this.db.kysely
         .selectFrom("devices")
@@ -157,21 +214,42 @@ export class DeviceKeys {
       for (const [id, p] of batch) {
         const mine = byId.get(id) ?? [];
         const row = mine[0];
-        const key = row && row.revoked_at === null ? publicKeyFromB64(row.public_key) : null;
+        // A key read again unchanged keeps its KeyObject: parsing one costs ~0.1 ms of CPU, which a
+        // read-ahead of every active device every few seconds would otherwise pay for each of them.
+        const old = this.cache.get(id);
+        const parse = (b64: string) => old?.b64.get(b64) ?? publicKeyFromB64(b64);
+        const b64 = new Map<string, KeyObject>();
+        const keep = (k: string) => {
+          const o = parse(k);
+          b64.set(k, o);
+          return o;
+        };
+        const key = row && row.revoked_at === null ? keep(row.public_key) : null;
         const retired = key
           ? mine.flatMap((r) =>
               r.retired_key === null || r.valid_until === null
                 ? []
-                : [{ key: publicKeyFromB64(r.retired_key), until: Number(r.valid_until) }],
+                : [{ key: keep(r.retired_key), until: Number(r.valid_until) }],
             )
           : [];
-        const e = { key, retired, at: p.now };
+        if (p.replaces) {
+          // A read-ahead: kept only if nothing replaced or forgot the entry meanwhile (a revocation
+          // on this instance forgets at once, and must not be undone by a read that started before it).
+          if (this.cache.get(id) === p.replaces)
+            this.cache.set(id, { key, retired, b64, at: p.now, used: p.replaces.used });
+          continue;
+        }
+        const e = { key, retired, b64, at: p.now, used: p.now };
         this.cache.set(id, e);
         p.resolve(e);
       }
     } catch (err) {
       for (const [, p] of batch) p.reject(err);
     }
+  }
+  /** Entries held (known, unknown and expired ones not yet dropped). */
+  get size(): number {
+    return this.cache.size;
   }
   forget(id: string) {
     this.cache.delete(id);

@@ -11,6 +11,9 @@ describe("loadgen pacing", () => {
     expect(fleetPacing(0.2, 1000)).toEqual({ every: 5000, perBatch: 1 });
     expect(fleetPacing(0.3)).toEqual({ every: 3333, perBatch: 1 });
     expect(fleetPacing(0.1, 50)).toEqual({ every: 10_000, perBatch: 1 });
+    // An interval that rounds up (6,666.7 ms) still carries one reading, not two every 13.3 s.
+    expect(fleetPacing(0.15)).toEqual({ every: 6667, perBatch: 1 });
+    expect(fleetPacing(0.07)).toEqual({ every: 14_286, perBatch: 1 });
   });
 
   it("keeps a fractional rate above one a second by stretching the interval", () => {

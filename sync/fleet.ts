@@ -49,6 +49,13 @@ export interface FleetReport {
    */
   latencyP50Ms: number | null;
   latencyP99Ms: number | null;
+  /**
+   * Send → commit, by the signed ack's `at` (the cloud's clock: meaningful when loadgen and cloud
+   * share a clock, as in the bench), over acked batches: with the lag above it tells a cloud that
+   * commits late (a queue before the commit) from acks that arrive late (the way back).
+   */
+  commitP50Ms: number | null;
+  commitP99Ms: number | null;
 }
 
 /**
@@ -58,9 +65,11 @@ export interface FleetReport {
  * batch, the interval stretched so the average stays `rate` (1.5/s: 2 every 1,333 ms, not 2 a second).
  */
 export function fleetPacing(rate: number, batchEveryMs?: number): { every: number; perBatch: number } {
-  const every = Math.max(1, Math.round(Math.max(batchEveryMs ?? 1000, 1000 / rate)));
-  const perBatch = Math.max(1, Math.ceil((rate * every) / 1000 - 1e-9));
-  return { every: Math.max(every, Math.round((perBatch * 1000) / rate)), perBatch };
+  // From the unrounded interval: 0.15/s is one reading every 6,666.7 ms, and rounding to 6,667
+  // first made that 1.00005 readings, so 2 every 13.3 s (half the batches asked for).
+  const raw = Math.max(batchEveryMs ?? 1000, 1000 / rate);
+  const perBatch = Math.max(1, Math.ceil((rate * raw) / 1000 - 1e-9));
+  return { every: Math.max(1, Math.round(Math.max(raw, (perBatch * 1000) / rate))), perBatch };
 }
 
 /**
@@ -83,8 +92,11 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
     windowBatchesPerSecond: 0,
     latencyP50Ms: null,
     latencyP99Ms: null,
+    commitP50Ms: null,
+    commitP99Ms: null,
   };
   const latencies: number[] = [];
+  const toCommit: number[] = [];
   let inWindow = 0;
   let windowFrom = Number.POSITIVE_INFINITY;
   let windowTo = Number.POSITIVE_INFINITY;
@@ -115,6 +127,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
           report.recordsAcked += sent.n;
           const now = Date.now();
           latencies.push(now - sent.at);
+          if (typeof v.msg.at === "number") toCommit.push(v.msg.at - sent.at);
           if (now >= windowFrom && now <= windowTo) inWindow++;
         });
         await client.subscribeAsync(ackTopic(id), { qos: 1 });
@@ -172,5 +185,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
   report.ackedPerSecond = Math.round(report.recordsAcked / report.seconds);
   report.latencyP50Ms = latencies.length ? latencies[Math.floor(latencies.length * 0.5)]! : null;
   report.latencyP99Ms = latencies.length ? latencies[Math.floor(latencies.length * 0.99)]! : null;
+  toCommit.sort((a, b) => a - b);
+  report.commitP50Ms = toCommit.length ? toCommit[Math.floor(toCommit.length * 0.5)]! : null;
+  report.commitP99Ms = toCommit.length ? toCommit[Math.floor(toCommit.length * 0.99)]! : null;
   return report;
 }

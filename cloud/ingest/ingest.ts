@@ -105,6 +105,16 @@ export class Ingest {
     const commits = prepared.filter((p): p is ToCommit => p.kind === "commit");
     const outcomes = await commitGroup(this.db, commits, this.now());
     const byPrepared = new Map(commits.map((c, i) => [c, outcomes[i]!]));
+    // After commit, outside its transaction, the whole group at once: a failure leaves times
+    // uncorrected (the next batch of the boot retries), never data lost. It sees the segments as
+    // stored (a restarted generation's name and seqs: generations.ts).
+    const committed = commits.flatMap((c, i) => {
+      const o = outcomes[i]!;
+      return o.ok ? [{ device: c.device, segments: o.result.segments }] : [];
+    });
+    await this.time
+      .afterCommitMany(committed)
+      .catch((e) => this.log.warn({ err: (e as Error).message }, "time correction failed"));
     return Promise.all(
       prepared.map((p) => (p.kind === "done" ? p.result : this.finish(p, byPrepared.get(p)!))),
     );
@@ -142,11 +152,7 @@ export class Ingest {
     this.counters.duplicates += res.duplicates;
     const newest = newestSynced(p.segments);
     if (newest !== undefined) this.counters.lagMs = Math.max(0, this.now() - newest);
-    // After commit, outside its transaction: a failure leaves times uncorrected, never data lost.
     // The hooks see the segments as stored (a restarted generation's name and seqs: generations.ts).
-    await this.time
-      .afterCommit(p.device, res.segments)
-      .catch((e) => this.log.warn({ err: (e as Error).message }, "time correction failed"));
     await this.onCommitted?.(p.device, res.segments).catch((e) =>
       this.log.warn({ err: (e as Error).message }, "after-commit hook failed"),
     );
