@@ -48,6 +48,7 @@ describe("faces-real-ref: the issue's protocol", () => {
       devSet: dev,
       seeds: 2,
       held: 20,
+      candidate: PRETRAINED_DIR,
       // stands in for `model train`: records what it was given; the shipped model is the "reference"
       train: async (data, _out, version) => {
         const labels = listImageFolder(data).map((c) => c.label);
@@ -67,6 +68,7 @@ describe("faces-real-ref: the issue's protocol", () => {
     // the reference here is the shipped model itself: every base/reference ratio is 1
     for (const k of ["rank-1", "rank-5", "TAR @ FAR 1%", "3-frame visit rank-1"]) {
       expect(line(`shipped base ${k}`)?.ratio).toBe(1);
+      expect(line(`candidate base ${k}`)?.ratio).toBe(1);
       expect(line(`raw pixels ${k}`)?.baseline).toBe(line(`reference ${k}`)?.value);
     }
     expect(line("held-out animals")?.value).toBe(20);

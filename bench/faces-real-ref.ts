@@ -8,7 +8,7 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { loadEmbedder } from "../models/embed/embedder.ts";
+import { type Embedder, loadEmbedder } from "../models/embed/embedder.ts";
 import { type FaceSet, loadImageFolder } from "../models/embed/image-folder.ts";
 import { standardise } from "../models/embed/preprocess.ts";
 import { subsetClasses } from "../models/embed/subset.ts";
@@ -133,9 +133,9 @@ export interface RefOptions {
   train?: Trainer;
   /** Called with the labels each reference is trained on (tests check no held-out animal is among them). */
   onTrainLabels?: (labels: string[], seed: number) => void;
+  /** Another base model measured in the same run ("candidate base"; default FACES_REAL_CANDIDATE). */
+  candidate?: string;
 }
-
-const MODELS = ["shipped base", "reference", "raw pixels"] as const;
 
 export async function issueReference(o: RefOptions = {}): Promise<BenchLine[]> {
   const devSet = o.devSet ?? devSetDir();
@@ -145,8 +145,19 @@ export async function issueReference(o: RefOptions = {}): Promise<BenchLine[]> {
   }
   await ensureRuntime({ prefer: "wasm" });
   const seeds = o.seeds ?? Number(process.env.FACES_REAL_SEEDS ?? 1);
-  const base = await loadEmbedder(PRETRAINED_DIR);
-  const set = await loadImageFolder(devSet, { size: base.size });
+  const cand = o.candidate ?? process.env.FACES_REAL_CANDIDATE;
+  const bases: [string, Embedder][] = [["shipped base", await loadEmbedder(PRETRAINED_DIR)]];
+  if (cand) bases.push(["candidate base", await loadEmbedder(resolve(cand))]);
+  const sets = new Map<number, FaceSet>();
+  const setAt = async (size: number) => {
+    if (!sets.has(size)) sets.set(size, await loadImageFolder(devSet, { size }));
+    return sets.get(size)!;
+  };
+  const set = await setAt(bases[0]![1].size);
+  const embedHeld = async (e: Embedder, heldOut: number[], seed: number) => {
+    const h = subsetClasses(await setAt(e.size), heldOut);
+    return issueFigures(e.embedMany(h.pixels, h.y.length), e.dim, h, seed);
+  };
   const acc = new Map<string, number[]>();
   const push = (k: string, x: number) => acc.set(k, [...(acc.get(k) ?? []), x]);
   for (let seed = 1; seed <= seeds; seed++) {
@@ -161,19 +172,11 @@ export async function issueReference(o: RefOptions = {}): Promise<BenchLine[]> {
       const ref = await (o.train ?? trainDefaults)(join(work, "data"), join(work, "out"), `ref-${seed}`);
       push("reference training time", (performance.now() - t0) / 1000);
       const refEmb = await loadEmbedder(ref.dir);
-      const refSet =
-        refEmb.size === held.size
-          ? held
-          : subsetClasses(await loadImageFolder(devSet, { size: refEmb.size }), heldOut);
       const raw = rawPixels(held);
-      const per: [string, Figures][] = [
-        ["shipped base", issueFigures(base.embedMany(held.pixels, held.y.length), base.dim, held, seed)],
-        [
-          "reference",
-          issueFigures(refEmb.embedMany(refSet.pixels, refSet.y.length), refEmb.dim, refSet, seed),
-        ],
-        ["raw pixels", issueFigures(raw.v, raw.dim, held, seed)],
-      ];
+      const per: [string, Figures][] = [];
+      for (const [name, e] of bases) per.push([name, await embedHeld(e, heldOut, seed)]);
+      per.push(["reference", await embedHeld(refEmb, heldOut, seed)]);
+      per.push(["raw pixels", issueFigures(raw.v, raw.dim, held, seed)]);
       refEmb.dispose();
       for (const [model, f] of per) for (const k of FIGURES) push(`${model} ${k}`, f[k]);
       push("probes", per[0]![1].probes);
@@ -185,12 +188,14 @@ export async function issueReference(o: RefOptions = {}): Promise<BenchLine[]> {
       rmSync(work, { recursive: true, force: true });
     }
   }
-  base.dispose();
-  return referenceLines(acc, seeds, o.held ?? 20, set.labels.length);
+  for (const [, e] of bases) e.dispose();
+  const models = [...bases.map(([name]) => name), "reference", "raw pixels"];
+  return referenceLines(acc, models, seeds, o.held ?? 20, set.labels.length);
 }
 
 function referenceLines(
   acc: Map<string, number[]>,
+  models: string[],
   seeds: number,
   held: number,
   animals: number,
@@ -211,7 +216,7 @@ function referenceLines(
     },
   ];
   const rows: string[][] = [["model", ...FIGURES]];
-  for (const model of MODELS) {
+  for (const model of models) {
     rows.push([model, ...FIGURES.map((k) => `${(mean(`${model} ${k}`) * 100).toFixed(1)}%`)]);
     for (const k of FIGURES) {
       const value = mean(`${model} ${k}`);
@@ -225,10 +230,11 @@ function referenceLines(
       });
     }
   }
-  rows.push([
-    "base / reference",
-    ...FIGURES.map((k) => (mean(`shipped base ${k}`) / (mean(`reference ${k}`) || 1)).toFixed(2)),
-  ]);
+  for (const b of models.filter((m) => m.endsWith(" base")))
+    rows.push([
+      `${b} / reference`,
+      ...FIGURES.map((k) => (mean(`${b} ${k}`) / (mean(`reference ${k}`) || 1)).toFixed(2)),
+    ]);
   const w = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   process.stderr.write(
     `faces-real-ref: the issue's protocol, mean of ${seeds} seed(s)\n${rows.map((r) => r.map((c, i) => c.padEnd(w[i]!)).join("  ")).join("\n")}\n`,
