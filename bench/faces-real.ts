@@ -4,7 +4,7 @@
 // Protocol (models/eval/metrics.ts): per animal, frames in file order; enrolment shots at random from
 // the first third, probes the last third, frames between calibrate the threshold; 30% of animals never
 // enrolled (and never trained on). Herd adaptation fine-tunes the base model on the enrolled animals'
-// early third only. Dev set elsewhere: FACES_DEV_SET=DIR. Budget: FACES_REAL_EPOCHS (default 10), FACES_REAL_LR (default 0.002), FACES_REAL_SEEDS (default 1), FACES_REAL_ENROL (default 0.34). FACES_REAL_CANDIDATE=DIR measures another base model in the same run (FACES_REAL_CANDIDATE_FREEZE: layers its herd adaptation keeps).
+// early third only. Dev set elsewhere: FACES_DEV_SET=DIR. Budget: FACES_REAL_EPOCHS (default 10), FACES_REAL_LR (default 0.002), FACES_REAL_SEEDS (default 1), FACES_REAL_ENROL (default 0.34). FACES_REAL_CANDIDATE=DIR measures another base model in the same run (FACES_REAL_CANDIDATE_FREEZE: layers its herd adaptation keeps). Then the issue's protocol (faces-real-ref.ts: 20 held-out animals, a `model train` reference on the others; FACES_REAL_REF=0 leaves it out).
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
