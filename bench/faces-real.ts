@@ -4,7 +4,7 @@
 // Protocol (models/eval/metrics.ts): per animal, frames in file order; enrolment shots at random from
 // the first third, probes the last third, frames between calibrate the threshold; 30% of animals never
 // enrolled (and never trained on). Herd adaptation fine-tunes the base model on the enrolled animals'
-// early third only. Dev set elsewhere: FACES_DEV_SET=DIR. Budget: FACES_REAL_EPOCHS (default 10), FACES_REAL_LR (default 0.002), FACES_REAL_SEEDS (default 1), FACES_REAL_ENROL (default 0.34). FACES_REAL_CANDIDATE=DIR measures another base model in the same run (FACES_REAL_CANDIDATE_FREEZE: layers its herd adaptation keeps).
+// early third only. Dev set elsewhere: FACES_DEV_SET=DIR. Budget: FACES_REAL_EPOCHS (default 10), FACES_REAL_LR (default 0.002), FACES_REAL_SEEDS (default 1), FACES_REAL_ENROL (default 0.34). FACES_REAL_CANDIDATE=DIR measures another base model in the same run (FACES_REAL_CANDIDATE_FREEZE: layers its herd adaptation keeps). Then the issue's protocol (faces-real-ref.ts: 20 held-out animals, a `model train` reference on the others; FACES_REAL_REF=0 leaves it out).
 import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -16,24 +16,11 @@ import { type EvalMetrics, evaluateEmbeddings } from "../models/eval/metrics.ts"
 import { PRETRAINED_DIR } from "../models/pipeline/model-dir.ts";
 import { ensureRuntime } from "../models/runtime.ts";
 import { rng } from "../models/synth/rng.ts";
+import { type BenchLine, devSetDir, ENROL, fuse3, issueReference, PROBE } from "./faces-real-ref.ts";
 
-export interface BenchLine {
-  bench: "faces-real";
-  metric: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  ratio?: number;
-}
+export type { BenchLine };
 
-/** ../shared next to the repo (as in the lead's checkout), or FACES_DEV_SET=/path/to/cattle-faces-dev. */
-export const DEV_SET = join(
-  process.env.FACES_DEV_SET ?? resolve(import.meta.dirname, "../../shared/datasets/cattle-faces-dev"),
-  "images",
-);
-// the dev set README: enrol from the first third of an animal's frames, probe with the last third
-const ENROL = Number(process.env.FACES_REAL_ENROL ?? 0.34);
-const PROBE = 1 / 3;
+export const DEV_SET = devSetDir();
 
 function unknownAnimals(n: number, seed: number): number[] {
   const r = rng(seed * 7919 + 1);
@@ -88,23 +75,6 @@ function visits(v: Float32Array, dim: number, set: FaceSet, threshold: number, u
   return { track: joinTrack / pairs, match: joinMatch / pairs };
 }
 
-/** Replaces each probe (last third) by the mean of itself and the 2 frames before it: a 3-frame visit. */
-function fuse3(v: Float32Array, dim: number, set: FaceSet): Float32Array {
-  const out = Float32Array.from(v);
-  for (let i = 2; i < set.y.length; i++) {
-    if (set.y[i - 2] !== set.y[i]) continue;
-    let n = 0;
-    for (let k = 0; k < dim; k++) {
-      const x = v[i * dim + k]! + v[(i - 1) * dim + k]! + v[(i - 2) * dim + k]!;
-      out[i * dim + k] = x;
-      n += x * x;
-    }
-    n = Math.sqrt(n) || 1;
-    for (let k = 0; k < dim; k++) out[i * dim + k]! /= n;
-  }
-  return out;
-}
-
 type Push = (k: string, x: number) => void;
 
 function record(push: Push, tag: string, m: EvalMetrics): void {
@@ -137,7 +107,7 @@ function evaluateAll(
     if (shots !== 3) continue;
     push(
       `${tag} 3 shots 3-frame visit rank-1`,
-      evaluate(fuse3(v, dim, set), emb, set, 3, unknown, seed, adapted).rank1,
+      evaluate(fuse3(v, dim, set.y), emb, set, 3, unknown, seed, adapted).rank1,
     );
     const vis = visits(v, dim, set, m.threshold, new Set(unknown));
     push(`${tag} consecutive frames joined, tracking`, vis.track);
@@ -275,5 +245,7 @@ export async function benchFacesReal(): Promise<BenchLine[]> {
         : undefined;
     add(k, mean(xs), unit, unit === "%" && baseKey && acc[baseKey] ? mean(acc[baseKey]) : undefined);
   }
+  // the issue's protocol, a same-run reference for its 47% rank-1 (FACES_REAL_REF=0 leaves it out)
+  if (process.env.FACES_REAL_REF !== "0") lines.push(...(await issueReference({ seeds })));
   return lines;
 }

@@ -62,6 +62,52 @@ function shuffle<T>(a: T[], r: () => number): T[] {
   return a;
 }
 
+/** Which frames enrol (per animal), calibrate, probe, or belong to never-enrolled animals. */
+export interface FrameSplit {
+  unknown: Set<number>;
+  /** Enrolment shots: [class, image index]. */
+  shots: [number, number][];
+  calib: number[];
+  probes: number[];
+  /** Frames of never-enrolled animals. */
+  unknownFrames: number[];
+}
+
+/**
+ * The protocol's split of frames (indices into `y`), as `evaluateEmbeddings` uses it: each enrolled
+ * animal's shots at random (by `seed`) from its first `enrolShare`, its probes the last
+ * `probeShare`, the frames between (and, with `poolCalibrates`, the pool's frames that are not
+ * shots) calibration frames. Probes are never shots nor neighbours of the pool.
+ */
+export function splitFrames(y: Int32Array, classes: number, o: EvalOptions = {}): FrameSplit {
+  const per = o.galleryPerPig ?? 3;
+  const r = rng(o.seed ?? 7);
+  const order = shuffle(
+    Array.from({ length: classes }, (_, i) => i),
+    r,
+  );
+  const unknown = new Set(o.unknown ?? order.slice(0, Math.round(classes * (o.unknownFraction ?? 0.3))));
+  const byClass = Array.from({ length: classes }, () => [] as number[]);
+  for (let i = 0; i < y.length; i++) byClass[y[i]!]!.push(i);
+  const split: FrameSplit = { unknown, shots: [], calib: [], probes: [], unknownFrames: [] };
+  for (const [c, imgs] of byClass.entries()) {
+    if (unknown.has(c)) {
+      split.unknownFrames.push(...imgs);
+      continue;
+    }
+    const n = imgs.length;
+    if (n === 0) continue;
+    const nProbe = n >= 2 ? Math.max(1, Math.floor(n * (o.probeShare ?? 1 / 3))) : 0;
+    const nPool = Math.max(1, Math.min(n - nProbe, Math.ceil(n * (o.enrolShare ?? 1 / 3))));
+    const pool = shuffle(imgs.slice(0, nPool), r);
+    for (const i of pool.slice(0, per)) split.shots.push([c, i]);
+    if (o.poolCalibrates ?? true) split.calib.push(...pool.slice(per));
+    split.calib.push(...imgs.slice(nPool, n - nProbe));
+    split.probes.push(...imgs.slice(n - nProbe));
+  }
+  return split;
+}
+
 /**
  * Open-set evaluation with an honest split. Each animal's images are taken in frame order (the
  * folder's natural file order): enrolment shots are drawn at random from the first `enrolShare`,
@@ -79,37 +125,10 @@ export function evaluateEmbeddings(
   o: EvalOptions = {},
 ): EvalMetrics {
   const far = o.far ?? 0.01;
-  const per = o.galleryPerPig ?? 3;
-  const r = rng(o.seed ?? 7);
-  const order = shuffle(
-    labels.map((_, i) => i),
-    r,
-  );
-  const unknown = new Set(
-    o.unknown ?? order.slice(0, Math.round(labels.length * (o.unknownFraction ?? 0.3))),
-  );
+  const { unknown, shots, calib, probes, unknownFrames: unk } = splitFrames(y, labels.length, o);
   const nUnknown = unknown.size;
-  const byClass = labels.map(() => [] as number[]);
-  for (let i = 0; i < y.length; i++) byClass[y[i]!]!.push(i);
   const g = new TemplateMatrix(dim);
-  const probes: number[] = [];
-  const calib: number[] = [];
-  const unk: number[] = [];
-  for (const [c, imgs] of byClass.entries()) {
-    if (unknown.has(c)) {
-      unk.push(...imgs);
-      continue;
-    }
-    const n = imgs.length;
-    if (n === 0) continue;
-    const nProbe = n >= 2 ? Math.max(1, Math.floor(n * (o.probeShare ?? 1 / 3))) : 0;
-    const nPool = Math.max(1, Math.min(n - nProbe, Math.ceil(n * (o.enrolShare ?? 1 / 3))));
-    const pool = shuffle(imgs.slice(0, nPool), r);
-    for (const i of pool.slice(0, per)) g.add(labels[c]!, emb.subarray(i * dim, (i + 1) * dim));
-    if (o.poolCalibrates ?? true) calib.push(...pool.slice(per));
-    calib.push(...imgs.slice(nPool, n - nProbe));
-    probes.push(...imgs.slice(n - nProbe));
-  }
+  for (const [c, i] of shots) g.add(labels[c]!, emb.subarray(i * dim, (i + 1) * dim));
   const vec = (i: number) => emb.subarray(i * dim, (i + 1) * dim);
   const all = g.pigCount;
   // threshold: per search, from calibration frames' best non-mate score
