@@ -1,12 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import type { Agent } from "../../agent/agent.ts";
 import { type Db, openDb } from "../../cloud/db/connect.ts";
 import { ownerOf } from "../../cloud/ingest/affinity.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
+import { type CloudProcess, cloudLogs, killClouds, spawnCloud } from "../helpers/cloud-process.ts";
 import { expectExactlyOnce } from "../helpers/exactly-once.ts";
 import {
   allAcked,
@@ -15,18 +13,12 @@ import {
   startLoad,
   startLoadAgent,
 } from "../helpers/load-agents.ts";
-import {
-  freePort,
-  type MosquittoHandle,
-  mosquittoBinaryAvailable,
-  startMosquitto,
-} from "../helpers/mosquitto.ts";
+import { type MosquittoHandle, mosquittoBinaryAvailable, startMosquitto } from "../helpers/mosquitto.ts";
 import { parsePrometheusText } from "../helpers/prom-text.ts";
 import { freshDb, postgresAvailable, tmpDir } from "../helpers/services.ts";
 import { uniqueDevice } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
 const AGENTS = 6;
 const INSTANCES = ["aff-1", "aff-2"];
 // The liveness window is wide so that a heartbeat delayed by a loaded machine never splits the view
@@ -34,13 +26,6 @@ const INSTANCES = ["aff-1", "aff-2"];
 // Deadlines bound a test that is already failing: two cloud processes (tsx), six agents, a broker
 // and PostgreSQL share two cores, so each step may take minutes on a loaded machine.
 const LONG = { timeoutMs: 600_000 };
-
-interface CloudProcess {
-  name: string;
-  child: ChildProcess;
-  port: number;
-  log: string;
-}
 
 /**
  * Device-affine ingest routing (`ingest.routing: affine`): two cloud instances as processes, each
@@ -67,8 +52,7 @@ describe.runIf(ready)("two cloud instances, device-affine routing, one PostgreSQ
 
   afterAll(async () => {
     for (const a of agents) await a.stop().catch(() => {});
-    for (const c of clouds)
-      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+    killClouds(clouds);
     await db?.close();
     await fresh?.drop();
     await broker?.stop();
@@ -91,36 +75,17 @@ describe.runIf(ready)("two cloud instances, device-affine routing, one PostgreSQ
     db = openDb(url);
     const keyFile = join(dir, "cloud.key");
     const cloudKey = loadOrCreateKey(keyFile);
-    for (const name of INSTANCES) {
-      const port = await freePort();
-      const cfg = join(dir, `${name}.yaml`);
-      writeFileSync(
-        cfg,
-        stringify({
+    for (const name of INSTANCES)
+      clouds.push(
+        await spawnCloud(dir, name, {
           instance: name,
           database: { url },
           mqtt: { url: broker.url },
           ingest: { routing: "affine", heartbeat: "1s", liveness: "20s", maxInFlight: 64 },
-          http: { port },
           keyFile,
         }),
       );
-      const log = join(dir, `${name}.log`);
-      const child = spawn(
-        process.execPath,
-        [join(ROOT, "bin/barnlink.js"), "cloud", "run", "--config", cfg],
-        {
-          cwd: ROOT,
-          stdio: ["ignore", openSync(log, "a"), openSync(log, "a")],
-          env: { ...process.env, BARNLINK_LOG: "info" },
-        },
-      );
-      clouds.push({ name, child, port, log });
-    }
-    const logs = () =>
-      clouds
-        .map((c) => `${c.name}.log (last 3 KiB):\n${readFileSync(c.log, "utf8").slice(-3072)}`)
-        .join("\n");
+    const logs = () => cloudLogs(clouds);
     // Both subscribed and each seeing both members before any gateway sends: ownership is then split from the first batch.
     await waitFor(
       async () => (await Promise.all(clouds.map(metrics))).every((m) => m.members === 2),
@@ -130,17 +95,7 @@ describe.runIf(ready)("two cloud instances, device-affine routing, one PostgreSQ
       throw new Error(`${(e as Error).message}\n${logs()}`);
     });
     await waitFor(
-      async () =>
-        (
-          await Promise.all(
-            clouds.map((c) =>
-              fetch(`http://127.0.0.1:${c.port}/healthz`).then(
-                (r) => r.json() as Promise<{ mqtt: boolean }>,
-                () => undefined,
-              ),
-            ),
-          )
-        ).every((h) => h?.mqtt),
+      async () => (await Promise.all(clouds.map((c) => c.health()))).every((h) => h?.mqtt),
       "both instances subscribed",
       LONG,
     );

@@ -1,29 +1,20 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { openSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { stringify } from "yaml";
 import type { Agent } from "../../agent/agent.ts";
 import { type Db, openDb } from "../../cloud/db/connect.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
+import { type CloudProcess, cloudLogs, killClouds, spawnCloud } from "../helpers/cloud-process.ts";
 import { expectExactlyOnce } from "../helpers/exactly-once.ts";
 import { allAcked, committedRecords, startLoad, startLoadAgent } from "../helpers/load-agents.ts";
-import { freePort } from "../helpers/mosquitto.ts";
 import { type RabbitCluster, rabbitmqAvailable, startRabbitCluster } from "../helpers/rabbitmq-cluster.ts";
 import { freshDb, postgresAvailable, tmpDir } from "../helpers/services.ts";
 import { uniqueDevice } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
-const ROOT = join(import.meta.dirname, "../..");
 const AGENTS = 6;
 // Deadlines bound a test that is already failing; with both cores busy a cluster of three Erlang
 // nodes, two cloud processes and six agents share them, so each step may take minutes.
-
-interface CloudProcess {
-  child: ChildProcess;
-  port: number;
-  health(): Promise<{ ingest: { batches: number } } | undefined>;
-}
 
 /**
  * Slow e2e (a 3-node cluster boots in 2–3 minutes here). A real distributed broker: a 3-node
@@ -49,8 +40,7 @@ describe.runIf(ready)("RabbitMQ cluster: kill a broker node and a cloud instance
 
   afterAll(async () => {
     for (const a of agents) await a.stop().catch(() => {});
-    for (const c of clouds)
-      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL");
+    killClouds(clouds);
     await db?.close();
     await fresh?.drop();
     await cluster?.stop();
@@ -65,38 +55,17 @@ describe.runIf(ready)("RabbitMQ cluster: kill a broker node and a cloud instance
     const cloudKey = loadOrCreateKey(keyFile);
     // Cloud 1 starts on node 1 (the node that will die), cloud 2 on node 2; each has the whole list.
     for (const n of [1, 2]) {
-      const port = await freePort();
-      const cfg = join(dir, `cloud-${n}.yaml`);
       const urls = [...nodes.slice(n - 1), ...nodes.slice(0, n - 1)].map((x) => x.amqpUrl);
-      writeFileSync(
-        cfg,
-        stringify({
-          instance: `rmq-${n}`,
-          database: { url },
-          mqtt: { url: nodes[0]!.mqttUrl },
-          amqp: { urls },
-          ingest: { transport: "amqp", maxInFlight: 64 },
-          http: { port },
-          keyFile,
-        }),
-      );
-      const log = openSync(join(dir, `cloud-${n}.log`), "a");
-      const child = spawn(
-        process.execPath,
-        [join(ROOT, "bin/barnlink.js"), "cloud", "run", "--config", cfg],
-        {
-          cwd: ROOT,
-          stdio: ["ignore", log, log],
-          env: { ...process.env, BARNLINK_LOG: "info" },
-        },
-      );
-      const health = () =>
-        fetch(`http://127.0.0.1:${port}/healthz`).then(
-          (r) => r.json() as Promise<{ mqtt: boolean; ingest: { batches: number } }>,
-          () => undefined,
-        );
-      clouds.push({ child, port, health });
-      await waitFor(async () => (await health())?.mqtt, `cloud ${n} consuming`, { timeoutMs: 600_000 });
+      const cloud = await spawnCloud(dir, `cloud-${n}`, {
+        instance: `rmq-${n}`,
+        database: { url },
+        mqtt: { url: nodes[0]!.mqttUrl },
+        amqp: { urls },
+        ingest: { transport: "amqp", maxInFlight: 64 },
+        keyFile,
+      });
+      clouds.push(cloud);
+      await waitFor(async () => (await cloud.health())?.mqtt, `cloud ${n} consuming`, { timeoutMs: 600_000 });
     }
 
     // Agents on different nodes, each with the others as failover.
@@ -128,11 +97,7 @@ describe.runIf(ready)("RabbitMQ cluster: kill a broker node and a cloud instance
         .ctl(nodes[1]!, "list_queues", "name", "type", "messages", "messages_unacknowledged", "consumers")
         .catch((q: Error) => q.message);
       const left = agents.map((a) => ({ ...a.status().link, streams: a.outbox.status() }));
-      const logs = [1, 2].map((n) => {
-        const text = readFileSync(join(dir, `cloud-${n}.log`), "utf8");
-        return `cloud-${n}.log (last 3 KiB):\n${text.slice(-3072)}`;
-      });
-      return `${JSON.stringify(left)}\n${queues}\n${logs.join("\n")}`;
+      return `${JSON.stringify(left)}\n${queues}\n${cloudLogs(clouds)}`;
     };
     const committed = () => committedRecords(db!);
     await waitFor(async () => (await committed()) >= 2_000, "load flowing", { timeoutMs: 600_000 }).catch(
@@ -169,6 +134,6 @@ describe.runIf(ready)("RabbitMQ cluster: kill a broker node and a cloud instance
     const rejected = await db.kysely.selectFrom("rejects").select(["device", "code", "reason"]).execute();
     expect(rejected).toEqual([]);
     // The surviving instance took over: it consumed through another node after its own died.
-    expect(readFileSync(join(dir, "cloud-1.log"), "utf8")).toMatch(/amqp connection lost/);
+    expect(readFileSync(clouds[0]!.log, "utf8")).toMatch(/amqp connection lost/);
   }, 1_800_000);
 });
