@@ -10,7 +10,7 @@
 // bundled with barnlink's TypeScript and given only the English locale (barnlink sets no other), the
 // gateway starts ~5 MB lighter (issue #15, docs/performance.md). Assets are found from the package root (core/paths.ts), so
 // the bundle must sit inside the package (dist/, or node_modules/.cache/… for tests and benchmarks).
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -81,10 +81,28 @@ export async function buildCli(outfile = CLI_OUTFILE, opts = {}) {
     splitting: true,
     chunkNames: "chunks/[name]-[hash]",
     outExtension: { ".js": ".mjs" },
-    metafile: Boolean(opts.metafile),
+    metafile: true,
   });
+  for (const out of Object.keys(r.metafile.outputs)) if (out.endsWith(".mjs")) asciiOnly(resolve(out));
   if (opts.metafile) writeFileSync(join(outdir, "meta.json"), JSON.stringify(r.metafile));
   return outfile;
+}
+
+/**
+ * esbuild escapes non-ASCII characters in strings and names (its default `charset`), but not in
+ * comments or regular expression literals, and V8 holds a module's source as UTF-16 (twice the
+ * bytes) if one character of it is not Latin-1: a single dash in a zod comment doubled a 391 kB
+ * chunk on the agent's heap. Each such character becomes its `\uXXXX` escape, which means the same
+ * in a regular expression (`[%\u00b0]`) and in a string, and is only text in a comment.
+ */
+export function asciiEscaped(text) {
+  return text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+function asciiOnly(file) {
+  const text = readFileSync(file, "utf8");
+  const escaped = asciiEscaped(text);
+  if (escaped !== text) writeFileSync(file, escaped);
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {
