@@ -112,8 +112,12 @@ describe("Gallery", () => {
     expect(g.pigs().find((p) => p.id === "b")?.lastSeen).toBe(70_000); // read back: flushed first
     g.markSeen("a", 80_000);
     expect(g.unseenSince(75_000)).toEqual(["b"]);
-    g.markSeen("b", 90_000);
+    // the reads flushed without restarting the wait on another clock: a minute after the last
+    // timed write (61 s, markSeen's clock), the next sighting writes again
+    g.markSeen("b", 125_000);
+    expect(stored()).toEqual({ a: 80_000, b: 125_000 });
+    g.markSeen("b", 130_000);
     g.close();
-    expect(stored()).toEqual({ a: 80_000, b: 90_000 }); // close writes what is pending
+    expect(stored()).toEqual({ a: 80_000, b: 130_000 }); // close writes what is pending
   });
 });

@@ -180,9 +180,12 @@ export class Gallery {
     if (now - this.seenWrittenAt >= this.o.seenWriteEveryMs) this.flushSeen(now);
   }
 
-  /** Writes the pending last-seen times in one transaction. */
-  flushSeen(now = Date.now()): void {
-    this.seenWrittenAt = now;
+  /**
+   * Writes the pending last-seen times in one transaction. `now` (markSeen's clock) restarts the
+   * once-a-minute wait; the reads and close flush without it, so no other clock is mixed in.
+   */
+  flushSeen(now?: number): void {
+    if (now !== undefined) this.seenWrittenAt = now;
     if (this.seen.size === 0) return;
     const upd = this.sql("UPDATE pigs SET last_seen = MAX(COALESCE(last_seen, 0), ?) WHERE id = ?");
     this.db.transaction(() => {

@@ -199,12 +199,7 @@ export class FacePipeline {
         this.gallery.refresh(pig, { vec, crop }, this.ownScore(vec, pig), now);
       }
       readings.push(sighting(pig, score, box, tag ? { labelledBy: "tag" } : {}));
-      this.still.remember(key, data, width, local, frame.t.mono, {
-        vec,
-        pig,
-        score,
-        frameSha256: frame.sha256,
-      });
+      this.still.remember(key, data, width, local, frame.t.mono, { pig, score, frameSha256: frame.sha256 });
       if (tag) this.keepLabelled(tag, frame, frame.width, frame.height, readings);
       this.note(pig, score, frame, visit.frames, now);
       results.push({ box, quality, pig, score, frames: visit.frames, ...(tag ? { tag } : {}) });

@@ -12,7 +12,6 @@ export interface StillOptions {
 
 /** What the last embedded frame of a face box decided, carried while the box holds still. */
 export interface Identified {
-  vec: Float32Array;
   pig: string | null;
   score: number;
   /** SHA-256 of the frame whose pixels were embedded. */
@@ -57,7 +56,6 @@ const sameBox = (a: Box, b: Box) =>
 export class StillGate {
   private readonly last = new Map<string, { box: Box; thumb: Uint8Array; at: number; id: Identified }>();
   private readonly scratch = new Uint8Array(SIDE * SIDE);
-  carried = 0;
 
   constructor(private readonly o: StillOptions) {}
 
@@ -67,7 +65,6 @@ export class StillGate {
     if (this.o.diff <= 0 || !prev || prev.id.pig === null || !sameBox(prev.box, box)) return null;
     if (mono - prev.at > this.o.maxAgeMs || mono < prev.at) return null;
     if (meanAbsDiff(thumbnail(rgb, width, box, this.scratch), prev.thumb) >= this.o.diff) return null;
-    this.carried++;
     return prev.id;
   }
 
