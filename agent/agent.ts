@@ -4,7 +4,7 @@ import { acceleratedClock, type Clock, systemClock } from "../core/clock.ts";
 import { type KeyPair, loadOrCreateKey, signBytes } from "../core/keys.ts";
 import { type Logger, silentLogger } from "../core/log.ts";
 import { CameraHub } from "../drivers/camera-types.ts";
-import { ERR_DRIVER_UNKNOWN } from "../drivers/errors.ts";
+import { ERR_DRIVER_NEEDS_JIT, ERR_DRIVER_UNKNOWN } from "../drivers/errors.ts";
 import { driverByName } from "../drivers/registry.ts";
 import type { AlarmInput, Reading, Source, SourceContext } from "../drivers/types.ts";
 import { ERR_OUTBOX_FULL } from "../sync/errors.ts";
@@ -184,6 +184,10 @@ export class Agent {
     for (const sc of this.config.sources) {
       const def = driverByName(sc.driver);
       if (!def) throw ERR_DRIVER_UNKNOWN(`unknown driver '${sc.driver}' (see barnlink drivers list)`);
+      if (def.needsJit && typeof WebAssembly === "undefined")
+        throw ERR_DRIVER_NEEDS_JIT(
+          `source ${sc.name} (driver ${sc.driver}) needs WebAssembly, which this node runs without (--lite-mode or --jitless); restart the service (its unit picks node flags from the config: barnlink agent node-flags) or set runtime.liteMode: off`,
+        );
       const src = def.create(sc, { cameras: this.cameras } as never);
       this.sources.push(src);
       await src.start(this.sourceContext(src.name));

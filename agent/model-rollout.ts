@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { httpCall } from "../core/http-request.ts";
 import { ERR_MODEL_FETCH, ERR_MODEL_HASH, ERR_MODEL_PACKAGE } from "../models/errors.ts";
 import { installModel, readCurrent } from "../models/rollout/install.ts";
 import type { Agent } from "./agent.ts";
@@ -28,9 +29,11 @@ export function registerModelCommands(agent: Agent, sources: () => unknown[]): v
       ]);
     try {
       if (!url || !version) throw ERR_MODEL_PACKAGE("model.install needs url and version");
-      const res = await fetch(url, { signal: AbortSignal.timeout(120_000) });
-      if (!res.ok) throw ERR_MODEL_FETCH(`fetching ${url}: HTTP ${res.status}`);
-      const bytes = Buffer.from(await res.arrayBuffer());
+      const res = await httpCall(url, { signal: AbortSignal.timeout(120_000) }).catch((e: Error) => {
+        throw ERR_MODEL_FETCH(`fetching ${url}: ${e.message}`);
+      });
+      if (res.status < 200 || res.status >= 300) throw ERR_MODEL_FETCH(`fetching ${url}: HTTP ${res.status}`);
+      const bytes = res.body;
       const got = createHash("sha256").update(bytes).digest("hex");
       if (sha256 && got !== sha256)
         throw ERR_MODEL_HASH(`package hash ${got} differs from the command's ${sha256}`);

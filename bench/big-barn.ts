@@ -200,7 +200,7 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
     const agent: ChildProcess = spawn(
       process.execPath,
       [
-        ...unitNodeFlags(),
+        ...unitNodeFlags(variant.startsWith("before") ? BEFORE! : gateway, config),
         ...prof,
         variant.startsWith("before") ? BEFORE! : gateway,
         "agent",

@@ -3,7 +3,7 @@
 // RTU slave on a socat pty, 10 holding registers every 100 ms, MQTT QoS 1 to a Mosquitto of its own,
 // a barnlink cloud committing) once per variant, the variants side by side in the same run, each
 // with its own slave. BENCH_PEER_MEM_FLAGS lists the variants' node flags, `;` between variants
-// (default: the unit's flags alone, deploy/barnlink-agent.service); the first is the baseline.
+// (default: `unit`, the flags deploy/barnlink-agent.service runs this config with; `unit` may start a variant); the first is the baseline.
 // Each agent runs with BARNLINK_MEMTRACE=1: its RSS and heap after each start-up phase
 // (agent/mem-trace.ts) are printed, then RSS median and CPU over BENCH_PEER_WINDOW s (default 30)
 // after 15 s of polling, and readings committed per second.
@@ -26,7 +26,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ROOT = join(import.meta.dirname, "..");
 
 export async function benchPeerMem() {
-  const variants = (process.env.BENCH_PEER_MEM_FLAGS ?? unitNodeFlags().join(" "))
+  const variants = (process.env.BENCH_PEER_MEM_FLAGS ?? "unit")
     .split(";")
     .map((v) => v.trim().split(/\s+/).filter(Boolean));
   // BENCH_PEER_MEM_BUNDLES: another gateway bundle per variant (`;` between; empty: the build's).
@@ -79,7 +79,10 @@ export async function benchPeerMem() {
       writeFileSync(config, JSON.stringify(cfg));
       // NAME=value among a variant's flags is an environment variable (MALLOC_ARENA_MAX=2).
       const env = Object.fromEntries(flags.filter((f) => /^[A-Z_]+=/.test(f)).map((f) => f.split("=", 2)));
-      const nodeFlags = flags.filter((f) => !/^[A-Z_]+=/.test(f));
+      // "unit": the flags the systemd unit would run this config with.
+      const nodeFlags = flags.flatMap((f) =>
+        f === "unit" ? unitNodeFlags(bundles[i] || gateway, config) : /^[A-Z_]+=/.test(f) ? [] : [f],
+      );
       const child = spawn(
         process.execPath,
         [...nodeFlags, bundles[i] || gateway, "agent", "--config", config],
@@ -99,7 +102,7 @@ export async function benchPeerMem() {
           else process.stderr.write(`[${device}] ${line}\n`);
         }
       });
-      runs.push({ flags, device, child, phases });
+      runs.push({ flags: nodeFlags.concat(flags.filter((f) => /^[A-Z_]+=/.test(f))), device, child, phases });
     }
     await sleep(15_000);
     const count = async (device: string) =>

@@ -199,10 +199,21 @@ export async function measure(pid: () => number, run: () => Promise<void>) {
   return { rssMedian: rss[Math.floor(rss.length / 2)] ?? 0, rssPeak: rss.at(-1) ?? 0, cpuPct: cpu * 100 };
 }
 
-/** The node flags production runs the agent with: those of deploy/barnlink-agent.service's ExecStart. */
-export function unitNodeFlags(): string[] {
+/**
+ * The node flags production runs the agent with: deploy/barnlink-agent.service's ExecStart, with
+ * `$BARNLINK_NODE_FLAGS` as its ExecStartPre= writes it for `config` (`agent node-flags`, run from
+ * the same gateway bundle).
+ */
+export function unitNodeFlags(gateway: string, config: string): string[] {
   const unit = readFileSync(join(import.meta.dirname, "../deploy/barnlink-agent.service"), "utf8");
-  const exec = /^ExecStart=\S+node((?: --[\w-]+(?:=\S+)?)*) /m.exec(unit);
+  const exec = /^ExecStart=\S+node((?: (?:--[\w-]+(?:=\S+)?|\$BARNLINK_NODE_FLAGS))*) /m.exec(unit);
   if (!exec) throw new Error("deploy/barnlink-agent.service: no ExecStart=…node … line");
-  return exec[1]!.trim().split(" ").filter(Boolean);
+  const fixed = exec[1]!.trim().split(" ").filter(Boolean);
+  if (!fixed.includes("$BARNLINK_NODE_FLAGS")) return fixed;
+  const r = spawnSync(process.execPath, [gateway, "agent", "node-flags", "--config", config], {
+    encoding: "utf8",
+  });
+  if (r.status !== 0) throw new Error(`agent node-flags --config ${config}: ${r.stderr}`);
+  const extra = r.stdout.trim().split(/\s+/).filter(Boolean);
+  return fixed.flatMap((f) => (f === "$BARNLINK_NODE_FLAGS" ? extra : [f]));
 }

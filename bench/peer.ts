@@ -94,10 +94,14 @@ export async function benchPeer(): Promise<BenchLine[]> {
   const gateway = bundle.replace(/\.mjs$/, "-agent.mjs");
   let agent: ChildProcess;
   const startAgent = () => {
-    agent = spawn(process.execPath, [...unitNodeFlags(), gateway, "agent", "--config", config], {
-      stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, BARNLINK_LOG: "error" },
-    });
+    agent = spawn(
+      process.execPath,
+      [...unitNodeFlags(gateway, config), gateway, "agent", "--config", config],
+      {
+        stdio: ["ignore", "ignore", "inherit"],
+        env: { ...process.env, BARNLINK_LOG: "error" },
+      },
+    );
   };
   const settings = writeNodeRedFlow(join(dir, "nodered"), {
     serialPort: ptys[1]!.a,

@@ -14,6 +14,11 @@ export const ERR_DRIVER_UNAVAILABLE = defineError(
   503,
   "A driver's backend is missing on this machine (sysfs GPIO, ffmpeg, python3-pymodbus, socat).",
 );
+export const ERR_DRIVER_NEEDS_JIT = defineError(
+  "BL_DRIVER_NEEDS_JIT",
+  503,
+  "A camera, faces or patrol source was configured in a node started without WebAssembly (`--lite-mode`, `--jitless`): restart the service, whose unit picks its node flags from the config (`barnlink agent node-flags`), or set `runtime.liteMode: off`.",
+);
 export const ERR_MODBUS_TIMEOUT = defineError(
   "BL_MODBUS_TIMEOUT",
   504,

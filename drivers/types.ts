@@ -70,6 +70,12 @@ export interface DriverDef<S extends z.ZodType = z.ZodType> {
   description: string;
   /** A z.object whose `driver` key is z.literal(name); unknown keys rejected (z.strictObject). */
   configSchema: S;
+  /**
+   * Image or model work (sharp, perceptual hashes, tensorflow.js's WebAssembly backend): a source
+   * of this driver needs V8's compilers and WebAssembly, so a gateway running one does not start in
+   * `--lite-mode` (agent/node-flags.ts); the agent refuses to start it where WebAssembly is absent.
+   */
+  needsJit?: boolean;
   create(config: z.output<S>, deps?: DriverDeps): Source;
 }
 

@@ -2,6 +2,7 @@ import { createReadStream } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import { BarnlinkError, defineError, ERR_USAGE } from "../../core/errors.ts";
+import { type HttpAnswer, httpCall } from "../../core/http-request.ts";
 import { need } from "../cli-kit.ts";
 
 /**
@@ -61,16 +62,14 @@ function answer(what: string, status: number, text: string): Record<string, unkn
 
 const unreachable = (c: Conn, e: unknown) => {
   const err = e as Error & { cause?: Error; code?: string };
-  return ERR_CLOUD_UNREACHABLE(
-    `cannot reach the cloud at ${c.url}: ${err.cause?.message ?? err.code ?? err.message}`,
-  );
+  return ERR_CLOUD_UNREACHABLE(`cannot reach the cloud at ${c.url}: ${err.cause?.message ?? err.message}`);
 };
 
 /** A JSON call (30 s timeout). */
 export async function call(c: Conn, method: string, path: string, body?: unknown) {
-  let r: Response;
+  let r: HttpAnswer;
   try {
-    r = await fetch(`${c.url}${path}`, {
+    r = await httpCall(`${c.url}${path}`, {
       method,
       headers: {
         authorization: `Bearer ${c.token}`,
@@ -82,7 +81,7 @@ export async function call(c: Conn, method: string, path: string, body?: unknown
   } catch (e) {
     throw unreachable(c, e);
   }
-  return answer(`${method} ${path.split("?")[0]}`, r.status, await r.text());
+  return answer(`${method} ${path.split("?")[0]}`, r.status, r.body.toString("utf8"));
 }
 
 /**

@@ -7,6 +7,11 @@ export const gatewayCommands: LazyCommand[] = [
   lazy("agent", "Run the gateway agent: sources → outbox → MQTT", () =>
     import("./agent-run.ts").then((m) => m.agentRun),
   ),
+  lazy(
+    "agent node-flags",
+    "Print the node flags the gateway's config calls for (the systemd unit runs it before the agent)",
+    () => import("./node-flags.ts").then((m) => m.nodeFlagsCmd),
+  ),
   lazy("status", "Per stream: last seq appended, last seq acknowledged, records pending", () =>
     import("./status.ts").then((m) => m.status),
   ),

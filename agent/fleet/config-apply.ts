@@ -5,6 +5,7 @@ import type { Logger } from "../../core/log.ts";
 import { duration } from "../../core/zod-helpers.ts";
 import type { Agent } from "../agent.ts";
 import { type AgentConfig, agentConfigSchema } from "../config.ts";
+import { jitProblems } from "../node-flags.ts";
 import { sha256 } from "./config-store.ts";
 import type { AgentHost } from "./host.ts";
 
@@ -99,6 +100,8 @@ export function registerConfigApply(agent: Agent, host: AgentHost, onFatal: (e: 
       if (host.swapping) return reject([{ path: "(command)", message: "another config is on probation" }]);
       const v = validateRemoteConfig(a.data.config, agent.config);
       if (!v.ok) return reject(v.problems);
+      const jit = jitProblems(v.config);
+      if (jit.length) return reject(jit);
       // After this handler returns: the agent first records the command as accepted in its outbox.
       setImmediate(() => {
         host.apply(v.config, a.data.config, cmd.id, a.data.deadline).catch(onFatal);

@@ -20,9 +20,14 @@ export interface StartupChoice {
  * Which config the agent starts with. The local file (`--config`) unless the cloud applied one on
  * top of this very file (same SHA-256): an installer's later edit of the file wins over the cloud's.
  * A config still on probation when the process died (power cut, watchdog) is dropped: it never
- * proved healthy.
+ * proved healthy. `readOnly` (`barnlink agent node-flags`, before the agent starts): the same
+ * choice, nothing dropped and nothing logged.
  */
-export function chooseStartupConfig(file: string, log: Logger): StartupChoice {
+export function chooseStartupConfig(
+  file: string,
+  log: Logger,
+  o: { readOnly?: boolean } = {},
+): StartupChoice {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
@@ -34,7 +39,7 @@ export function chooseStartupConfig(file: string, log: Logger): StartupChoice {
   const store = new ConfigStore(local.dataDir);
   const out: StartupChoice = { config: local, store, localSha256 };
   const pending = store.read("pending");
-  if (pending) {
+  if (pending && !o.readOnly) {
     store.drop("pending");
     out.interrupted = {
       command: pending.meta.command,
@@ -46,6 +51,7 @@ export function chooseStartupConfig(file: string, log: Logger): StartupChoice {
   const active = store.read("active");
   if (!active) return out;
   if (active.meta.baseSha256 !== localSha256) {
+    if (o.readOnly) return out;
     log.warn(
       { file, remote: active.meta.sha256 },
       "the local config file changed since the cloud's config was applied: the local file wins",
@@ -55,6 +61,7 @@ export function chooseStartupConfig(file: string, log: Logger): StartupChoice {
   }
   const v = validateRemoteConfig(active.text, local);
   if (!v.ok) {
+    if (o.readOnly) return out;
     // An upgrade can tighten the schema: the local file then runs, and says why.
     log.error({ problems: v.problems }, "the cloud's config no longer validates: running the local file");
     store.drop("active");

@@ -1,23 +1,26 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { parseDocument } from "yaml";
+import { httpCall } from "../../core/http-request.ts";
 import type { EnrolAnswer } from "../../sync/enrolment.ts";
 import { ERR_PROVISION_REFUSED, ERR_PROVISION_UNREACHABLE } from "./errors.ts";
 
 /** POSTs JSON to the cloud's enrolment API; a refusal becomes BL_PROVISION_REFUSED naming the cloud's code. */
 export async function postToCloud(cloud: string, path: string, body: unknown): Promise<EnrolAnswer> {
   const url = `${cloud.replace(/\/+$/, "")}${path}`;
-  let res: Response;
+  let res: { status: number; ok: boolean };
+  let text: string;
   try {
-    res = await fetch(url, {
+    const a = await httpCall(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(30_000),
     });
+    res = { status: a.status, ok: a.status >= 200 && a.status < 300 };
+    text = a.body.toString("utf8");
   } catch (e) {
     throw ERR_PROVISION_UNREACHABLE(`${url}: ${(e as Error).message}`);
   }
-  const text = await res.text();
   let json: unknown;
   try {
     json = JSON.parse(text);

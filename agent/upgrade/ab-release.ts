@@ -1,6 +1,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync } from "node:fs";
 import { basename, join } from "node:path";
+import { httpCall } from "../../core/http-request.ts";
 import { ERR_CLI_UPGRADE_EXISTS, ERR_CLI_UPGRADE_PACKAGE, ERR_CLI_UPGRADE_ROLLED_BACK } from "./errors.ts";
 
 export interface UpgradeOptions {
@@ -29,8 +30,8 @@ function pointAt(link: string, target: string) {
 async function healthy(url: string, waitMs: number): Promise<boolean> {
   const end = Date.now() + waitMs;
   while (Date.now() < end) {
-    const ok = await fetch(url, { signal: AbortSignal.timeout(3000) })
-      .then((r) => r.ok)
+    const ok = await httpCall(url, { signal: AbortSignal.timeout(3000) })
+      .then((r) => r.status >= 200 && r.status < 300)
       .catch(() => false);
     if (ok) return true;
     await new Promise((r) => setTimeout(r, 500));

@@ -1,8 +1,9 @@
 import { spawn } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
-import { Agent as HttpAgent, get as httpGet, type IncomingMessage } from "node:http";
-import { Agent as HttpsAgent, get as httpsGet } from "node:https";
+import { Agent as HttpAgent } from "node:http";
+import { Agent as HttpsAgent } from "node:https";
 import { join } from "node:path";
+import { httpCall } from "../../core/http-request.ts";
 import { sleep } from "../common/backoff.ts";
 import { stopChild } from "../common/pty-pair.ts";
 import { ERR_CAMERA_FRAME } from "../errors.ts";
@@ -23,19 +24,12 @@ export function grabberFor(cfg: CameraConfig): Grabber {
 
 /**
  * Polls a snapshot URL; a response slower than `timeout` (a stalled camera) is abandoned. Through
- * node:http(s) with one kept-alive connection per camera: the same request as fetch's (redirects
- * followed, credentials as basic auth), at about half its CPU per snapshot (issue #15).
+ * node:http(s) (core/http-request.ts) with one kept-alive connection per camera: the same request
+ * as fetch's (redirects followed, credentials as basic auth), at about half its CPU per snapshot,
+ * and it works where V8 runs without WebAssembly (issue #15).
  */
 export function httpGrabber(url: string, fps: number, timeout: number): Grabber {
-  const u = new URL(url);
-  const headers: Record<string, string> = {};
-  if (u.username) {
-    // IP cameras expect credentials in the URL as basic auth.
-    const cred = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
-    headers.authorization = `Basic ${Buffer.from(cred).toString("base64")}`;
-    u.username = "";
-    u.password = "";
-  }
+  const host = new URL(url).host;
   return async (signal, onJpeg) => {
     const agents = {
       http: new HttpAgent({ keepAlive: true, maxSockets: 1 }),
@@ -46,15 +40,20 @@ export function httpGrabber(url: string, fps: number, timeout: number): Grabber 
         const t0 = Date.now();
         let body: Buffer;
         try {
-          body = await snapshot(u, headers, agents, AbortSignal.any([signal, AbortSignal.timeout(timeout)]));
+          const a = await httpCall(url, {
+            agents,
+            signal: AbortSignal.any([signal, AbortSignal.timeout(timeout)]),
+          });
+          if (a.status < 200 || a.status >= 300) throw ERR_CAMERA_FRAME(`${host}: HTTP ${a.status}`);
+          body = a.body;
         } catch (e) {
           if (signal.aborted) return;
           const name = (e as Error).name;
           throw name === "TimeoutError"
-            ? ERR_CAMERA_FRAME(`${u.host}: no snapshot within ${timeout} ms (stalled)`)
+            ? ERR_CAMERA_FRAME(`${host}: no snapshot within ${timeout} ms (stalled)`)
             : e;
         }
-        if (!isJpeg(body)) throw ERR_CAMERA_FRAME(`${u.host}: response is not a JPEG (${body.length} bytes)`);
+        if (!isJpeg(body)) throw ERR_CAMERA_FRAME(`${host}: response is not a JPEG (${body.length} bytes)`);
         await onJpeg(body);
         await sleep(Math.max(0, 1000 / fps - (Date.now() - t0)), signal);
       }
@@ -63,45 +62,6 @@ export function httpGrabber(url: string, fps: number, timeout: number): Grabber 
       agents.https.destroy();
     }
   };
-}
-
-/** One GET, following up to 5 redirects; rejects with the signal's reason when it aborts. */
-async function snapshot(
-  u: URL,
-  headers: Record<string, string>,
-  agents: { http: HttpAgent; https: HttpsAgent },
-  signal: AbortSignal,
-  redirects = 5,
-): Promise<Buffer> {
-  const tls = u.protocol === "https:";
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const req = (tls ? httpsGet : httpGet)(
-      u,
-      { headers, agent: tls ? agents.https : agents.http, signal },
-      resolve,
-    );
-    req.on("error", (e) => reject(signal.aborted ? signal.reason : e));
-  });
-  const status = res.statusCode ?? 0;
-  const location = res.headers.location;
-  if (status >= 300 && status < 400 && location && redirects > 0) {
-    res.resume();
-    const next = new URL(location, u);
-    // like fetch: credentials go to the camera's own origin only
-    const keep = next.origin === u.origin ? headers : {};
-    return snapshot(next, keep, agents, signal, redirects - 1);
-  }
-  if (status < 200 || status >= 300) {
-    res.resume();
-    throw ERR_CAMERA_FRAME(`${u.host}: HTTP ${status}`);
-  }
-  const chunks: Buffer[] = [];
-  try {
-    for await (const c of res) chunks.push(c as Buffer);
-  } catch (e) {
-    throw signal.aborted ? signal.reason : e;
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
 }
 
 /** Runs ffmpeg with any input (V4L2, RTSP, a file, lavfi) and reads its MJPEG output pipe. */

@@ -7,6 +7,7 @@ export const cameraDriver: DriverDef<typeof cameraConfigSchema> = {
   description:
     "JPEG frames from an HTTP snapshot URL, ffmpeg (V4L2/RTSP/any input) or a folder; sharp resize; media records",
   configSchema: cameraConfigSchema,
+  needsJit: true,
   // sharp loads only where a camera is configured.
   create: (config, deps) =>
     new LazySource(config.name, async () => {

@@ -33,6 +33,7 @@ export const patrolDriver: DriverDef<typeof patrolConfig> = {
   description:
     "Patrol robot: missions to and checkpoint arrivals from its controller (MQTT JSON, ROS 2 rosbridge, or simulated), camera equipment checks, inspection records",
   configSchema: patrolConfig,
+  needsJit: true,
   create: (c, deps) =>
     new LazySource(c.name, async () => new (await import("./source.ts")).PatrolSource(c, deps?.cameras)),
 };

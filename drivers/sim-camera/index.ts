@@ -16,6 +16,7 @@ export const simCameraDriver: DriverDef<typeof simCameraConfigSchema> = {
   name: "sim-camera",
   description: "A synthetic camera rendering a pen with wandering pigs (demo, tests; no hardware)",
   configSchema: simCameraConfigSchema,
+  needsJit: true,
   // sharp loads only where a camera is configured.
   create: (c, deps) =>
     new LazySource(c.name, async () => {

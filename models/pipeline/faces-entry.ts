@@ -43,5 +43,6 @@ export const facesDriverEntry: DriverDef<typeof facesConfig> = {
   name: "faces",
   description: "Pig-face identification on a camera: sightings, unknown-pig alarms, census by faces",
   configSchema: facesConfig,
+  needsJit: true,
   create: (config, deps) => new LazyFacesSource(config, deps),
 };

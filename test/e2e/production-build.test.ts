@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../../bin/build.js";
@@ -54,8 +55,51 @@ describe("production build (npm run build → node dist/barnlink.mjs)", () => {
     for (const unit of ["barnlink-agent.service", "barnlink-cloud.service"]) {
       const text = readFileSync(join(ROOT, "deploy", unit), "utf8");
       expect(text).toMatch(
-        /^ExecStart=\/usr\/bin\/node (--[\w-]+(=\w+)? )*\/opt\/barnlink\/current\/dist\/barnlink(-agent)?\.mjs /m,
+        /^ExecStart=\/usr\/bin\/node (--[\w-]+(=\w+)? |\$BARNLINK_NODE_FLAGS )*\/opt\/barnlink\/current\/dist\/barnlink(-agent)?\.mjs /m,
       );
+    }
+  });
+
+  it("writes the gateway unit's node flags from the config, as its ExecStartPre= runs it", () => {
+    const unit = readFileSync(join(ROOT, "deploy/barnlink-agent.service"), "utf8");
+    const pre =
+      /^ExecStartPre=-\/usr\/bin\/node \/opt\/barnlink\/current\/dist\/barnlink-agent\.mjs (.+) --write (\S+)$/m.exec(
+        unit,
+      );
+    expect(pre, "ExecStartPre= runs agent node-flags").not.toBeNull();
+    expect(unit).toContain(`EnvironmentFile=-${pre![2]}`);
+    const dir = mkdtempSync(join(tmpdir(), "bl-flags-"));
+    try {
+      const env = join(dir, "node-flags.env");
+      const gateway = (config: string) => {
+        const args = pre![1]!.replace("/etc/barnlink/agent.yaml", config).split(" ");
+        return spawnSync(process.execPath, [join(OUT, "barnlink-agent.mjs"), ...args, "--write", env], {
+          cwd: ROOT,
+          encoding: "utf8",
+        });
+      };
+      // Sensors only (the example: Modbus and a simulated barn): lite mode.
+      const example = join(ROOT, "docs/examples/agent.yaml");
+      const sensors = gateway(example);
+      expect(sensors.stderr).toMatch(/no source needs WebAssembly/);
+      expect(sensors.status).toBe(0);
+      expect(readFileSync(env, "utf8")).toBe("BARNLINK_NODE_FLAGS=--no-expose-wasm --lite-mode\n");
+      // With a camera: none (sharp, hashes and tfjs's WebAssembly backend need V8's compilers).
+      const camera = join(dir, "camera.yaml");
+      writeFileSync(camera, `${readFileSync(example, "utf8")}  - driver: sim-camera\n    name: pen1\n`);
+      const faces = gateway(camera);
+      expect(faces.stderr).toMatch(/pen1 need WebAssembly/);
+      expect(faces.status).toBe(0);
+      expect(readFileSync(env, "utf8")).toBe("BARNLINK_NODE_FLAGS=\n");
+      // A config that does not load: the file says no flags, the exit names the problem.
+      writeFileSync(join(dir, "bad.yaml"), "device: [\n");
+      writeFileSync(env, "BARNLINK_NODE_FLAGS=--lite-mode\n");
+      const bad = gateway(join(dir, "bad.yaml"));
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/bad\.yaml/);
+      expect(readFileSync(env, "utf8")).toBe("BARNLINK_NODE_FLAGS=\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
