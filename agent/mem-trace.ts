@@ -1,5 +1,3 @@
-import { getHeapStatistics } from "node:v8";
-
 /**
  * `BARNLINK_MEMTRACE=1`: one JSON line on stderr per start-up phase of `barnlink agent` (after the
  * command's imports, after the config, after each of the agent's start steps, the page, then every
@@ -13,7 +11,8 @@ const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
 export function memTrace(phase: string): void {
   if (!memTraceOn()) return;
   const m = process.memoryUsage();
-  const h = getHeapStatistics();
+  // node:v8 loads only when tracing is on (process.getBuiltinModule: Node ≥ 20.16).
+  const h = process.getBuiltinModule("node:v8").getHeapStatistics();
   process.stderr.write(
     `${JSON.stringify({
       memtrace: phase,

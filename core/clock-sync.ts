@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
 /** Whether the wall clock is synchronised, and who said so (for the log and the gateway page). */
@@ -20,6 +19,8 @@ export const TIMESYNCD_FLAG = "/run/systemd/timesync/synchronized";
 export const systemProbes: SyncProbes = {
   exists: existsSync,
   run(cmd, args) {
+    // node:child_process loads only when a tool is asked (not where timesyncd's flag answers, #15).
+    const { spawnSync } = process.getBuiltinModule("node:child_process");
     const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 2000, stdio: ["ignore", "pipe", "ignore"] });
     if (r.error || r.status === null) return null;
     return { code: r.status, stdout: r.stdout ?? "" };

@@ -1,5 +1,3 @@
-import assert from "node:assert/strict";
-
 /**
  * Coded errors, in the manner of Fastify's FST_ERR_*: every error a user can see has a stable
  * code, an HTTP status and a message. Codes are listed in docs/errors.md (a test checks), and a
@@ -29,7 +27,7 @@ const registry = new Map<string, ErrorSpec>();
 /** Declares an error code once; returns a factory that builds errors carrying it. */
 export function defineError(code: string, statusCode: number, description: string) {
   // A programming error caught at module load (two modules claim one code), never a user's.
-  assert.ok(!registry.has(code), `error code ${code} declared twice`);
+  if (registry.has(code)) throw new Error(`error code ${code} declared twice`);
   const spec: ErrorSpec = { code, statusCode, description };
   registry.set(code, spec);
   const make = (message: string, details?: unknown, cause?: unknown) =>

@@ -5,7 +5,6 @@
  * (0.0.4, https://prometheus.io/docs/instrumenting/exposition_formats/) is written here: core/ may
  * not import prom-client (core/README.md), and a gateway is lighter without it.
  */
-import assert from "node:assert/strict";
 
 export const METRIC_PREFIX = "barnlink_";
 export const PROM_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -37,7 +36,7 @@ export class Registry {
 
   register(m: Metric): void {
     // A programming error (two modules register one name), caught by any test that starts the part.
-    assert.ok(!this.list.some((x) => x.name === m.name), `metric ${m.name} registered twice`);
+    if (this.list.some((x) => x.name === m.name)) throw new Error(`metric ${m.name} registered twice`);
     this.list.push(m);
   }
 

@@ -1,5 +1,58 @@
-import mqtt, { type IClientOptions, type MqttClient, UniqueMessageIdProvider } from "mqtt";
+import { createRequire } from "node:module";
+import mqtt, { type IClientOptions, MqttClient, UniqueMessageIdProvider } from "mqtt";
 import { stateTopic } from "./topics.ts";
+
+type StreamBuilder = (client: MqttClient, opts: IClientOptions) => unknown;
+const requireHere = createRequire(import.meta.url);
+/** MQTT.js's own TCP and TLS transports (mqtt/lib/connect/{tcp,tls}), by URL scheme. */
+const TRANSPORTS: Record<string, () => StreamBuilder> = {
+  mqtt: () => requireHere("mqtt/lib/connect/tcp").default,
+  tcp: () => requireHere("mqtt/lib/connect/tcp").default,
+  mqtts: () => requireHere("mqtt/lib/connect/tls").default,
+  ssl: () => requireHere("mqtt/lib/connect/tls").default,
+};
+const SECURE: Record<string, string> = { mqtt: "mqtts", tcp: "ssl" };
+
+/**
+ * `mqtt.connect` for mqtt://, mqtts://, tcp:// and ssl:// brokers (and `servers` lists of them),
+ * with only the transport the URL names: MQTT.js's connect() requires every transport it has at the
+ * first connect, WebSockets among them, and `ws` brings node:http, node:https, node:tls and zlib:
+ * ~3 MB of a gateway's RSS it never uses (issue #15). Same options, same URL reading (host, port,
+ * user:password, client certificates upgrade mqtt to mqtts) and server rotation as mqtt.connect;
+ * ws:// and wss:// still go through mqtt.connect.
+ */
+export function connectDirect(url: string, opts: IClientOptions): MqttClient | undefined {
+  const u = new URL(url);
+  let protocol = u.protocol.replace(/:$/, "");
+  if (opts.cert && opts.key) protocol = SECURE[protocol] ?? protocol;
+  const servers = opts.servers ?? [];
+  if (!TRANSPORTS[protocol] || servers.some((s) => s.protocol && !TRANSPORTS[s.protocol])) return undefined;
+  const o: IClientOptions = {
+    host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
+    ...(u.port ? { port: Number(u.port) } : {}),
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    protocol: protocol as IClientOptions["protocol"],
+    socksProxy: process.env.MQTTJS_SOCKS_PROXY,
+    ...opts,
+  };
+  o.defaultProtocol = o.protocol;
+  let turn = 0;
+  const builder = (client: MqttClient) => {
+    if (servers.length > 0) {
+      const s = servers[turn++ % servers.length]!;
+      o.host = s.host;
+      o.hostname = s.host;
+      o.port = s.port;
+      o.protocol = s.protocol ?? o.defaultProtocol;
+    }
+    return TRANSPORTS[o.protocol!]!()(client, o);
+  };
+  const client = new MqttClient(builder as never, o);
+  // As mqtt.connect does: an error with no listener must not crash the process before ours attach.
+  client.on("error", () => {});
+  return client;
+}
 
 /** The connection options a gateway's config may set (credentials, TLS, keep-alive). */
 export type MqttConnectOptions = Pick<
@@ -35,7 +88,7 @@ export interface LinkClient {
  * (agent/link-options.ts).
  */
 export function createMqttClient(url: string, device: string, options: MqttConnectOptions = {}): MqttClient {
-  return mqtt.connect(url, {
+  const opts: IClientOptions = {
     clientId: `barnlink-${device}`,
     clean: false,
     reconnectPeriod: 0,
@@ -53,5 +106,6 @@ export function createMqttClient(url: string, device: string, options: MqttConne
       retain: true,
     },
     ...options,
-  });
+  };
+  return connectDirect(url, opts) ?? mqtt.connect(url, opts);
 }

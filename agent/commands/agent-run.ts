@@ -7,7 +7,6 @@ import { heldClock } from "../demo/held-clock.ts";
 import { gatewayHost } from "../fleet/gateway-host.ts";
 import { LogRing, ringLogger } from "../fleet/log-ring.ts";
 import { chooseStartupConfig } from "../fleet/startup.ts";
-import { startSystemdNotify } from "../http/systemd-notify.ts";
 import { memTrace, memTraceEvery } from "../mem-trace.ts";
 
 const usage = "barnlink agent --config FILE";
@@ -52,7 +51,17 @@ export const agentRun: CommandSpec = {
         choice.interrupted.command,
         host.remote?.sha256 ?? "local",
       );
-    const sd = startSystemdNotify(log, () => host.swapping || Array.isArray(host.agent.outbox.status()));
+    // Only under systemd (NOTIFY_SOCKET): elsewhere node:child_process is never loaded (#15).
+    const sd = process.env.NOTIFY_SOCKET
+      ? (await import("../http/systemd-notify.ts")).startSystemdNotify(
+          log,
+          () => host.swapping || Array.isArray(host.agent.outbox.status()),
+        )
+      : { stopping() {}, stop() {} };
+    log.info(
+      { sources: host.agent.config.sources.map((s) => `${s.name} (${s.driver})`), page: web()?.url ?? null },
+      "agent started",
+    );
     // The demo runs agents as child processes and reads their status over IPC.
     const ipc = process.send
       ? setInterval(

@@ -1,7 +1,7 @@
 import type { Clock } from "../../core/clock.ts";
 import type { Logger } from "../../core/log.ts";
 import { Agent, type AgentParts } from "../agent.ts";
-import { type GatewayHttp, startGatewayHttp } from "../http/server.ts";
+import type { GatewayHttp } from "../http/server.ts";
 import { registerConfigApply } from "./config-apply.ts";
 import { AgentHost } from "./host.ts";
 import type { LogRing } from "./log-ring.ts";
@@ -38,6 +38,8 @@ export function gatewayHost(
         web = undefined;
         const c = agent.config.http;
         if (!c.enabled) return undefined;
+        // node:http loads only where the page is on (a gateway without it is ~1.4 MB lighter, #15).
+        const { startGatewayHttp } = await import("../http/server.ts");
         web = await startGatewayHttp(agent, c).catch((e: Error) => {
           agent.log.warn({ err: e.message, port: c.port }, "gateway page not started");
           return undefined;

@@ -22,7 +22,7 @@ const BUILD_PACKAGES = AGENT_PACKAGES.filter((p) => p !== "zod");
 const DEV_LOADER = ["tsx", "esbuild"];
 const NEVER = ["@tensorflow", "sharp", "aedes", "pg", "kysely", "fastify", "jsqr", "qrcode", "pdfkit"];
 
-function writeFixtures(): { register: string; config: string } {
+function writeFixtures(lean = false): { register: string; config: string } {
   writeFileSync(
     join(DIR, "hooks.mjs"),
     `import { appendFileSync } from "node:fs";
@@ -36,9 +36,13 @@ export async function load(url, context, next) { appendFileSync(out, url + "\\n"
     register,
     `import { register } from "node:module";
 register(new URL("./hooks.mjs", import.meta.url), { data: { out: process.env.LOADS_OUT } });
+// node's own modules, also those a package require()s (the hook sees ES imports only)
+import { writeFileSync } from "node:fs";
+if (process.env.MODS_OUT)
+  setInterval(() => writeFileSync(process.env.MODS_OUT, process.moduleLoadList.join("\\n")), 50).unref();
 `,
   );
-  const config = join(DIR, "agent.yaml");
+  const config = join(DIR, lean ? "agent-lean.yaml" : "agent.yaml");
   writeFileSync(
     config,
     [
@@ -48,7 +52,9 @@ register(new URL("./hooks.mjs", import.meta.url), { data: { out: process.env.LOA
       // Nothing listens there: the link retries, which is all this test needs of it.
       '  mqtt: { url: "mqtt://127.0.0.1:9" }',
       "  publicKey: 3q2+7w0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-      "http: { enabled: true, port: 0, host: 127.0.0.1 }",
+      // lean: the peer job's settings (no page, a clock trusted as set: no time service asked)
+      lean ? "http: { enabled: false }" : "http: { enabled: true, port: 0, host: 127.0.0.1 }",
+      ...(lean ? ["clock: { synced: always }"] : []),
       "sources:",
       "  - driver: sim-barn",
       "    name: barn",
@@ -59,8 +65,8 @@ register(new URL("./hooks.mjs", import.meta.url), { data: { out: process.env.LOA
 }
 
 /** Runs `agent --config` from `script` until its gateway page listens; returns the URLs it loaded. */
-async function loadsOf(script: string, tag: string): Promise<string[]> {
-  const { register, config } = writeFixtures();
+async function loadsOf(script: string, tag: string, lean = false): Promise<string[]> {
+  const { register, config } = writeFixtures(lean);
   const out = join(DIR, `loads-${tag}.txt`);
   const log = join(DIR, `log-${tag}.txt`);
   writeFileSync(out, "");
@@ -72,7 +78,7 @@ async function loadsOf(script: string, tag: string): Promise<string[]> {
     {
       cwd: ROOT,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, LOADS_OUT: out, BARNLINK_LOG: "info" },
+      env: { ...process.env, LOADS_OUT: out, MODS_OUT: `${out}.node`, BARNLINK_LOG: "info" },
     },
   );
   child.stdout?.on("data", (d) => (text += d));
@@ -80,18 +86,24 @@ async function loadsOf(script: string, tag: string): Promise<string[]> {
   const exited = new Promise((r) => child.once("exit", r));
   try {
     // Started: every source running and the page up (the last thing `agent` does before it waits).
-    await waitFor(
-      () => /gateway page listening/.test(text) || child.exitCode !== null,
-      "the agent to start",
-      { timeoutMs: 90000 },
-    );
-    expect(text).toMatch(/gateway page listening/);
+    const up = lean ? /agent started/ : /gateway page listening/;
+    await waitFor(() => up.test(text) || child.exitCode !== null, "the agent to start", { timeoutMs: 90000 });
+    expect(text).toMatch(up);
+    // ...and the MQTT link has tried its broker (MQTT.js loads its transports at the first connect).
+    await waitFor(() => /mqtt error/.test(text), "the link to try the broker", { timeoutMs: 90000 });
   } finally {
     child.kill("SIGKILL");
     await exited;
   }
   return readFileSync(out, "utf8").split("\n").filter(Boolean);
 }
+
+/** node's own modules the last run of `loadsOf(…, tag)` had loaded. */
+const nodeModulesOf = (tag: string) =>
+  readFileSync(join(DIR, `loads-${tag}.txt.node`), "utf8")
+    .split("\n")
+    .filter((m) => m.startsWith("NativeModule "))
+    .map((m) => m.slice("NativeModule ".length));
 
 const packagesOf = (urls: string[]) =>
   [
@@ -163,6 +175,16 @@ describe("barnlink agent loads the agent alone", () => {
       "en.js",
     ]);
     for (const p of NEVER) expect(urls.some((u) => u.includes(`/node_modules/${p}/`))).toBe(false);
+  }, 120_000);
+
+  it("a gateway without its page or a time service to ask loads none of node's http, tls, child_process, readline or v8", async () => {
+    // Each is 0.3–2.6 MB of RSS (node:https with tls the most); a peer-job gateway needs none (#15).
+    await loadsOf(join(OUT, "barnlink-agent.mjs"), "lean", true);
+    const mods = nodeModulesOf("lean");
+    expect(mods).toContain("net");
+    expect(mods).toContain("zlib"); // the batch codec
+    for (const m of ["http", "https", "tls", "child_process", "readline", "v8", "cluster"])
+      expect(mods, m).not.toContain(m);
   }, 120_000);
 
   it("the gateway bundle (barnlink-agent.mjs) reaches no cloud code at all, even through its lazy imports", () => {
