@@ -83,7 +83,9 @@ describe("production build (npm run build → node dist/barnlink.mjs)", () => {
       const sensors = gateway(example);
       expect(sensors.stderr).toMatch(/no source needs WebAssembly/);
       expect(sensors.status).toBe(0);
-      expect(readFileSync(env, "utf8")).toBe("BARNLINK_NODE_FLAGS=--no-expose-wasm --lite-mode\n");
+      expect(readFileSync(env, "utf8")).toBe(
+        "BARNLINK_NODE_FLAGS=--no-expose-wasm --lite-mode --bytecode-old-age=1\n",
+      );
       // With a camera: none (sharp, hashes and tfjs's WebAssembly backend need V8's compilers).
       const camera = join(dir, "camera.yaml");
       writeFileSync(camera, `${readFileSync(example, "utf8")}  - driver: sim-camera\n    name: pen1\n`);
