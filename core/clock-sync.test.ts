@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { RECHECK_MS, systemClock } from "./clock.ts";
 import { detectClockSync, type SyncProbes } from "./clock-sync.ts";
 
 // Fakes of each time service, with the tools' real output shapes (recorded on Debian 12 / Raspberry
@@ -84,5 +85,28 @@ describe("clock sync detection (clock.synced: auto)", () => {
     expect(detectClockSync(fake({}))).toEqual({ synced: false, by: "none", detail: "no time service found" });
     // chronyc with chronyd stopped exits 1 ("506 Cannot talk to daemon").
     expect(detectClockSync(fake({ chronyc: { code: 1, stdout: "" } })).synced).toBe(false);
+  });
+});
+
+describe("systemClock (clock.synced: auto) asks again from a timer, never while stamping", () => {
+  afterEach(() => vi.useRealTimers());
+
+  it("no tool runs inside now(); every RECHECK_MS one check runs, and none once synced", () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    const tools = { chronyc: ok(CHRONY_UNSYNCED) };
+    const p = fake(tools);
+    const clock = systemClock("auto", p);
+    const first = p.asked.length;
+    expect(first).toBeGreaterThan(0);
+    for (let i = 0; i < 1000; i++) expect(clock.now().synced).toBe(false);
+    expect(p.asked.length).toBe(first);
+    vi.advanceTimersByTime(RECHECK_MS);
+    expect(p.asked.length).toBe(2 * first);
+    tools.chronyc = ok(CHRONY_SYNCED);
+    vi.advanceTimersByTime(RECHECK_MS);
+    expect(clock.now().synced).toBe(true);
+    const asked = p.asked.length;
+    vi.advanceTimersByTime(10 * RECHECK_MS);
+    expect(p.asked.length).toBe(asked);
   });
 });

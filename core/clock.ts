@@ -46,21 +46,27 @@ export function clockSynced(policy: SyncPolicy, flagFile = TIMESYNCD_FLAG, probe
 }
 
 /** While unsynced, how often `auto` asks again (the tools are processes: not at every record). */
-const RECHECK_MS = 30_000;
+export const RECHECK_MS = 30_000;
 
+/**
+ * While `auto` finds the clock unsynced, it asks again every RECHECK_MS from a timer of its own
+ * (unref'd; stopped once synced), never from `now()`: the tools run synchronously, and a record's
+ * capture time must not wait on them (issue #15: stamp at read).
+ */
 export function systemClock(policy: SyncPolicy = "auto", probes?: SyncProbes): Clock {
   const boot = bootId();
   let synced = clockSynced(policy, TIMESYNCD_FLAG, probes);
-  let lastCheck = monoMs();
+  if (!synced && policy === "auto") {
+    const t = setInterval(() => {
+      synced = clockSynced(policy, TIMESYNCD_FLAG, probes);
+      if (synced) clearInterval(t);
+    }, RECHECK_MS);
+    t.unref();
+  }
   return {
     mono: monoMs,
     now() {
-      const mono = monoMs();
-      if (!synced && mono - lastCheck > RECHECK_MS) {
-        synced = clockSynced(policy, TIMESYNCD_FLAG, probes);
-        lastCheck = mono;
-      }
-      return { wall: Date.now(), boot, mono, synced };
+      return { wall: Date.now(), boot, mono: monoMs(), synced };
     },
   };
 }
