@@ -19,6 +19,19 @@ describe("the gateway's MQTT client: only the transport its URL names (issue #15
     }
   });
 
+  it("options left undefined (as the agent's link options pass them) keep the URL's credentials", async () => {
+    const c = createMqttClient("mqtt://farm-a:pw@127.0.0.1:9", "undef-probe", {
+      username: undefined,
+      password: undefined,
+      keepalive: 30,
+    });
+    try {
+      expect(c.options).toMatchObject({ username: "farm-a", password: "pw", port: 9, keepalive: 30 });
+    } finally {
+      await c.endAsync(true);
+    }
+  });
+
   it("client certificates make mqtt:// a TLS connection, as in mqtt.connect", async () => {
     const c = connectDirect("mqtt://127.0.0.1:9", {
       cert: "x",

@@ -16,8 +16,8 @@ const SECURE: Record<string, string> = { mqtt: "mqtts", tcp: "ssl" };
 /**
  * `mqtt.connect` for mqtt://, mqtts://, tcp:// and ssl:// brokers (and `servers` lists of them),
  * with only the transport the URL names: MQTT.js's connect() requires every transport it has at the
- * first connect, WebSockets among them, and `ws` brings node:http, node:https, node:tls and zlib:
- * ~3 MB of a gateway's RSS it never uses (issue #15). Same options, same URL reading (host, port,
+ * first connect, WebSockets among them, and `ws` brings node:http, node:https, node:tls and zlib,
+ * which a gateway never uses (issue #15: with the agent's other lazy loads, 60.0 → 58.5 MB RSS). Same options, same URL reading (host, port,
  * user:password, client certificates upgrade mqtt to mqtts) and server rotation as mqtt.connect;
  * ws:// and wss:// still go through mqtt.connect.
  */
@@ -27,15 +27,20 @@ export function connectDirect(url: string, opts: IClientOptions): MqttClient | u
   if (opts.cert && opts.key) protocol = SECURE[protocol] ?? protocol;
   const servers = opts.servers ?? [];
   if (!TRANSPORTS[protocol] || servers.some((s) => s.protocol && !TRANSPORTS[s.protocol])) return undefined;
+  // Options left undefined (link-options passes `username: undefined`) do not hide the URL's parts.
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   const o: IClientOptions = {
     host: u.hostname.replace(/^\[(.*)\]$/, "$1"),
     ...(u.port ? { port: Number(u.port) } : {}),
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     protocol: protocol as IClientOptions["protocol"],
     socksProxy: process.env.MQTTJS_SOCKS_PROXY,
-    ...opts,
+    ...given,
   };
+  // As mqtt.connect (parseAuthOptions): user:password in the URL wins over the options.
+  if (u.username) {
+    o.username = decodeURIComponent(u.username);
+    if (u.password) o.password = decodeURIComponent(u.password);
+  }
   o.defaultProtocol = o.protocol;
   let turn = 0;
   const builder = (client: MqttClient) => {

@@ -38,7 +38,7 @@ export function gatewayHost(
         web = undefined;
         const c = agent.config.http;
         if (!c.enabled) return undefined;
-        // node:http loads only where the page is on (a gateway without it is ~1.4 MB lighter, #15).
+        // node:http loads only where the page is on (~1.4 MB of RSS alone, issue #15).
         const { startGatewayHttp } = await import("../http/server.ts");
         web = await startGatewayHttp(agent, c).catch((e: Error) => {
           agent.log.warn({ err: e.message, port: c.port }, "gateway page not started");
