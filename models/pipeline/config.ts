@@ -32,6 +32,11 @@ export const facesConfig = z.strictObject({
   exposure: z.tuple([z.number(), z.number()]).default([35, 225]),
   maxClipped: z.number().min(0).max(1).default(0.35),
   qr: z.boolean().default(true),
+  /**
+   * How often a known pig's ear tag is looked for to confirm it (0: every frame). Unknown faces and
+   * an empty gallery are scanned on every frame whatever this says.
+   */
+  qrEvery: duration().default(30_000),
   /** Frames of one visit that must agree a face is unknown before the alarm. */
   unknownAfter: z.number().int().min(1).default(2),
   /** Frames closer than this (real time) that resemble each other are one visit, fused. */

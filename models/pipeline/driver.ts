@@ -138,6 +138,7 @@ export class FacesSource implements Source {
         maxClipped: c.maxClipped,
       },
       qr: c.qr,
+      qrEveryMs: c.qrEvery,
       unknownAfter: c.unknownAfter,
       visitGapMs: c.visitGap,
       visitSimilarity: c.visitSimilarity ?? threshold - 0.25,

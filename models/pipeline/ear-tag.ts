@@ -37,7 +37,13 @@ export interface EarTagGate {
   margin: number;
 }
 
-export const defaultEarTagGate: EarTagGate = { everyMs: 5000, margin: 0.75 };
+/**
+ * 30 s: each confirmation scan costs ~5 ms of a Pi's main thread (jsQR over the grown ROIs), and at
+ * every 5 s it was the pipeline's biggest JS cost (big barn, docs/performance.md). Enrolment and
+ * strangers are scanned on every frame regardless (below); the periodic scan only re-confirms a pig
+ * the faces already named, and a labelled frame is kept at most once an hour per pig anyway.
+ */
+export const defaultEarTagGate: EarTagGate = { everyMs: 30_000, margin: 0.75 };
 
 /**
  * The QR scan only where and when it can pay (issue #15 item 9: it was the biggest cost of the faces
@@ -61,6 +67,15 @@ export class EarTagReader {
     return this.gate.margin;
   }
 
+  /**
+   * Whether a frame at `mono` would be scanned: a face of the last frame was unknown, the gallery is
+   * empty, or the confirmation is due. The pipeline asks before decoding, so that a frame not
+   * scanned decodes the ROIs alone, not the margin around them.
+   */
+  due(mono: number, galleryEmpty: boolean): boolean {
+    return this.unknownSeen || galleryEmpty || mono - this.last >= this.gate.everyMs;
+  }
+
   read(
     rgb: Buffer | Uint8Array | Uint8ClampedArray,
     width: number,
@@ -69,8 +84,7 @@ export class EarTagReader {
     mono: number,
     galleryEmpty: boolean,
   ) {
-    const due = mono - this.last >= this.gate.everyMs;
-    if (!(this.unknownSeen || galleryEmpty || due)) {
+    if (!this.due(mono, galleryEmpty)) {
       this.skipped++;
       return null;
     }

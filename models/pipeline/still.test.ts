@@ -9,6 +9,7 @@ import { Gallery } from "../gallery/gallery.ts";
 import { ensureRuntime } from "../runtime.ts";
 import { SyntheticCamera } from "../synth/camera.ts";
 import { manualClock, recordingContext, tmpPath } from "../test-helpers.ts";
+import { defaultEarTagGate, scanRegion } from "./ear-tag.ts";
 import { decodeArea, FacePipeline } from "./face-pipeline.ts";
 import { PRETRAINED_DIR } from "./model-dir.ts";
 import { defaultQuality } from "./quality.ts";
@@ -124,4 +125,30 @@ describe("still gate: a face box that held still keeps its identity", () => {
     expect(u?.carriedFrom).toBeUndefined();
     expect(unknown.embeds.n).toBe(2);
   }, 60_000);
+
+  it("decodes the tag margin only on frames the scan is due: once per qrEvery (30 s) for a known pig", async () => {
+    const { first, pipeline, again, clock } = await setup();
+    // every face embedded (no still gate): the tag scan's own gate alone decides
+    const p = new FacePipeline(
+      emb,
+      pipeline.gallery,
+      { ...pipeline.o, still: undefined },
+      recordingContext(clock),
+    );
+    const grown = scanRegion([ROI], first.width, first.height, defaultEarTagGate.margin);
+    expect(grown).not.toEqual(ROI);
+    const areas = [];
+    let f = first;
+    for (let s = 0; s <= 61; s++) {
+      const [r] = await p.process(f);
+      expect(r?.pig).toBe(pipeline.gallery.pigs()[0]!.id);
+      areas.push(p.lastArea);
+      f = await again(f); // 1 s later
+    }
+    // the first frame (nothing confirmed yet), then at 30 s and 60 s; the ROI alone in between
+    const scanned = areas.flatMap((a, s) => (JSON.stringify(a) === JSON.stringify(grown) ? [s] : []));
+    expect(scanned).toEqual([0, 30, 60]);
+    expect(areas.filter((a) => JSON.stringify(a) === JSON.stringify(ROI))).toHaveLength(59);
+    expect(p.tags.scans).toBe(3);
+  }, 120_000);
 });

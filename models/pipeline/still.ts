@@ -59,16 +59,27 @@ export class StillGate {
 
   constructor(private readonly o: StillOptions) {}
 
-  /** The identity to carry into this frame for the box under `key`, or null: embed it afresh. */
-  carry(key: string, rgb: Uint8Array | Buffer, width: number, box: Box, mono: number): Identified | null {
+  /**
+   * The identity to carry into this frame for the box under `key`, or null: embed it afresh. `box`
+   * indexes `rgb`; `at` is the same box in frame pixels (what must not have moved), when `rgb` is a
+   * decoded part of the frame whose offset may change from frame to frame.
+   */
+  carry(
+    key: string,
+    rgb: Uint8Array | Buffer,
+    width: number,
+    box: Box,
+    mono: number,
+    at: Box = box,
+  ): Identified | null {
     const prev = this.last.get(key);
-    if (this.o.diff <= 0 || !prev || prev.id.pig === null || !sameBox(prev.box, box)) return null;
+    if (this.o.diff <= 0 || !prev || prev.id.pig === null || !sameBox(prev.box, at)) return null;
     if (mono - prev.at > this.o.maxAgeMs || mono < prev.at) return null;
     if (meanAbsDiff(thumbnail(rgb, width, box, this.scratch), prev.thumb) >= this.o.diff) return null;
     return prev.id;
   }
 
-  /** Remembers a box's fresh identification (from this frame's pixels). */
+  /** Remembers a box's fresh identification (from this frame's pixels; `at` as in carry). */
   remember(
     key: string,
     rgb: Uint8Array | Buffer,
@@ -76,9 +87,10 @@ export class StillGate {
     box: Box,
     mono: number,
     id: Identified,
+    at: Box = box,
   ): void {
     if (this.o.diff <= 0) return;
     const thumb = thumbnail(rgb, width, box, this.last.get(key)?.thumb ?? new Uint8Array(SIDE * SIDE));
-    this.last.set(key, { box: { ...box }, thumb, at: mono, id });
+    this.last.set(key, { box: { ...at }, thumb, at: mono, id });
   }
 }
