@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { RECHECK_MS, systemClock } from "./clock.ts";
-import { detectClockSync, type SyncProbes } from "./clock-sync.ts";
+import { detectClockSync, type SyncProbes, systemProbes } from "./clock-sync.ts";
 
 // Fakes of each time service, with the tools' real output shapes (recorded on Debian 12 / Raspberry
 // Pi OS): systemd-timesyncd's flag file, timedatectl, chronyc and ntpq.
@@ -91,22 +91,57 @@ describe("clock sync detection (clock.synced: auto)", () => {
 describe("systemClock (clock.synced: auto) asks again from a timer, never while stamping", () => {
   afterEach(() => vi.useRealTimers());
 
-  it("no tool runs inside now(); every RECHECK_MS one check runs, and none once synced", () => {
+  it("no tool runs inside now(); every RECHECK_MS one check runs, without blocking, and none once synced", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     const tools = { chronyc: ok(CHRONY_UNSYNCED) };
     const p = fake(tools);
+    // the re-checks' tools answer when the test says (as a child process does, later)
+    const waiting: Array<() => void> = [];
+    const asyncAsked: string[] = [];
+    p.runAsync = (cmd) => {
+      asyncAsked.push(cmd);
+      return new Promise((r) => waiting.push(() => r((tools as Record<string, Tool>)[cmd] ?? null)));
+    };
+    const settle = () => new Promise((r) => setImmediate(r)); // not faked: promise callbacks run
+    const answer = async () => {
+      await settle();
+      while (waiting.length > 0) {
+        waiting.shift()!();
+        await settle(); // the check goes on to its next tool, or ends
+      }
+    };
     const clock = systemClock("auto", p);
-    const first = p.asked.length;
+    const first = p.asked.length; // the check at start, synchronous: the first record needs it
     expect(first).toBeGreaterThan(0);
     for (let i = 0; i < 1000; i++) expect(clock.now().synced).toBe(false);
     expect(p.asked.length).toBe(first);
     vi.advanceTimersByTime(RECHECK_MS);
-    expect(p.asked.length).toBe(2 * first);
+    // a re-check is under way: stamping goes on meanwhile, and no tool ran synchronously
+    expect(asyncAsked.length).toBe(1);
+    expect(clock.now().synced).toBe(false);
+    // a tool that does not answer before the next tick: that tick does not start a second check
+    vi.advanceTimersByTime(RECHECK_MS);
+    expect(asyncAsked.length).toBe(1);
+    await answer();
+    expect(asyncAsked.length).toBe(first);
+    expect(p.asked.length).toBe(first);
     tools.chronyc = ok(CHRONY_SYNCED);
     vi.advanceTimersByTime(RECHECK_MS);
+    await answer();
     expect(clock.now().synced).toBe(true);
-    const asked = p.asked.length;
+    const asked = asyncAsked.length;
     vi.advanceTimersByTime(10 * RECHECK_MS);
-    expect(p.asked.length).toBe(asked);
+    expect(asyncAsked.length).toBe(asked);
+    expect(p.asked.length).toBe(first);
+  });
+
+  it("the system's async runner: a tool's exit code and output, null for a missing one", async () => {
+    expect(await systemProbes.runAsync!("sh", ["-c", "echo hi; exit 3"])).toEqual({
+      code: 3,
+      stdout: "hi\n",
+    });
+    expect(await systemProbes.runAsync!("sh", ["-c", "echo ok"])).toEqual({ code: 0, stdout: "ok\n" });
+    expect(await systemProbes.runAsync!("barnlink-no-such-tool", [])).toBeNull();
+    expect(systemProbes.run("sh", ["-c", "echo hi; exit 3"])).toEqual({ code: 3, stdout: "hi\n" });
   });
 });

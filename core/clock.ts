@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { detectClockSync, type SyncProbes, TIMESYNCD_FLAG } from "./clock-sync.ts";
+import { detectClockSync, detectClockSyncAsync, type SyncProbes, TIMESYNCD_FLAG } from "./clock-sync.ts";
 
 /** When a record was captured. `mono` is CLOCK_MONOTONIC (ms since boot), valid only within `boot`. */
 export interface CaptureTime {
@@ -50,16 +50,26 @@ export const RECHECK_MS = 30_000;
 
 /**
  * While `auto` finds the clock unsynced, it asks again every RECHECK_MS from a timer of its own
- * (unref'd; stopped once synced), never from `now()`: the tools run synchronously, and a record's
- * capture time must not wait on them (issue #15: stamp at read).
+ * (unref'd; stopped once synced), never from `now()`, and as child processes the event loop does not
+ * wait on: a record's capture time, and the reads that take it, must not wait on them (issue #15:
+ * stamp at read). Only the check at start is synchronous (the first record needs its answer).
  */
 export function systemClock(policy: SyncPolicy = "auto", probes?: SyncProbes): Clock {
   const boot = bootId();
   let synced = clockSynced(policy, TIMESYNCD_FLAG, probes);
   if (!synced && policy === "auto") {
+    let asking = false;
     const t = setInterval(() => {
-      synced = clockSynced(policy, TIMESYNCD_FLAG, probes);
-      if (synced) clearInterval(t);
+      if (asking) return;
+      asking = true;
+      void detectClockSyncAsync(probes)
+        .then((v) => {
+          synced = v.synced;
+          if (synced) clearInterval(t);
+        })
+        .finally(() => {
+          asking = false;
+        });
     }, RECHECK_MS);
     t.unref();
   }
