@@ -108,7 +108,7 @@ export class Link extends EventEmitter {
     this.backoff = new Backoff(opts.reconnect?.baseMs ?? 1000, opts.reconnect?.capMs ?? 5000);
     this.maxRecords = opts.batch?.maxRecords ?? 2000;
     this.maxBytes = opts.batch?.maxBytes ?? 256 * 1024;
-    this.lingerMs = opts.batch?.lingerMs ?? 500;
+    this.lingerMs = opts.batch?.lingerMs ?? 1000;
     this.window = opts.window ?? 8;
     this.ackTimeoutMs = opts.ackTimeoutMs ?? 30_000;
     this.budget = new DailyBudget(opts.dailyBudget);
