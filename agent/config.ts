@@ -37,7 +37,7 @@ export function agentConfigSchema() {
         .strictObject({
           batchMaxRecords: z.number().int().min(1).max(100_000).default(2000),
           batchMaxBytes: bytes().default(256 * 1024),
-          /** How long small appends wait to share a batch (1 s: half the batches, signatures and acks of 500 ms; big barn 0.91x CPU). */
+          /** How long small appends wait to share a batch (1 s: half the batches, signatures and acks of 500 ms). */
           linger: duration().default(1000),
           /** Batches published and not yet acknowledged, at most. */
           window: z.number().int().min(1).max(256).default(8),
