@@ -24,15 +24,7 @@ import { defaultQuality } from "../models/pipeline/quality.ts";
 import { ensureRuntime } from "../models/runtime.ts";
 import { tmpDir } from "../test/helpers/services.ts";
 import { enrolledGallery, ROI, renderFrames } from "./big-barn-parts.ts";
-
-interface BenchLine {
-  bench: string;
-  metric: string;
-  value: number;
-  unit: string;
-  baseline?: number;
-  ratio?: number;
-}
+import type { BenchLine } from "./fleet-parts.ts";
 
 const FRAMES = Number(process.env.BENCH_CAMERA_PATH_FRAMES ?? 600);
 const WARMUP = 60;
