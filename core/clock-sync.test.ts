@@ -135,6 +135,33 @@ describe("systemClock (clock.synced: auto) asks again from a timer, never while 
     expect(p.asked.length).toBe(first);
   });
 
+  it("a re-check whose probe throws leaves the clock unsynced and asks again, without an unhandled rejection", async () => {
+    vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+    let calls = 0;
+    const p = fake({});
+    p.runAsync = async () => {
+      calls++;
+      throw new Error("probe broke");
+    };
+    const clock = systemClock("auto", p);
+    const settle = () => new Promise((r) => setImmediate(r));
+    const rejections: unknown[] = [];
+    const onRejection = (e: unknown) => rejections.push(e);
+    process.on("unhandledRejection", onRejection);
+    try {
+      vi.advanceTimersByTime(RECHECK_MS);
+      await settle();
+      vi.advanceTimersByTime(RECHECK_MS);
+      await settle();
+      await settle();
+    } finally {
+      process.off("unhandledRejection", onRejection);
+    }
+    expect(calls).toBe(2);
+    expect(clock.now().synced).toBe(false);
+    expect(rejections).toEqual([]);
+  });
+
   it("the system's async runner: a tool's exit code and output, null for a missing one", async () => {
     expect(await systemProbes.runAsync!("sh", ["-c", "echo hi; exit 3"])).toEqual({
       code: 3,

@@ -67,6 +67,8 @@ export function systemClock(policy: SyncPolicy = "auto", probes?: SyncProbes): C
           synced = v.synced;
           if (synced) clearInterval(t);
         })
+        // a probe that throws leaves the verdict as it was (and is asked again), never an unhandled rejection
+        .catch(() => {})
         .finally(() => {
           asking = false;
         });
