@@ -58,7 +58,7 @@ export async function benchCameraPath(): Promise<BenchLine[]> {
   process.stderr.write("camera-path: rendering frames, enrolling the herd…\n");
   const jpegs = (await renderFrames()).sd[0]!;
   await enrolledGallery(join(dir, "herd.db"));
-  await ensureRuntime({ prefer: "wasm" });
+  await ensureRuntime({}); // the backend the agent would choose (as enrolledGallery does)
   const emb = await loadEmbedder(PRETRAINED_DIR);
   const threshold = readCard(PRETRAINED_DIR)!.threshold;
   const { width, height } = await sharp(jpegs[0]!).metadata();

@@ -34,7 +34,8 @@ export const facesConfig = z.strictObject({
   qr: z.boolean().default(true),
   /**
    * How often a known pig's ear tag is looked for to confirm it (0: every frame). Unknown faces and
-   * an empty gallery are scanned on every frame whatever this says.
+   * an empty gallery are scanned on every frame whatever this says. Same default as ear-tag.ts's
+   * defaultEarTagGate (not imported here: it would load jsQR with the config).
    */
   qrEvery: duration().default(30_000),
   /** Frames of one visit that must agree a face is unknown before the alarm. */

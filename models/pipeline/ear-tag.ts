@@ -38,10 +38,11 @@ export interface EarTagGate {
 }
 
 /**
- * 30 s: each confirmation scan costs ~5 ms of a Pi's main thread (jsQR over the grown ROIs), and at
- * every 5 s it was the pipeline's biggest JS cost (big barn, docs/performance.md). Enrolment and
- * strangers are scanned on every frame regardless (below); the periodic scan only re-confirms a pig
- * the faces already named, and a labelled frame is kept at most once an hour per pig anyway.
+ * 30 s: each confirmation scan costs ~5 ms of the main thread on the build machine, more on a Pi
+ * (jsQR over the grown ROIs), and at every 5 s it was among the pipeline's biggest JS costs (big
+ * barn, docs/performance.md). Enrolment and strangers are scanned on every frame regardless
+ * (below); the periodic scan only re-confirms a pig the faces already named, and a labelled frame
+ * is kept at most once an hour per pig anyway.
  */
 export const defaultEarTagGate: EarTagGate = { everyMs: 30_000, margin: 0.75 };
 
