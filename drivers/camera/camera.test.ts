@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { RecordingContext } from "../../test/helpers/recording-context.ts";
 import { requireTool } from "../../test/helpers/tools.ts";
@@ -170,6 +171,16 @@ describe("FramePublisher", () => {
     expect(big).toMatchObject({ width: 160, height: 120 });
     expect(big?.sha256).toBe(sha(big!.jpeg));
     expect(big?.sha256).not.toBe(sha(jpeg));
+  });
+
+  it("rotates a frame the camera marked with an EXIF orientation, though it fits (header read in JS)", async () => {
+    const jpeg = await sharp(await renderPen(7, 320, 240, 2))
+      .withMetadata({ orientation: 6 })
+      .jpeg()
+      .toBuffer();
+    const f = await publisher({ width: 640, height: 640 }).pub.offer(jpeg);
+    expect(f).toMatchObject({ width: 240, height: 320 });
+    expect(f?.jpeg).not.toBe(jpeg);
   });
 
   it("refuses a truncated JPEG of the right size (counted as a decode error, never published)", async () => {

@@ -3,6 +3,7 @@ import sharp from "sharp";
 import type { Frame, FrameSource } from "../camera-types.ts";
 import type { SourceContext } from "../types.ts";
 import type { FrameOptions } from "./config.ts";
+import { jpegHeader } from "./jpeg-header.ts";
 import { framePhash } from "./phash.ts";
 
 // libvips' operation cache (by default 50 MB, 100 operations) keeps the decoded pixels of frames
@@ -91,7 +92,9 @@ export class FramePublisher implements FrameSource {
    * `quality`. Only the header is read to decide.
    */
   private async fit(jpeg: Buffer): Promise<{ data: Buffer; width: number; height: number }> {
-    const m = await sharp(jpeg, { failOn: "error" }).metadata();
+    // The header in JS where it is a JPEG's (jpeg-header.ts); anything else is sharp's to read.
+    const h = jpegHeader(jpeg);
+    const m = h ? { format: "jpeg", ...h } : await sharpHeader(jpeg);
     const { width = 0, height = 0 } = m;
     const fits =
       m.format === "jpeg" &&
@@ -122,4 +125,10 @@ export class FramePublisher implements FrameSource {
     const data = this.o.keep.data ? { dataB64: f.jpeg.toString("base64") } : {};
     this.ctx.emit([{ stream: `camera.${f.camera}`, kind: "media", t: f.t, body: { ...body, ...data } }]);
   }
+}
+
+async function sharpHeader(
+  img: Buffer,
+): Promise<{ format?: string; width?: number; height?: number; orientation?: number }> {
+  return sharp(img, { failOn: "error" }).metadata();
 }

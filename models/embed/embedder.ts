@@ -9,6 +9,8 @@ import { INPUT_SIZE, standardise } from "./preprocess.ts";
 /** A loaded embedding network: face crops in, L2-normalised vectors out. */
 export class Embedder {
   readonly dim: number;
+  /** The layers in order, when the network is a plain stack of them (see directLayers). */
+  private readonly stack: tf.layers.Layer[] | undefined;
   constructor(
     readonly net: tf.LayersModel,
     readonly size = INPUT_SIZE,
@@ -16,6 +18,7 @@ export class Embedder {
   ) {
     const out = net.outputs[0]!.shape;
     this.dim = out[out.length - 1] as number;
+    this.stack = directLayers(net);
   }
 
   /** Embeds n face crops (RGB bytes, size² × 3 each) into an n × dim Float32Array. */
@@ -24,8 +27,10 @@ export class Embedder {
     const x = new Float32Array(n * per);
     for (let i = 0; i < n; i++) standardise(pixels.subarray(i * per, (i + 1) * per), x, i * per);
     const out = tf.tidy(() => {
-      const t = tf.tensor4d(x, [n, this.size, this.size, 3]);
-      return l2normalise(this.net.predict(t) as tf.Tensor2D);
+      let t: tf.Tensor = tf.tensor4d(x, [n, this.size, this.size, 3]);
+      if (this.stack) for (const l of this.stack) t = l.call(t, {}) as tf.Tensor;
+      else t = this.net.predict(t) as tf.Tensor;
+      return l2normalise(t as tf.Tensor2D);
     });
     const v = out.dataSync() as Float32Array;
     out.dispose();
@@ -46,6 +51,41 @@ export class Embedder {
   dispose(): void {
     this.net.dispose();
   }
+}
+
+/**
+ * Layers whose `call` at inference is the same function as predict's: no training-time behaviour
+ * beyond what `training: false` (the default of an empty kwargs) gives, one tensor in and out.
+ */
+const STACKABLE = new Set([
+  "Conv2D",
+  "DepthwiseConv2D",
+  "SeparableConv2D",
+  "Dense",
+  "Flatten",
+  "Reshape",
+  "MaxPooling2D",
+  "AveragePooling2D",
+  "GlobalAveragePooling2D",
+  "GlobalMaxPooling2D",
+  "Activation",
+  "ReLU",
+  "ZeroPadding2D",
+  "BatchNormalization",
+  "Dropout",
+]);
+
+/**
+ * A Sequential network of STACKABLE layers is run layer by layer (`layer.call`), not through
+ * `predict`: the same kernels on the same tensors (the test compares the outputs bit for bit), without
+ * predict's per-call bookkeeping (input checks, the execution plan, name scopes), which was about a
+ * quarter of the embedding's CPU on a gateway (issue #15). Anything else keeps `predict`.
+ */
+export function directLayers(net: tf.LayersModel): tf.layers.Layer[] | undefined {
+  if (net.getClassName() !== "Sequential") return undefined;
+  const layers = net.layers;
+  if (layers.length === 0 || !layers.every((l) => STACKABLE.has(l.getClassName()))) return undefined;
+  return layers;
 }
 
 /** Writes the network as tfjs layers format: model.json + weights.bin. Returns the file names. */
