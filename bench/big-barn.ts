@@ -14,7 +14,7 @@
 // first minutes beside it. Knobs: bench/README.md (BENCH_BIG_BARN_WINDOW, _WARMUP, _STEADY, _ROUNDS,
 // _PROF, _BEFORE, _ONLY, _AGENT_ENV, _NODE_FLAGS, _OUT).
 import { type ChildProcess, spawn } from "node:child_process";
-import { copyFileSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, openSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
@@ -252,6 +252,7 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
     } finally {
       agent.kill(PROF ? "SIGTERM" : "SIGKILL");
       await new Promise((r) => (agent.exitCode !== null ? r(null) : agent.once("exit", r)));
+      if (typeof out === "number") closeSync(out);
     }
   };
 
