@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { PRETRAINED_DIR } from "../pipeline/model-dir.ts";
 import { ensureRuntime } from "../runtime.ts";
 import * as tf from "../tf.ts";
-import { directLayers, type Embedder, loadEmbedder } from "./embedder.ts";
+import { directLayers, Embedder, loadEmbedder } from "./embedder.ts";
 import { l2normalise } from "./network.ts";
 import { standardise } from "./preprocess.ts";
 
@@ -36,6 +36,33 @@ describe("Embedder", () => {
       expect(direct.length).toBe(n * emb.dim);
       expect(Array.from(direct)).toEqual(Array.from(viaPredict(emb, px, n)));
     }
+  });
+
+  it("runs every layer it calls directly as predict does (each allowed layer class, bit for bit)", () => {
+    const L = tf.layers;
+    const net = tf.sequential({
+      layers: [
+        L.zeroPadding2d({ inputShape: [8, 8, 3], padding: 1 }),
+        L.conv2d({ filters: 4, kernelSize: 3, activation: "relu" }),
+        L.batchNormalization(),
+        L.depthwiseConv2d({ kernelSize: 3, padding: "same" }),
+        L.separableConv2d({ filters: 4, kernelSize: 3, padding: "same" }),
+        L.maxPooling2d({ poolSize: 2 }),
+        L.averagePooling2d({ poolSize: 1 }),
+        L.reLU(),
+        L.activation({ activation: "tanh" }),
+        L.dropout({ rate: 0.5 }),
+        L.reshape({ targetShape: [4, 4, 4] }),
+        L.globalMaxPooling2d({}),
+        L.reshape({ targetShape: [1, 1, 4] }),
+        L.globalAveragePooling2d({}),
+        L.dense({ units: 6 }),
+      ],
+    });
+    const tiny = new Embedder(net, 8);
+    expect(directLayers(net)?.length).toBe(net.layers.length);
+    const px = Uint8Array.from({ length: 2 * 8 * 8 * 3 }, (_, i) => (i * 37) & 255);
+    expect(Array.from(tiny.embed(px, 2))).toEqual(Array.from(viaPredict(tiny, px, 2)));
   });
 
   it("keeps predict for a network that is not a plain stack", () => {
