@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { duration, ident } from "../../core/zod-helpers.ts";
 
+/** How often a known pig's ear tag is scanned by default (why 30 s: ear-tag.ts, defaultEarTagGate). */
+export const QR_EVERY_MS = 30_000;
+
 const box = z.strictObject({
   left: z.number().int().min(0),
   top: z.number().int().min(0),
@@ -34,10 +37,10 @@ export const facesConfig = z.strictObject({
   qr: z.boolean().default(true),
   /**
    * How often a known pig's ear tag is looked for to confirm it (0: every frame). Unknown faces and
-   * an empty gallery are scanned on every frame whatever this says. Same default as ear-tag.ts's
-   * defaultEarTagGate (not imported here: it would load jsQR with the config).
+   * an empty gallery are scanned on every frame whatever this says. The default is ear-tag.ts's
+   * defaultEarTagGate too (QR_EVERY_MS lives here: importing ear-tag.ts would load jsQR with the config).
    */
-  qrEvery: duration().default(30_000),
+  qrEvery: duration().default(QR_EVERY_MS),
   /** Frames of one visit that must agree a face is unknown before the alarm. */
   unknownAfter: z.number().int().min(1).default(2),
   /** Frames closer than this (real time) that resemble each other are one visit, fused. */

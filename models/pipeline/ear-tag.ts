@@ -1,4 +1,5 @@
 import jsQR from "jsqr";
+import { QR_EVERY_MS } from "./config.ts";
 import type { Box } from "./detector.ts";
 import { pigFromTag } from "./tag-text.ts";
 
@@ -44,7 +45,7 @@ export interface EarTagGate {
  * (below); the periodic scan only re-confirms a pig the faces already named, and a labelled frame
  * is kept at most once an hour per pig anyway.
  */
-export const defaultEarTagGate: EarTagGate = { everyMs: 30_000, margin: 0.75 };
+export const defaultEarTagGate: EarTagGate = { everyMs: QR_EVERY_MS, margin: 0.75 };
 
 /**
  * The QR scan only where and when it can pay (issue #15 item 9: it was the biggest cost of the faces
