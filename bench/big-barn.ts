@@ -14,7 +14,7 @@
 // first minutes beside it. Knobs: bench/README.md (BENCH_BIG_BARN_WINDOW, _WARMUP, _STEADY, _ROUNDS,
 // _PROF, _BEFORE, _ONLY, _AGENT_ENV, _NODE_FLAGS, _OUT).
 import { type ChildProcess, spawn } from "node:child_process";
-import { closeSync, copyFileSync, openSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, mkdirSync, openSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { loadavg } from "node:os";
@@ -30,6 +30,7 @@ import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { tmpDir } from "../test/helpers/services.ts";
 import { CAMERAS, enrolledGallery, ROI, renderFrames } from "./big-barn-parts.ts";
 import { measure, unitNodeFlags } from "./peer-parts.ts";
+import { PERF_NODE_FLAGS, perfRecord, perfReport } from "./perf-jit.ts";
 
 interface BenchLine {
   bench: string;
@@ -46,6 +47,8 @@ const ROUNDS = Number(process.env.BENCH_BIG_BARN_ROUNDS ?? 1);
 /** Seconds after its start when each agent's steady-state window begins (0: the first window only). */
 const STEADY_S = Number(process.env.BENCH_BIG_BARN_STEADY ?? 240);
 const PROF = process.env.BENCH_BIG_BARN_PROF;
+/** DIR: `perf` records each agent's steady window, JS frames named (bench/perf-jit.ts). */
+const PERF = process.env.BENCH_BIG_BARN_PERF;
 const BUSES = 4;
 const UNITS = 5;
 const REGISTERS = 5;
@@ -201,6 +204,8 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
       }),
     );
     const prof = PROF ? ["--cpu-prof", `--cpu-prof-dir=${join(PROF, variant)}`] : [];
+    const perfDir = PERF ? join(PERF, `${variant}-${round + 1}`) : undefined;
+    if (perfDir) mkdirSync(perfDir, { recursive: true });
     // Extra node/V8 flags (e.g. `--trace-deopt`); the agent's stdout then goes to BENCH_BIG_BARN_OUT.
     const extra = (process.env.BENCH_BIG_BARN_NODE_FLAGS ?? "").split(" ").filter(Boolean);
     const out = process.env.BENCH_BIG_BARN_OUT
@@ -211,6 +216,7 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
       [
         ...unitNodeFlags(variant.startsWith("before") ? BEFORE! : gateway, config),
         ...prof,
+        ...(perfDir ? PERF_NODE_FLAGS : []),
         ...extra,
         variant.startsWith("before") ? BEFORE! : gateway,
         "agent",
@@ -218,18 +224,22 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
         config,
       ],
       {
+        cwd: perfDir ?? process.cwd(),
         stdio: ["ignore", out, "inherit"],
         env: { ...process.env, ...AGENT_ENV, BARNLINK_LOG: "error" },
       },
     );
     const started = Date.now();
-    const window = async () => {
+    const window = async (profile = false) => {
       if (agent.exitCode !== null) throw new Error(`the ${variant} agent exited (${agent.exitCode})`);
       const w0 = Date.now();
       const f0 = served.reduce((a, b) => a + b, 0);
       const m = await measure(
         () => agent.pid!,
-        async () => void (await sleep(WINDOW_S * 1000)),
+        async () =>
+          void (await (profile && perfDir
+            ? perfRecord(agent.pid!, WINDOW_S, perfDir)
+            : sleep(WINDOW_S * 1000))),
       );
       const w1 = Date.now();
       const frames = ((served.reduce((a, b) => a + b, 0) - f0) * 1000) / (w1 - w0);
@@ -242,17 +252,21 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
     };
     try {
       await sleep(WARMUP_S * 1000);
-      const first = await window();
+      const first = await window(STEADY_S === 0);
       // A gateway runs for months: the figures are its steady state, once V8 has compiled what runs
       // (single-threaded, so on the main thread: ~1.2 s of CPU over the faces agent's first ~4 min).
       const rest = STEADY_S * 1000 - (Date.now() - started);
       if (rest <= 0) return { ...first, firstCpuPct: first.cpuPct };
       await sleep(rest);
-      return { ...(await window()), firstCpuPct: first.cpuPct };
+      return { ...(await window(true)), firstCpuPct: first.cpuPct };
     } finally {
       agent.kill(PROF ? "SIGTERM" : "SIGKILL");
       await new Promise((r) => (agent.exitCode !== null ? r(null) : agent.once("exit", r)));
       if (typeof out === "number") closeSync(out);
+      if (perfDir)
+        process.stderr.write(
+          await perfReport(perfDir, agent.pid!, WINDOW_S).catch((e: Error) => `perf: ${e.message}\n`),
+        );
     }
   };
 
@@ -276,7 +290,12 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
     for (const p of ptys) await p.stop();
   }
   const load1 = loadavg();
-  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  // The median; of an even count, the mean of the middle two (not the higher of them).
+  const med = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    const h = s.length >> 1;
+    return s.length === 0 ? 0 : s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
+  };
   const pick = (v: Variant, k: keyof Result) => med((results[v] ?? []).map((r) => r[k]));
   const lines: BenchLine[] = [];
   const line = (metric: string, value: number, unit: string, baseline?: number) =>
