@@ -38,7 +38,7 @@ export function jitProblems(cfg: AgentConfig): Array<{ path: string; message: st
       ? [
           {
             path: `sources.${i}.driver`,
-            message: `driver ${s.driver} needs WebAssembly, and this agent runs in lite mode (its flags were chosen at start from a config without such a source): set runtime.liteMode: off in the local config and restart, then apply`,
+            message: `driver ${s.driver} needs WebAssembly, and this agent runs in lite mode (its flags were chosen at start from a config without such a source); under the systemd unit the agent restarts itself into the flags this config needs, run by hand it cannot: restart node without --lite-mode (or set runtime.liteMode: off), then apply`,
           },
         ]
       : [],

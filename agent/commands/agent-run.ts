@@ -10,6 +10,8 @@ import { chooseStartupConfig } from "../fleet/startup.ts";
 import { memTrace, memTraceEvery } from "../mem-trace.ts";
 
 const usage = "barnlink agent --config FILE";
+/** EX_TEMPFAIL: the agent exits to be restarted on other node flags (the unit restarts it). */
+export const EXIT_RESTART = 75;
 
 export const agentRun: CommandSpec = {
   name: "agent",
@@ -31,15 +33,28 @@ export const agentRun: CommandSpec = {
       process.send && process.env.BARNLINK_DEMO_CLOCK === "hold" && cfg.clock.speed
         ? heldClock(cfg.clock.speed, cfg.clock.start ? Date.parse(cfg.clock.start) : Date.now())
         : undefined;
+    const onFatal = (e: Error) => {
+      // Not even the previous config starts again: exit, systemd restarts on the active config.
+      log.fatal({ err: e.message }, "config.apply: the previous config did not start again; exiting");
+      process.exit(1);
+    };
+    // Set when a config.apply needs other node flags (config-apply.ts): stop cleanly, exit 75.
+    let restart: string | undefined;
+    let wake = () => {};
     const { host, web } = gatewayHost(choice, {
       log,
       ring,
       ...(held ? { clock: held } : {}),
-      onFatal: (e) => {
-        // Not even the previous config starts again: exit, systemd restarts on the active config.
-        log.fatal({ err: e.message }, "config.apply: the previous config did not start again; exiting");
-        process.exit(1);
-      },
+      onFatal,
+      // Only under the unit (its ExecStartPre= sets BARNLINK_NODE_FLAGS from the config at each start).
+      ...(process.env.BARNLINK_NODE_FLAGS !== undefined
+        ? {
+            onRestart: (reason: string) => {
+              restart = reason;
+              wake();
+            },
+          }
+        : {}),
     });
     // Whatever started (the MQTT link, other sources) stops, so the process exits with the error.
     await host.start();
@@ -51,6 +66,9 @@ export const agentRun: CommandSpec = {
         choice.interrupted.command,
         host.remote?.sha256 ?? "local",
       );
+    // The config this process was restarted for: on probation now, rolled back like any other.
+    const r = choice.resume;
+    if (r) void host.apply(r.config, r.text, r.command, r.deadlineMs).catch(onFatal);
     // Only under systemd (NOTIFY_SOCKET): elsewhere node:child_process is never loaded (#15).
     const sd = process.env.NOTIFY_SOCKET
       ? (await import("../http/systemd-notify.ts")).startSystemdNotify(
@@ -84,6 +102,7 @@ export const agentRun: CommandSpec = {
     });
     process.send?.({ type: "ready", status: host.agent.status(), gatewayUrl: web()?.url });
     await new Promise<void>((resolve) => {
+      wake = resolve;
       process.once("SIGINT", resolve);
       process.once("SIGTERM", resolve);
       process.once("disconnect", resolve);
@@ -95,6 +114,10 @@ export const agentRun: CommandSpec = {
     await host.stop();
     // An open IPC channel keeps a forked process alive.
     if (process.connected) process.disconnect();
+    if (restart) {
+      log.warn({ reason: restart }, "exiting for a restart on other node flags (exit status 75)");
+      return EXIT_RESTART;
+    }
     return 0;
   },
 };

@@ -63,7 +63,18 @@ export function validateRemoteConfig(
  * else restart on it on probation (host.ts) and report `applied` or `rolled-back`. The config text
  * never goes into the `commands` evidence record (it may hold the broker password): its hash does.
  */
-export function registerConfigApply(agent: Agent, host: AgentHost, onFatal: (e: Error) => void): void {
+export interface ConfigApplyHooks {
+  /** The previous config does not start again either: the process must exit. */
+  onFatal(e: Error): void;
+  /**
+   * Exits for the unit to restart the agent (exit status 75): set only where the restart chooses
+   * node flags from the config again (the systemd unit's `ExecStartPre=`, which sets
+   * BARNLINK_NODE_FLAGS). Without it a config this process cannot run is rejected.
+   */
+  onRestart?(reason: string): void;
+}
+
+export function registerConfigApply(agent: Agent, host: AgentHost, hooks: ConfigApplyHooks): void {
   const log: Logger = agent.log;
   agent.onCommand(
     "config.apply",
@@ -101,10 +112,21 @@ export function registerConfigApply(agent: Agent, host: AgentHost, onFatal: (e: 
       const v = validateRemoteConfig(a.data.config, agent.config);
       if (!v.ok) return reject(v.problems);
       const jit = jitProblems(v.config);
-      if (jit.length) return reject(jit);
+      if (jit.length && !hooks.onRestart) return reject(jit);
+      if (jit.length) {
+        // This node runs in lite mode (no WebAssembly): restart into the node flags the new config
+        // calls for, and apply it there on probation (startup.ts). Until it proves healthy the
+        // active config stays the one a later start falls back to.
+        const reason = `restarting for the node flags this config needs (${jit[0]!.path} needs WebAssembly)`;
+        host.prepareRestart(a.data.config, cmd.id, a.data.deadline);
+        log.info({ id: cmd.id, sha256: sha }, `config.apply: ${reason}`);
+        host.record({ state: "restarting", sha256: sha, reason }, cmd.id, host.remote?.sha256 ?? "local");
+        setImmediate(() => hooks.onRestart!(reason));
+        return "accepted";
+      }
       // After this handler returns: the agent first records the command as accepted in its outbox.
       setImmediate(() => {
-        host.apply(v.config, a.data.config, cmd.id, a.data.deadline).catch(onFatal);
+        host.apply(v.config, a.data.config, cmd.id, a.data.deadline).catch(hooks.onFatal);
       });
       return "accepted";
     },

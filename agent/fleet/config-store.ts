@@ -10,6 +10,12 @@ export interface RemoteMeta {
   /** SHA-256 of the local config file (`--config`) when it was applied: a later local edit wins. */
   baseSha256: string;
   appliedAt?: number;
+  /**
+   * Set on a pending config that a lite-mode agent could not run in-process (node flags are chosen
+   * at start): the process exits for the unit to restart it, the next start's node flags are this
+   * config's, and that start runs it on probation for `deadlineMs` (startup.ts, `resume`).
+   */
+  restart?: { deadlineMs: number };
 }
 
 export const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");

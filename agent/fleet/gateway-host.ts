@@ -14,7 +14,15 @@ import { registerStatusReport } from "./status-report.ts";
  */
 export function gatewayHost(
   choice: StartupChoice,
-  o: { log: Logger; ring: LogRing; clock?: Clock; parts?: AgentParts; onFatal(e: Error): void },
+  o: {
+    log: Logger;
+    ring: LogRing;
+    clock?: Clock;
+    parts?: AgentParts;
+    onFatal(e: Error): void;
+    /** Under the systemd unit: exit for a restart on other node flags (config-apply.ts). */
+    onRestart?(reason: string): void;
+  },
 ): { host: AgentHost; web(): GatewayHttp | undefined } {
   let web: GatewayHttp | undefined;
   const host = new AgentHost(
@@ -30,7 +38,10 @@ export function gatewayHost(
           ...(o.parts ? { parts: o.parts } : {}),
         }),
       register: (agent, h) => {
-        registerConfigApply(agent, h, o.onFatal);
+        registerConfigApply(agent, h, {
+          onFatal: o.onFatal,
+          ...(o.onRestart ? { onRestart: o.onRestart } : {}),
+        });
         registerStatusReport(agent, h, o.ring);
       },
       // The gateway page is for installers; a port clash must not stop the barn's data.

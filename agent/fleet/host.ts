@@ -144,6 +144,21 @@ export class AgentHost {
     }
   }
 
+  /**
+   * Keeps `text` for the next start, which runs it on probation (a lite-mode process cannot: see
+   * config-apply.ts). The active config stays the one to fall back to.
+   */
+  prepareRestart(text: string, command: string, deadlineMs: number): void {
+    // Until the process exits: no second config.apply, and the watchdog does not judge the agent.
+    this.swapping = true;
+    this.o.store.writePending(text, {
+      sha256: sha256(text),
+      command,
+      baseSha256: this.origin.localSha256 ?? "",
+      restart: { deadlineMs },
+    });
+  }
+
   /** Evidence of the outcome (the cloud's device page reads it). */
   record(
     outcome: { state: string; sha256: string; reason?: string },

@@ -50,3 +50,39 @@ describe("which config a start uses (agent/fleet/startup.ts)", () => {
     expect(s.store.hasPending()).toBe(false);
   });
 });
+
+describe("a config the last process restarted for (a lite-mode agent given a camera)", () => {
+  const restarting = (s: ReturnType<typeof setup>, text = s.remote) =>
+    s.store.writePending(text, {
+      sha256: sha256(text),
+      command: "c3",
+      baseSha256: sha256(s.text),
+      restart: { deadlineMs: 20_000 },
+    });
+
+  it("node-flags reads it; the start runs the previous config and resumes it, not as a crash", () => {
+    const s = setup();
+    restarting(s);
+    // ExecStartPre= (readOnly) chooses this start's flags from the config restarted for
+    expect(chooseStartupConfig(s.file, silentLogger, { readOnly: true }).config.sync.linger).toBe(42);
+    expect(s.store.hasPending()).toBe(true);
+    const c = chooseStartupConfig(s.file, silentLogger);
+    expect(c.config.sync.linger).not.toBe(42);
+    expect(c.resume).toMatchObject({ command: "c3", deadlineMs: 20_000 });
+    expect(c.resume?.config.sync.linger).toBe(42);
+    expect(c.interrupted).toBeUndefined();
+    // Taken once: applied, it is pending again without the mark; a crash then is a crash on probation.
+    expect(s.store.hasPending()).toBe(false);
+    expect(chooseStartupConfig(s.file, silentLogger).resume).toBeUndefined();
+  });
+
+  it("one that no longer validates is dropped and reported rolled back", () => {
+    const s = setup();
+    restarting(s, stringify({ ...s.local, colour: "blue" }));
+    expect(chooseStartupConfig(s.file, silentLogger, { readOnly: true }).config.sync.linger).not.toBe(42);
+    const c = chooseStartupConfig(s.file, silentLogger);
+    expect(c.resume).toBeUndefined();
+    expect(c.interrupted).toMatchObject({ command: "c3", reason: /no longer validates/ });
+    expect(s.store.hasPending()).toBe(false);
+  });
+});

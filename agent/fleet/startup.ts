@@ -14,6 +14,11 @@ export interface StartupChoice {
   remote?: RemoteMeta;
   /** A config on probation when the process died: rolled back; the host records it once running. */
   interrupted?: { command: string; sha256: string; reason: string };
+  /**
+   * A config the previous process restarted to run (config-apply.ts: it needed node flags that
+   * process lacked): the agent starts on `config` as usual and then applies this one on probation.
+   */
+  resume?: { config: AgentConfig; text: string; command: string; deadlineMs: number };
 }
 
 /**
@@ -39,12 +44,29 @@ export function chooseStartupConfig(
   const store = new ConfigStore(local.dataDir);
   const out: StartupChoice = { config: local, store, localSha256 };
   const pending = store.read("pending");
-  if (pending && !o.readOnly) {
+  // A config the last process restarted for (its node flags): read, not yet on probation. Once the
+  // host applies it, it is pending again without the mark, so a crash on it is a crash on probation.
+  const restart = pending?.meta.restart ? validateRemoteConfig(pending.text, local) : undefined;
+  if (pending && restart?.ok && pending.meta.restart) {
+    const resume = {
+      config: restart.config,
+      text: pending.text,
+      command: pending.meta.command,
+      deadlineMs: pending.meta.restart.deadlineMs,
+    };
+    // node-flags chooses this start's flags from it: the config the process is restarting for.
+    if (o.readOnly) return { ...out, config: restart.config };
+    store.drop("pending");
+    out.resume = resume;
+    log.info({ command: pending.meta.command }, "restarted for a remote config's node flags: applying it");
+  } else if (pending && !o.readOnly) {
     store.drop("pending");
     out.interrupted = {
       command: pending.meta.command,
       sha256: pending.meta.sha256,
-      reason: "the agent restarted before the new config proved healthy",
+      reason: restart
+        ? "the config the agent restarted for no longer validates"
+        : "the agent restarted before the new config proved healthy",
     };
     log.warn({ command: pending.meta.command }, "a remote config was on probation at restart: dropped");
   }

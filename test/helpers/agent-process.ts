@@ -10,13 +10,21 @@ export interface AgentProcess {
   kill(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** `node bin/barnlink.js agent --config FILE` as a real process, its log appended to `logFile`. */
-export function spawnAgent(configFile: string, logFile: string): AgentProcess {
+/**
+ * `node bin/barnlink.js agent --config FILE` as a real process, its log appended to `logFile`;
+ * `nodeFlags` go before the script (as the unit's `$BARNLINK_NODE_FLAGS`), `env` into its environment.
+ */
+export function spawnAgent(
+  configFile: string,
+  logFile: string,
+  o: { nodeFlags?: string[]; env?: Record<string, string> } = {},
+): AgentProcess {
   const fd = openSync(logFile, "a");
-  const child = spawn(process.execPath, [join(ROOT, "bin/barnlink.js"), "agent", "--config", configFile], {
+  const args = [...(o.nodeFlags ?? []), join(ROOT, "bin/barnlink.js"), "agent", "--config", configFile];
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     stdio: ["ignore", fd, fd],
-    env: { ...process.env, BARNLINK_LOG: process.env.BARNLINK_LOG ?? "warn" },
+    env: { ...process.env, BARNLINK_LOG: process.env.BARNLINK_LOG ?? "warn", ...o.env },
   });
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
   return {
