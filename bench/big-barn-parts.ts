@@ -81,3 +81,12 @@ export async function enrolledGallery(path: string): Promise<void> {
   gallery.close();
   emb.dispose();
 }
+
+/** `A=1 B=2` (a knob's value) as an environment object. */
+export const envOf = (text = ""): Record<string, string> =>
+  Object.fromEntries(
+    text
+      .split(" ")
+      .filter(Boolean)
+      .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
+  );

@@ -28,7 +28,7 @@ import { openPtyPair } from "../drivers/common/pty-pair.ts";
 import { startSlaveProcess } from "../drivers/modbus-sim/slave-process.ts";
 import { startMosquitto } from "../test/helpers/mosquitto.ts";
 import { tmpDir } from "../test/helpers/services.ts";
-import { CAMERAS, enrolledGallery, ROI, renderFrames } from "./big-barn-parts.ts";
+import { CAMERAS, enrolledGallery, envOf, ROI, renderFrames } from "./big-barn-parts.ts";
 import { measure, unitNodeFlags } from "./peer-parts.ts";
 import { PERF_NODE_FLAGS, perfRecord, perfReport } from "./perf-jit.ts";
 
@@ -73,12 +73,10 @@ const VARIANTS = (
   ] as Variant[]
 ).filter((v) => !ONLY || ONLY.includes(v));
 /** Extra environment for every agent, e.g. `VIPS_CONCURRENCY=1 MALLOC_ARENA_MAX=2` (deployment knobs). */
-const AGENT_ENV = Object.fromEntries(
-  (process.env.BENCH_BIG_BARN_AGENT_ENV ?? "")
-    .split(" ")
-    .filter(Boolean)
-    .map((kv) => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)]),
-);
+const AGENT_ENV = envOf(process.env.BENCH_BIG_BARN_AGENT_ENV);
+/** More environment for the "before" agents alone (with _BEFORE set to this build: a knob against none). */
+const BEFORE_ENV = envOf(process.env.BENCH_BIG_BARN_BEFORE_ENV);
+const QUIET = { BARNLINK_LOG: "error" };
 const LABEL: Record<Variant, string> = {
   modbus: "Modbus only (4 buses, 100 readings / 10 s)",
   cameras: "+ 2 cameras at 1 frame/s (640×360), no faces",
@@ -226,7 +224,7 @@ export async function benchBigBarn(): Promise<BenchLine[]> {
       {
         cwd: perfDir ?? process.cwd(),
         stdio: ["ignore", out, "inherit"],
-        env: { ...process.env, ...AGENT_ENV, BARNLINK_LOG: "error" },
+        env: { ...process.env, ...AGENT_ENV, ...(variant.startsWith("before") ? BEFORE_ENV : {}), ...QUIET },
       },
     );
     const started = Date.now();
