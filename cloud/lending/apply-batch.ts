@@ -8,6 +8,7 @@ import { ERR_LENDING_LIMIT, ERR_LENDING_STATE, ERR_LENDING_TERM } from "./errors
 import { postReleaseFees } from "./fees.ts";
 import { DAY_MS } from "./interest.ts";
 import { postTxs } from "./ledger.ts";
+import { limitOrder } from "./limit.ts";
 import { lockedRows } from "./money-tx.ts";
 import { caseOf, groupBy } from "./set-sql.ts";
 import { CENSUS_INTERVALS } from "./thresholds.ts";
@@ -42,7 +43,8 @@ const byId = <R extends { id: string }>(rows: R[]) => new Map(rows.map((r) => [r
  * them (batches → tranches → facilities, each set sorted), the conditional status updates checked
  * row for row, one reservation settlement, one limit update per set (every intermediate committed
  * amount checked in memory in the decisions' order, as adjustCommitted would one by one), the ledger
- * by postTxs, one insert each of decisions, payment orders, alerts and demands. Any error (a limit,
+ * by postTxs, one insert each of decisions, payment orders, alerts and demands, all in the limit's
+ * order (limitOrder: holds and releases within their reservation before releases drawing more). Any error (a limit,
  * a closed batch, a unique key, a row decided meanwhile) throws: the caller's transaction rolls back
  * whole and the caller applies the decisions one at a time instead. Releases also accrue their
  * batch's interest and book their fees one by one (accrue, postReleaseFees), as applyDecisionIn.
@@ -85,9 +87,19 @@ export async function applyDecisionsIn(trx: Kysely<DB>, items: BatchItem[]): Pro
       );
     committed.set(f.id, c);
   };
-  const results: BatchApplied["results"] = [];
+  const results: BatchApplied["results"] = new Array(items.length);
   const applied: Array<{ it: BatchItem; release: boolean; maturity: number; orderId?: string }> = [];
-  for (const it of items) {
+  const heldOf = (id: string) => {
+    const r = reservations.get(id);
+    return r?.status === "held" ? Number(r.amount_fen) : 0;
+  };
+  // In the limit's order (limitOrder): room returned first, then drawn, as the one-by-one path.
+  for (const i of limitOrder(
+    items,
+    (it) => it.input.decision,
+    (it) => heldOf(it.input.trancheId),
+  )) {
+    const it = items[i]!;
     const { decision: d, at } = it.input;
     const release = d.outcome !== "hold" && d.amountFen > 0;
     const t = tranches.get(it.input.trancheId)!;
@@ -97,18 +109,17 @@ export async function applyDecisionsIn(trx: Kysely<DB>, items: BatchItem[]): Pro
     if (release && at > Number(f.term_end))
       throw ERR_LENDING_TERM(`facility ${f.id} term ended; no drawdowns after it`);
     if (!it.input.from.includes(t.status)) {
-      results.push({ applied: false });
+      results[i] = { applied: false };
       continue;
     }
     if (release && b.status !== "open")
       throw ERR_LENDING_STATE(`batch ${b.id} is ${b.status}; nothing is released`);
-    const res = reservations.get(t.id);
-    const held = res?.status === "held" ? Number(res.amount_fen) : 0;
+    const held = heldOf(t.id);
     if (release) move(f, d.amountFen - held, "post");
     else move(f, -held, "void");
     const a = { it, release, maturity, orderId: release ? randomUUID() : undefined };
     applied.push(a);
-    results.push({ applied: true, ...(a.orderId ? { orderId: a.orderId } : {}) });
+    results[i] = { applied: true, ...(a.orderId ? { orderId: a.orderId } : {}) };
   }
   if (applied.length === 0) return { results, commands: [] };
   const tOf = (a: (typeof applied)[number]) => tranches.get(a.it.input.trancheId)!;

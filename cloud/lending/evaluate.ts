@@ -10,6 +10,7 @@ import type { GateContext } from "./gate-context.ts";
 import { gateContexts } from "./gate-inputs.ts";
 import { gateDevices, gateEnvironment, gateHeadCount } from "./gates-a-b-c.ts";
 import { gateDelivery, gateFeedUse } from "./gates-d-e.ts";
+import { heldFenOf, limitOrder } from "./limit.ts";
 import { moneyTx } from "./money-tx.ts";
 import { perFacility } from "./per-facility.ts";
 import { analyseWindow } from "./quality-window.ts";
@@ -158,12 +159,25 @@ export async function applyAssessments(
     set = await moneyTx(ctx.db.kysely, (trx) => applyDecisionsIn(trx, items));
   } catch (e) {
     ctx.log.warn({ err: e, tranches: items.length }, "lending: set of decisions failed; applying one by one");
-    return perFacility(
-      ctx,
+    // In the limit's order, as the set (limitOrder), each facility's one after another.
+    const held = await heldFenOf(
+      ctx.db.kysely,
+      ok.map((a) => a.g.tranche.id),
+    );
+    const order = limitOrder(
       assessed,
+      (a) => (a instanceof Error ? { outcome: "hold", amountFen: 0 } : a.decision),
+      (a) => (a instanceof Error ? 0 : (held.get(a.g.tranche.id) ?? 0)),
+    );
+    const out = await perFacility(
+      ctx,
+      order.map((i) => assessed[i]!),
       (a) => (a instanceof Error ? "" : a.g.batch.facility_id),
       async (a) => (a instanceof Error ? a : await applyAssessment(ctx, a, asOf).catch(asError)),
     );
+    const back = new Array<Decision | null | Error>(assessed.length);
+    for (const [k, i] of order.entries()) back[i] = out[k]!;
+    return back;
   }
   const done = new Map<Assessment, Decision | null | Error>();
   for (const [i, a] of ok.entries()) {

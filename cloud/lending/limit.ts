@@ -114,3 +114,37 @@ export async function voidReservation(
     .executeTakeFirst();
   if (r) await adjustCommitted(q, facilityId, -Number(r.amount_fen), "void");
 }
+
+/**
+ * The order a tick's decisions meet the limit in: first those that return room (holds, and
+ * releases of no more than the tranche's held reservation), then those that draw on it, each group
+ * in the order given. Returns the items' indices. Every path applies decisions in this order (the
+ * set, applyDecisionsIn; its one-by-one fallback, applyAssessments), so a release is never refused
+ * for room a hold in the same tick gives back, and any number of instances applying the same
+ * decisions, by set or one by one, end alike: once room is returned, room only shrinks, so a release
+ * one instance found no room for finds none at another.
+ */
+export function limitOrder<T>(
+  items: T[],
+  decision: (t: T) => { outcome: string; amountFen: number },
+  heldFen: (t: T) => number,
+): number[] {
+  const draws = (t: T) => {
+    const d = decision(t);
+    return d.outcome !== "hold" && d.amountFen > heldFen(t);
+  };
+  const idx = items.map((_, i) => i);
+  return [...idx.filter((i) => !draws(items[i]!)), ...idx.filter((i) => draws(items[i]!))];
+}
+
+/** The held reservation of each tranche that has one (what a release of it would not draw anew). */
+export async function heldFenOf(q: Q, trancheIds: string[]): Promise<Map<string, number>> {
+  if (trancheIds.length === 0) return new Map();
+  const rows = await q
+    .selectFrom("lending_reservations")
+    .select(["tranche_id", "amount_fen"])
+    .where("tranche_id", "in", trancheIds)
+    .where("status", "=", "held")
+    .execute();
+  return new Map(rows.map((r) => [r.tranche_id, Number(r.amount_fen)]));
+}

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyDecisionsIn } from "../apply-batch.ts";
 import { lendingTick, reserveDue } from "../engine.ts";
+import { type Assessment, applyAssessments } from "../evaluate.ts";
 import { moneyTx } from "../money-tx.ts";
 import { reserveDueIn } from "../reserve-batch.ts";
 import { freshDb } from "./fresh-db.ts";
@@ -201,5 +202,83 @@ describe.each(DIALECTS.filter((d) => here[d]))(
         await f.drop();
       }
     });
+  },
+);
+
+describe.each(DIALECTS.filter((d) => here[d]))(
+  "a release that needs the room a hold of the same tick gives back (%s)",
+  (dialect) => {
+    // Batch 0's release draws more than its reservation, on a facility whose limit is all reserved;
+    // batch 1's hold, listed after it, gives room back. The release must get it, by set and one by
+    // one alike (limitOrder): before, the set threw and one by one refused it for the limit, yet a
+    // second instance running the same decisions a moment later released it — two instances, two
+    // outcomes. The third batch's decision fails (injected) when the fallback is under test.
+    for (const fallback of [false, true])
+      it(`${fallback ? "one by one, after the set failed" : "by set"}: the hold's room first, then the release`, {
+        timeout: 300_000,
+      }, async () => {
+        const f = await freshDb(dialect);
+        try {
+          const k = f.db.kysely;
+          const run: Run = {
+            facilities: [
+              {
+                limitShare: 1,
+                fees: "none",
+                batches: [
+                  { head: 5_000, devices: 1 },
+                  { head: 10_000, devices: 1 },
+                  { head: 4_000, devices: 1 },
+                ],
+              },
+            ],
+            decisions: [],
+          };
+          const p = fallback ? "lof" : "los";
+          await seed(f.db, p, run);
+          for (const t of await dueOf(k, p)) await reserveDue(testCtx(f.db), t, NOW);
+          const reserved = await moneyState(k, p);
+          const fac = reserved.facilities[0]!;
+          // Every due tranche reserved, the limit used up to the last fen (floor of the sum).
+          expect(reserved.tranches.filter((t) => t.status === "reserved")).toHaveLength(6);
+          expect(Number(fac.limit_fen) - Number(fac.committed_fen)).toBeLessThan(1);
+          const t0 = (b: number) => reserved.tranches.find((t) => t.id === `${p}f0b${b}-t0`)!;
+          const decision = (b: number, outcome: "release" | "hold", share: number) => {
+            const kg = Math.floor(Number(t0(b).planned_kg) * share);
+            return { outcome, amountFen: kg * 260, kg, reasons: [`r ${outcome}`], gates: [] };
+          };
+          const assessed: Assessment[] = [
+            decision(0, "release", 1.2),
+            decision(1, "hold", 0),
+            decision(2, "release", 1),
+          ].map((d, b) => ({
+            decision: d,
+            g: { tranche: t0(b), batch: { id: `${p}f0b${b}`, facility_id: `${p}f0` }, findings: [] } as never,
+            verified: null,
+          }));
+          if (fallback) await injectFailure(f.db, dialect, "lending_payment_orders", t0(2).id);
+          const out = await applyAssessments(testCtx(f.db, { now: NOW }), assessed, NOW);
+          const after = await moneyState(k, p);
+          const status = new Map(after.tranches.map((t) => [t.id, t.status]));
+          expect(status.get(t0(0).id)).toBe("released");
+          expect(status.get(t0(1).id)).toBe("held");
+          expect(status.get(t0(2).id)).toBe(fallback ? "reserved" : "released");
+          // Results come back in the order the decisions were given.
+          expect(out[0]).toMatchObject({ outcome: "release", amountFen: assessed[0]!.decision.amountFen });
+          expect(out[1]).toMatchObject({ outcome: "hold" });
+          if (fallback) expect(out[2]).toBeInstanceOf(Error);
+          else expect(out[2]).toMatchObject({ outcome: "release" });
+          expect(after.orders.map((o) => o.tranche_id).sort()).toEqual(
+            (fallback ? [t0(0).id] : [t0(0).id, t0(2).id]).sort(),
+          );
+          // The limit still holds: committed within it, and exactly what the reservations say.
+          const committed = Number(after.facilities[0]!.committed_fen);
+          expect(committed).toBeLessThanOrEqual(Number(after.facilities[0]!.limit_fen));
+          const live = after.reservations.filter((r) => r.status === "held" || r.status === "posted");
+          expect(committed).toBe(live.reduce((s, r) => s + Number(r.amount_fen), 0));
+        } finally {
+          await f.drop();
+        }
+      });
   },
 );

@@ -209,13 +209,28 @@ export async function itemsOf(k: Kysely<DB>, p: string, run: Run): Promise<Batch
   return items;
 }
 
-/** Applies the items one at a time, as applyAssessment does (decision, then its alerts and demand). */
+/**
+ * Applies the items one at a time, as applyAssessment does (decision, then its alerts and demand),
+ * in the limit's order: every decision that gives room back (a hold, a release within the tranche's
+ * held reservation) before those that draw more, each group in the order given.
+ */
 export async function oneByOne(db: Db, items: BatchItem[], commands: unknown[]) {
   const ctx = { ...testCtx(db), commands };
   ctx.sendCommand = async (device, name, args) => {
     commands.push({ device, name, args });
   };
-  for (const it of items) {
+  const held = new Map(
+    (
+      await db.kysely
+        .selectFrom("lending_reservations")
+        .select(["tranche_id", "amount_fen"])
+        .where("status", "=", "held")
+        .execute()
+    ).map((r) => [r.tranche_id, Number(r.amount_fen)]),
+  );
+  const draws = (it: BatchItem) =>
+    it.input.decision.outcome !== "hold" && it.input.decision.amountFen > (held.get(it.input.trancheId) ?? 0);
+  for (const it of [...items.filter((i) => !draws(i)), ...items.filter(draws)]) {
     const r = await applyDecision(db.kysely, it.input).catch((e: unknown) => e as Error);
     if (r instanceof Error || !r.applied) continue;
     for (const a of it.alerts ?? []) await raiseAlert(db.kysely, a);
