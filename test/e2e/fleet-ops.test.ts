@@ -12,7 +12,7 @@ import { type Command, signMessage } from "../../sync/messages.ts";
 import { cmdTopic } from "../../sync/topics.ts";
 import { cliInProcess } from "../helpers/cli.ts";
 import { startGateway } from "../helpers/gateway.ts";
-import { type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
+import { adminApi, type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
 type Fleet = {
@@ -56,17 +56,7 @@ describe("fleet operations: remote config with rollback, remote status and log",
   let base: Record<string, unknown>;
   let password: string;
 
-  const api = async (path: string, body?: unknown) => {
-    const r = await fetch(`${stack.cloud.url}${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      headers: {
-        authorization: `Bearer ${TEST_TOKEN}`,
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
-  };
+  const api = (path: string, body?: unknown) => adminApi(stack)(path, body);
   const fleet = async () => (await api(`/api/v1/devices/${device}/fleet`)).json as unknown as Fleet;
   const outcome = (id: string, states: string[]) =>
     waitFor(

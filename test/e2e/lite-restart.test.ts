@@ -9,7 +9,7 @@ import { registerDevice } from "../../cloud/devices.ts";
 import { fleetModule } from "../../cloud/fleet/routes.ts";
 import { loadOrCreateKey } from "../../core/keys.ts";
 import { type AgentProcess, spawnAgent } from "../helpers/agent-process.ts";
-import { type Stack, startStack, TEST_TOKEN, uniqueDevice } from "../helpers/stack.ts";
+import { adminApi, type Stack, startStack, uniqueDevice } from "../helpers/stack.ts";
 import { waitFor } from "../helpers/wait-for.ts";
 
 const ROOT = join(import.meta.dirname, "../..");
@@ -46,17 +46,7 @@ describe("config.apply that needs other node flags: the agent restarts into them
     return flags;
   };
 
-  const api = async (path: string, body?: unknown) => {
-    const r = await fetch(`${stack.cloud.url}${path}`, {
-      method: body === undefined ? "GET" : "POST",
-      headers: {
-        authorization: `Bearer ${TEST_TOKEN}`,
-        ...(body ? { "content-type": "application/json" } : {}),
-      },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
-  };
+  const api = (path: string, body?: unknown) => adminApi(stack)(path, body);
   type Request = { id: string; state: string; reason?: string };
   const request = async (id: string) =>
     (

@@ -16,6 +16,21 @@ import { freshDb, MOSQUITTO_URL, PG_URL, tmpDir } from "./services.ts";
 export const TEST_TOKEN = "test-admin-token-0123456789";
 export const AUDITOR_TOKEN = "test-auditor-token-0123456789";
 
+/** The stack's HTTP API as an admin: GET without a body, POST with one; status and parsed JSON. */
+export function adminApi(stack: Pick<Stack, "cloud">) {
+  return async (path: string, body?: unknown) => {
+    const r = await fetch(`${stack.cloud.url}${path}`, {
+      method: body === undefined ? "GET" : "POST",
+      headers: {
+        authorization: `Bearer ${TEST_TOKEN}`,
+        ...(body ? { "content-type": "application/json" } : {}),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    return { status: r.status, json: (await r.json()) as Record<string, unknown> };
+  };
+}
+
 export interface Stack {
   /** The broker with an admin login in the URL, for tests' observers and forgers. */
   mqttUrl: string;
